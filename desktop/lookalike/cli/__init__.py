@@ -1,0 +1,1 @@
+"""argv → Library calls → text or JSON on stdout."""

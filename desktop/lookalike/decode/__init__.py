@@ -1,0 +1,1 @@
+"""path or bytes → Decoded(rgb, scale): safe, fast photo decoding."""

@@ -1,0 +1,1 @@
+"""pixels → Embedding(vector, peaks): the R-MAC model run with onnxruntime."""

@@ -1,0 +1,270 @@
+"""Run the exported R-MAC ONNX model with onnxruntime on the CPU: pixels → Embedding.
+
+The math lives in :mod:`lookalike.embed.rmac` (region grid, NumPy reference); this module only
+prepares tensors, runs the session and sums scales.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lookalike import paths
+from lookalike.decode.image import Decoded, decode
+from lookalike.embed.presets import PRESETS, Preset
+from lookalike.embed.rmac import l2n, region_grid
+from lookalike.errors import ModelMissing, UnreadablePhoto
+from lookalike.types import PEAK_DTYPE, Embedding, Peaks
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+log = logging.getLogger(__name__)
+
+TOP_PEAKS = 256
+"""How many of the strongest MAC channels are kept per photo for highlighting (8 bytes each)."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the app needs to know about a model, read from its ONNX ``metadata_props``.
+
+    Attributes:
+        path: the .onnx file.
+        sha256: hex digest of the file (the vector space's identity).
+        mean, std: (3,) RGB normalisation, ``(x - mean) / std`` on 0..255 values.
+        stride: pixels per feature-map cell; input sides must be multiples of ``size_multiple``.
+        levels: R-MAC grid levels below the whole image.
+        channels: C, feature-map channels.
+        dim: D, descriptor size.
+        whitening: provenance of the whitening baked into the graph ("identity" or a description).
+        trunk: human-readable trunk name.
+        version: the exporter's model version.
+    """
+
+    path: Path
+    sha256: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    stride: int
+    size_multiple: int
+    levels: int
+    channels: int
+    dim: int
+    whitening: str
+    trunk: str
+    version: str
+
+    @classmethod
+    def from_metadata(cls, path: Path, meta: dict[str, str]) -> ModelInfo:
+        """Build from a metadata map; raises ModelMissing if it is not a Lookalike R-MAC model."""
+        if meta.get("lookalike.format") != "rmac":
+            raise ModelMissing(f"{path} is not a Lookalike R-MAC model")
+        try:
+            return cls(
+                path=path,
+                sha256=_sha256(path),
+                mean=tuple(json.loads(meta["lookalike.mean"])),  # type: ignore[arg-type]
+                std=tuple(json.loads(meta["lookalike.std"])),  # type: ignore[arg-type]
+                stride=int(meta["lookalike.stride"]),
+                size_multiple=int(meta["lookalike.size_multiple"]),
+                levels=int(meta["lookalike.levels"]),
+                channels=int(meta["lookalike.channels"]),
+                dim=int(meta["lookalike.descriptor_dim"]),
+                whitening=meta["lookalike.whitening"],
+                trunk=meta["lookalike.trunk"],
+                version=meta["lookalike.model_version"],
+            )
+        except (KeyError, ValueError) as exc:
+            raise ModelMissing(f"{path}: incomplete model metadata ({exc})") from exc
+
+    @classmethod
+    def from_onnx(cls, path: Path) -> ModelInfo:
+        """Read the metadata of an ONNX file (loads it with onnxruntime)."""
+        return cls.from_metadata(path, _metadata(_session(path, 1)))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _session(path: Path, threads: int) -> onnxruntime.InferenceSession:
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise ModelMissing(f"model file not found: {path}")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        raise ModelMissing(f"cannot load model {path}: {exc}") from exc
+
+
+def _metadata(session: onnxruntime.InferenceSession) -> dict[str, str]:
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
+def default_threads() -> int:
+    """Intra-op threads when the user asks for "auto": every core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def input_size(width: int, height: int, side: int, multiple: int) -> tuple[int, int]:
+    """Network input (width, height) for one scale: long side ``side``, never upscaled, both
+    sides multiples of ``multiple`` (the model's stride; TF "SAME" padding needs it).
+
+    A photo smaller than ``side`` keeps its own size, rounded down to the multiple (>= one cell).
+    """
+    long_side = max(width, height)
+    if long_side <= side:  # small photo: round down, never up
+        return max(multiple, width // multiple * multiple), max(multiple, height // multiple * multiple)
+    factor = side / long_side
+    return (max(multiple, round(width * factor / multiple) * multiple),
+            max(multiple, round(height * factor / multiple) * multiple))
+
+
+class Embedder:
+    """The real :class:`lookalike.types.PhotoEmbedder`: decode → resize per scale → ONNX → sum.
+
+    Attributes:
+        info: the model's metadata.
+        scales: long sides (pixels) the photo is embedded at; descriptors are summed.
+        model_id: ``sha256[:16]`` of the model + the scales: one vector space.
+        dim: descriptor size D.
+        max_side: the size photos are decoded at (the largest scale).
+    """
+
+    def __init__(self, model_path: Path, scales: Iterable[int], threads: int = 0) -> None:
+        self.scales = tuple(sorted({int(s) for s in scales}, reverse=True))
+        if not self.scales:
+            raise ValueError("at least one scale")
+        self.threads = threads or default_threads()
+        self._session = _session(model_path, self.threads)
+        self.info = ModelInfo.from_metadata(model_path, _metadata(self._session))
+        self.dim = self.info.dim
+        self.max_side = self.scales[0]
+        self.model_id = f"{self.info.sha256[:16]}@{'+'.join(map(str, self.scales))}"
+        self._mean = np.asarray(self.info.mean, np.float32)
+        self._inv_std = 1.0 / np.asarray(self.info.std, np.float32)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_preset(cls, preset: str = "balanced", threads: int = 0) -> Embedder:
+        """The shipped model and scales of a quality preset ("fast", "balanced", "best")."""
+        try:
+            p: Preset = PRESETS[preset]
+        except KeyError:
+            raise ModelMissing(f"unknown preset {preset!r} (choose {', '.join(PRESETS)})") from None
+        return cls(paths.models_dir() / p.model_file, p.scales, threads)
+
+    def tensor(self, rgb: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.float32]:
+        """(1, 3, H, W) normalised input for one scale of an upright (h, w, 3) uint8 image."""
+        from PIL import Image
+
+        height, width = rgb.shape[:2]
+        size = input_size(width, height, side, self.info.size_multiple)
+        if size != (width, height):
+            rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR,
+                                                         reducing_gap=3.0))
+        x = (rgb.astype(np.float32) - self._mean) * self._inv_std
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+    def run(self, x: npt.NDArray[np.float32], outputs: tuple[str, ...] = ("descriptor", "mac",
+            "argmax")) -> list[Any]:
+        """Run the session on one input tensor; returns the named outputs."""
+        fh, fw = x.shape[2] // self.info.stride, x.shape[3] // self.info.stride
+        boxes = region_grid(fh, fw, self.info.levels)
+        rois = np.zeros((len(boxes), 5), np.float32)
+        rois[:, 1:] = boxes
+        return list(self._session.run(list(outputs), {"image": x, "rois": rois}))
+
+    def embed_rgb(self, rgb: npt.NDArray[np.uint8]) -> Embedding:
+        """Embed an upright (H, W, 3) uint8 RGB image at every scale and sum."""
+        total = np.zeros(self.dim, np.float32)
+        peaks: Peaks | None = None
+        seen: set[tuple[int, ...]] = set()
+        for side in self.scales:
+            x = self.tensor(rgb, side)
+            if x.shape in seen:  # a small photo: several scales give the same input
+                continue
+            seen.add(x.shape)
+            desc, mac, argmax = self.run(x)
+            total += desc[0]
+            if peaks is None:
+                peaks = make_peaks(mac[0], argmax[0], x.shape[2] // self.info.stride,
+                                   x.shape[3] // self.info.stride)
+        assert peaks is not None
+        return Embedding(vector=l2n(total), peaks=peaks)
+
+    def feature_map(self, rgb: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.float32]:
+        """(C, h, w) trunk feature map of an image at one scale (for localising a match)."""
+        (fmap,) = self.run(self.tensor(rgb, side), ("features",))
+        return np.asarray(fmap[0], dtype=np.float32)
+
+    def embed_file(self, path: Path) -> Embedding:
+        """Decode and embed one photo; raises UnreadablePhoto."""
+        return self.embed_rgb(decode(path, self.max_side).rgb)
+
+    def embed_files(self, paths: Iterable[Path], prefetch: int = 2
+                    ) -> Iterator[tuple[Path, Embedding | UnreadablePhoto]]:
+        """Embed photos in order, decoding the next ones on a background thread while the model
+        runs (Pillow and onnxruntime both release the GIL)."""
+        queue: deque[tuple[Path, Future[Decoded]]] = deque()
+        it = iter(paths)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+            def fill() -> None:
+                while len(queue) < prefetch + 1:
+                    nxt = next(it, None)
+                    if nxt is None:
+                        return
+                    queue.append((nxt, pool.submit(decode, nxt, self.max_side)))
+
+            fill()
+            while queue:
+                path, future = queue.popleft()
+                fill()
+                try:
+                    yield path, self.embed_rgb(future.result().rgb)
+                except UnreadablePhoto as exc:
+                    yield path, exc
+
+
+def make_peaks(mac: npt.NDArray[np.float32], argmax: npt.NDArray[np.int64], fh: int,
+               fw: int, top: int = TOP_PEAKS) -> Peaks:
+    """The ``top`` strongest channels with their peak positions as fractions of the image.
+
+    Args:
+        mac: (C,) per-channel maxima.
+        argmax: (C,) flat ``y * fw + x`` index of each maximum.
+        fh, fw: feature-map height and width in cells.
+    """
+    keep = np.sort(np.argsort(-mac, kind="stable")[: min(top, len(mac))])
+    out = np.zeros(len(keep), dtype=PEAK_DTYPE)
+    out["channel"] = keep
+    out["value"] = mac[keep]
+    out["x"] = ((argmax[keep] % fw) + 0.5) / fw
+    out["y"] = ((argmax[keep] // fw) + 0.5) / fh
+    return out

@@ -1,0 +1,22 @@
+"""Quality presets: which shipped model, at which scales (long side in pixels)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A model file in ``models/`` and the scales a photo is embedded at (descriptors summed)."""
+
+    model_file: str
+    scales: tuple[int, ...]
+    description: str
+
+
+PRESETS: dict[str, Preset] = {
+    "fast": Preset("rmac_lite0.onnx", (768,), "EfficientNet-Lite0, one scale"),
+    "balanced": Preset("rmac_lite2.onnx", (1024, 768), "EfficientNet-Lite2, two scales"),
+    "best": Preset("rmac_lite2.onnx", (1024, 768, 512), "EfficientNet-Lite2, three scales"),
+}
+DEFAULT_PRESET = "balanced"

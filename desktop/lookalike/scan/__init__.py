@@ -1,0 +1,1 @@
+"""disk → FileStat / FileEvent: walking library roots and watching them for changes."""

@@ -1,0 +1,1 @@
+"""query photo → ranked list of Match, and the regions that explain each match."""

@@ -1,0 +1,92 @@
+"""Shared value types. A leaf module: it imports no stage.
+
+Array convention: N×D float32, C-contiguous, L2-normalised rows (``Vectors``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from lookalike.errors import UnreadablePhoto
+
+Vectors = npt.NDArray[np.float32]
+"""(N, D) float32, C-contiguous, rows L2-normalised."""
+
+PEAK_DTYPE = np.dtype(
+    [("channel", "<u2"), ("value", "<f2"), ("x", "<f2"), ("y", "<f2")]
+)
+"""One record per strong MAC channel: channel index, its MAC value, and where its maximum lies
+as a fraction of the image width and height (0..1, centre of the feature-map cell)."""
+
+Peaks = npt.NDArray[np.void]
+"""(K,) records of PEAK_DTYPE, sorted by channel index."""
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """What the model says about one photo.
+
+    Attributes:
+        vector: (D,) float32, L2-normalised global R-MAC descriptor.
+        peaks: (K,) PEAK_DTYPE records, the strongest MAC channels and their positions; used to
+            highlight the regions that drive a match.
+    """
+
+    vector: npt.NDArray[np.float32]
+    peaks: Peaks
+
+
+def peaks_to_bytes(peaks: Peaks) -> bytes:
+    """Serialise peaks for the catalog (8 bytes per record)."""
+    return np.ascontiguousarray(peaks, dtype=PEAK_DTYPE).tobytes()
+
+
+def peaks_from_bytes(blob: bytes) -> Peaks:
+    """Inverse of :func:`peaks_to_bytes`."""
+    return np.frombuffer(blob, dtype=PEAK_DTYPE).copy()
+
+
+def vector_to_bytes(vector: npt.NDArray[np.float32]) -> bytes:
+    """Serialise one descriptor as a float32 BLOB."""
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def vector_from_bytes(blob: bytes) -> npt.NDArray[np.float32]:
+    """Inverse of :func:`vector_to_bytes`."""
+    return np.frombuffer(blob, dtype=np.float32).copy()
+
+
+class PhotoEmbedder(Protocol):
+    """What the library needs from an embedder (the real one is ``lookalike.embed.model.Embedder``;
+    tests use a fake).
+
+    Attributes:
+        model_id: identifies the vector space (sha256 of the model file + embedding settings);
+            vectors made under different ids never mix.
+        dim: descriptor size D.
+    """
+
+    model_id: str
+    dim: int
+
+    def embed_file(self, path: Path) -> Embedding:
+        """Decode and embed one photo. Raises ``UnreadablePhoto`` with a reason."""
+        ...
+
+    def embed_rgb(self, rgb: npt.NDArray[np.uint8]) -> Embedding:
+        """Embed an already decoded upright (H, W, 3) uint8 RGB image (e.g. a crop or a pasted
+        image). Large images are downscaled like files are."""
+        ...
+
+    def embed_files(
+        self, paths: Iterable[Path]
+    ) -> Iterator[tuple[Path, Embedding | UnreadablePhoto]]:
+        """Embed many photos in order, decoding ahead of inference; unreadable ones come back as
+        the ``UnreadablePhoto`` error instead of an embedding (never raised)."""
+        ...

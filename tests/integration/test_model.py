@@ -1,0 +1,133 @@
+"""The shipped ONNX R-MAC models, run for real with onnxruntime."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lookalike import paths
+from lookalike.embed.model import Embedder, ModelInfo, input_size, make_peaks
+from lookalike.embed.presets import PRESETS
+from lookalike.embed.rmac import region_grid, rmac
+from lookalike.errors import ModelMissing, UnreadablePhoto
+from lookalike.types import PEAK_DTYPE
+
+pytestmark = pytest.mark.integration
+
+
+def whitening_of(model_path):
+    """(shift, proj) baked into the graph, read back from its initializers."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    init = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(model_path)).graph.initializer}
+    proj, bias = init["whiten_w"], init["whiten_b"]
+    shift = np.linalg.lstsq(proj, -bias, rcond=None)[0].astype(np.float32)
+    return shift, proj
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return Embedder(paths.models_dir() / "rmac_lite0.onnx", scales=(256,), threads=1)
+
+
+@pytest.mark.parametrize("name", sorted({p.model_file for p in PRESETS.values()}))
+def test_shipped_model_metadata_is_complete(name):
+    info = ModelInfo.from_onnx(paths.models_dir() / name)
+    assert info.stride == 32 and info.size_multiple == 32 and info.levels == 3
+    assert info.dim > 0 and info.channels > 0 and len(info.sha256) == 64
+    assert len(info.mean) == 3 and len(info.std) == 3
+
+
+@pytest.mark.parametrize(("height", "width"), [(256, 192), (192, 320), (96, 64)])
+def test_onnx_descriptor_equals_the_numpy_reference(lite0, height, width):
+    rng = np.random.default_rng(height * width)
+    x = rng.normal(0, 0.6, (1, 3, height, width)).astype(np.float32)
+    desc, fmap = lite0.run(x, ("descriptor", "features"))
+    shift, proj = whitening_of(lite0.info.path)
+    ref = rmac(fmap[0], region_grid(height // 32, width // 32, lite0.info.levels), shift, proj)
+    np.testing.assert_allclose(desc[0], ref, atol=1e-4)
+    assert np.isclose(np.linalg.norm(desc[0]), 1.0, atol=1e-5)
+
+
+def test_mac_and_argmax_outputs_agree_with_the_feature_map(lite0):
+    x = np.random.default_rng(3).normal(0, 0.6, (1, 3, 128, 160)).astype(np.float32)
+    mac, argmax, fmap = lite0.run(x, ("mac", "argmax", "features"))
+    flat = fmap[0].reshape(fmap.shape[1], -1)
+    np.testing.assert_allclose(mac[0], flat.max(axis=1), rtol=1e-6)
+    np.testing.assert_array_equal(argmax[0], flat.argmax(axis=1))
+
+
+def _scene(seed: int, size=(480, 360)) -> np.ndarray:
+    """A colourful synthetic 'scene' with structure a CNN responds to."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", size, tuple(int(v) for v in rng.integers(0, 255, 3)))
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(img)
+    for _ in range(40):
+        x0, y0 = rng.integers(0, size[0]), rng.integers(0, size[1])
+        w, h = rng.integers(10, 120, 2)
+        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+        if rng.random() < 0.5:
+            draw.rectangle([x0, y0, x0 + w, y0 + h], fill=colour)
+        else:
+            draw.ellipse([x0, y0, x0 + w, y0 + h], fill=colour)
+    return np.asarray(img)
+
+
+def test_a_crop_of_a_scene_is_closer_to_it_than_other_scenes(lite0):
+    scenes = [_scene(s) for s in range(4)]
+    vecs = [lite0.embed_rgb(s).vector for s in scenes]
+    crop = scenes[0][30:330, 40:440]
+    q = lite0.embed_rgb(np.ascontiguousarray(crop)).vector
+    sims = [float(q @ v) for v in vecs]
+    assert int(np.argmax(sims)) == 0, sims
+
+
+def test_small_photos_are_never_upscaled():
+    assert input_size(200, 150, 1024, 32) == (192, 128)
+    assert input_size(4032, 3024, 1024, 32) == (1024, 768)
+    assert input_size(3024, 4032, 768, 32) == (576, 768)
+    assert input_size(10, 10, 1024, 32) == (32, 32)
+
+
+def test_embedding_has_unit_vector_and_peaks_inside_the_image(lite0):
+    emb = lite0.embed_rgb(_scene(7))
+    assert emb.vector.shape == (lite0.dim,) and emb.vector.dtype == np.float32
+    assert np.isclose(np.linalg.norm(emb.vector), 1.0, atol=1e-5)
+    assert emb.peaks.dtype == PEAK_DTYPE and 0 < len(emb.peaks) <= lite0.info.channels
+    assert (emb.peaks["x"] > 0).all() and (emb.peaks["x"] < 1).all()
+    assert (emb.peaks["y"] > 0).all() and (emb.peaks["y"] < 1).all()
+
+
+def test_make_peaks_keeps_the_strongest_channels_with_cell_centres():
+    mac = np.array([0.1, 5.0, 0.0, 3.0], np.float32)
+    argmax = np.array([0, 5, 0, 2], np.int64)  # on a 2 x 3 map
+    peaks = make_peaks(mac, argmax, fh=2, fw=3, top=2)
+    assert peaks["channel"].tolist() == [1, 3]
+    np.testing.assert_allclose(peaks["x"], [2.5 / 3, 2.5 / 3], atol=1e-3)
+    np.testing.assert_allclose(peaks["y"], [0.75, 0.25], atol=1e-3)
+
+
+def test_embed_files_reports_unreadable_files_in_order(lite0, tmp_path):
+    good = tmp_path / "good.png"
+    Image.fromarray(_scene(1)).save(good)
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not a photo")
+    results = list(lite0.embed_files([good, bad, good]))
+    assert [p for p, _ in results] == [good, bad, good]
+    assert isinstance(results[1][1], UnreadablePhoto) and results[1][1].reason
+    np.testing.assert_allclose(results[0][1].vector, results[2][1].vector, atol=1e-6)
+
+
+def test_missing_or_foreign_model_is_a_known_error(tmp_path):
+    with pytest.raises(ModelMissing):
+        Embedder(tmp_path / "nope.onnx", scales=(256,))
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelMissing):
+        Embedder(junk, scales=(256,))
+    with pytest.raises(ModelMissing):
+        Embedder.from_preset("ultra")
