@@ -12,11 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from lookalike.embed.presets import DEFAULT_PRESET, PRESETS
 from lookalike.errors import KnownError
-from lookalike.search.metrics import evaluate
 
 DEFAULT_BENCH = Path("../shared/bench/dev")
 
@@ -53,7 +50,10 @@ def load_bench(bench: Path) -> tuple[list[Path], list[int]]:
 
 def run(args: argparse.Namespace) -> int:
     """Embed every bench image with the app's pipeline and print the scores."""
+    import numpy as np
+
     from lookalike.embed.model import Embedder
+    from lookalike.search.metrics import evaluate
 
     preset = args.preset or getattr(args, "preset_global", None) or DEFAULT_PRESET
     embedder = Embedder.from_preset(preset, threads=getattr(args, "threads", 0) or 0)
