@@ -16,7 +16,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "fast": Preset("rmac_lite0.onnx", (768,), "EfficientNet-Lite0, one scale"),
-    "balanced": Preset("rmac_lite2.onnx", (1024, 768), "EfficientNet-Lite2, two scales"),
-    "best": Preset("rmac_lite2.onnx", (1024, 768, 512), "EfficientNet-Lite2, three scales"),
+    "balanced": Preset("rmac_lite2.onnx", (1024,), "EfficientNet-Lite2, one scale"),
+    "best": Preset("rmac_lite2.onnx", (1024, 768), "EfficientNet-Lite2, two scales summed"),
 }
 DEFAULT_PRESET = "balanced"
