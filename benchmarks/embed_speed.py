@@ -41,8 +41,10 @@ def library_of(src: Path, n: int, dest: Path, suffixes: set[str]) -> list[Path]:
 
 def ceiling(embedder: Embedder, photos: list[Path], n: int) -> float:
     """Model-only photos/s: the same per-photo work as embed_rgb, on pre-decoded tensors."""
-    tensors = [[embedder.tensor(decode(p, embedder.max_side).rgb, s) for s in embedder.scales]
-               for p in photos]
+    tensors = [
+        [embedder.tensor(decode(p, embedder.max_side).rgb, s) for s in embedder.scales]
+        for p in photos
+    ]
     embedder.run(tensors[0][0])  # warm-up
     start = time.perf_counter()
     for i in range(n):
@@ -52,7 +54,9 @@ def ceiling(embedder: Embedder, photos: list[Path], n: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("photos", nargs="?", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--preset", default="balanced")
@@ -70,14 +74,22 @@ def main() -> None:
         done = sum(1 for _ in embedder.embed_files(files))
         pipeline = done / (time.perf_counter() - start)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {"preset": args.preset, "scales": list(embedder.scales), "threads": embedder.threads,
-              "files": done, "pipeline_photos_per_s": round(pipeline, 3),
-              "model_only_photos_per_s": round(model_only, 3),
-              "ratio": round(pipeline / model_only, 3), "peak_rss_mb": round(peak_mb)}
+    result = {
+        "preset": args.preset,
+        "scales": list(embedder.scales),
+        "threads": embedder.threads,
+        "files": done,
+        "pipeline_photos_per_s": round(pipeline, 3),
+        "model_only_photos_per_s": round(model_only, 3),
+        "ratio": round(pipeline / model_only, 3),
+        "peak_rss_mb": round(peak_mb),
+    }
     if args.json:
         print(json.dumps(result))
         return
-    print(f"preset {args.preset} scales {embedder.scales} threads {embedder.threads}, {done} photos")
+    print(
+        f"preset {args.preset} scales {embedder.scales} threads {embedder.threads}, {done} photos"
+    )
     print(f"model only (pre-decoded tensors): {model_only:6.2f} photos/s")
     print(f"decode + embed (indexing):        {pipeline:6.2f} photos/s")
     print(f"ratio:                            {pipeline / model_only:6.1%}")

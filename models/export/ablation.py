@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "desktop"))
-from lookalike.embed.rmac import l2n  # noqa: E402
-from lookalike.search.metrics import evaluate  # noqa: E402
+from lookalike.embed.rmac import l2n
+from lookalike.search.metrics import evaluate
 
 
 def labels_for(bench: Path, paths: list[str]) -> list[int]:
@@ -50,8 +50,10 @@ def main() -> None:
                 for scales in ((1024,), (768,), (1024, 768), (1024, 768, 512), (1024, 512)):
                     d = multi(feats, head, scales, pooling)
                     s = evaluate(d @ d.T, labels)
-                    print(f"{head:8s} {pooling:5s} {'+'.join(map(str, scales)):15s} "
-                          f"mAP {s.mean_ap:5.1f}  R@1 {s.recall_at_1:5.1f}  R@5 {s.recall_at_5:5.1f}")
+                    print(
+                        f"{head:8s} {pooling:5s} {'+'.join(map(str, scales)):15s} "
+                        f"mAP {s.mean_ap:5.1f}  R@1 {s.recall_at_1:5.1f}  R@5 {s.recall_at_5:5.1f}"
+                    )
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "desktop"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lookalike.embed.rmac import pool_regions, region_grid  # noqa: E402
-from trunk import Trunk, load_efficientnet  # noqa: E402
+from trunk import Trunk, load_efficientnet
+
+from lookalike.embed.rmac import pool_regions, region_grid
 
 SCALES = (1024, 768, 512)
 

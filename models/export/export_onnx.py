@@ -1,4 +1,4 @@
-"""Export a complete R-MAC network to ONNX (dev tooling: needs torch and onnx; never imported by the app).
+"""Export a complete R-MAC network to ONNX (dev tooling: needs torch and onnx; not for the app).
 
 The graph takes a normalised image and the R-MAC region boxes and computes, as one network
 (Gordo et al., "End-to-end learning of deep visual representations"):
@@ -52,9 +52,14 @@ def export_trunk(trunk: torch.nn.Module, path: Path) -> None:
     """Export the conv trunk with dynamic H/W (legacy exporter: no onnxscript needed)."""
     dummy = torch.zeros(1, 3, 768, 1024)
     torch.onnx.export(
-        trunk, (dummy,), str(path), input_names=["image"], output_names=["features"],
+        trunk,
+        (dummy,),
+        str(path),
+        input_names=["image"],
+        output_names=["features"],
         dynamic_axes={"image": {2: "height", 3: "width"}, "features": {2: "fh", 3: "fw"}},
-        opset_version=17, dynamo=False,
+        opset_version=17,
+        dynamo=False,
     )
 
 
@@ -73,16 +78,19 @@ def add_rmac_head(model: onnx.ModelProto, shift: np.ndarray, proj: np.ndarray) -
     g = model.graph
     g.input.append(helper.make_tensor_value_info("rois", TensorProto.FLOAT, ["regions", 5]))
     bias = (-proj @ shift).astype(np.float32)
-    g.initializer.extend([
-        numpy_helper.from_array(proj.astype(np.float32), "whiten_w"),
-        numpy_helper.from_array(bias, "whiten_b"),
-        numpy_helper.from_array(np.array([EPS], np.float32), "eps"),
-        numpy_helper.from_array(np.array([0], np.int64), "axis0"),
-        numpy_helper.from_array(np.array([0, -1], np.int64), "flat_shape"),
-    ])
+    g.initializer.extend(
+        [
+            numpy_helper.from_array(proj.astype(np.float32), "whiten_w"),
+            numpy_helper.from_array(bias, "whiten_b"),
+            numpy_helper.from_array(np.array([EPS], np.float32), "eps"),
+            numpy_helper.from_array(np.array([0], np.int64), "axis0"),
+            numpy_helper.from_array(np.array([0, -1], np.int64), "flat_shape"),
+        ]
+    )
     nodes: list[onnx.NodeProto] = [
-        helper.make_node("MaxRoiPool", ["features", "rois"], ["roi_max"],
-                         pooled_shape=[1, 1], spatial_scale=1.0),
+        helper.make_node(
+            "MaxRoiPool", ["features", "rois"], ["roi_max"], pooled_shape=[1, 1], spatial_scale=1.0
+        ),
         helper.make_node("Flatten", ["roi_max"], ["regions"], axis=1),
     ]
     r = _l2("regions_n", "regions", 1, nodes)
@@ -99,11 +107,13 @@ def add_rmac_head(model: onnx.ModelProto, shift: np.ndarray, proj: np.ndarray) -
     ]
     g.node.extend(nodes)
     d, c = proj.shape
-    g.output.extend([
-        helper.make_tensor_value_info("descriptor", TensorProto.FLOAT, [1, d]),
-        helper.make_tensor_value_info("mac", TensorProto.FLOAT, [1, c]),
-        helper.make_tensor_value_info("argmax", TensorProto.INT64, [1, c]),
-    ])
+    g.output.extend(
+        [
+            helper.make_tensor_value_info("descriptor", TensorProto.FLOAT, [1, d]),
+            helper.make_tensor_value_info("mac", TensorProto.FLOAT, [1, c]),
+            helper.make_tensor_value_info("argmax", TensorProto.INT64, [1, c]),
+        ]
+    )
 
 
 def set_metadata(model: onnx.ModelProto, meta: dict[str, str]) -> None:
@@ -120,7 +130,11 @@ def build(name: str, head: str, whitening: Path | None, out: Path) -> Path:
     trunk = Trunk(load_efficientnet(name), head=head).eval()
     channels = int(trunk.net._conv_head.out_channels)
     if whitening is None:
-        shift, proj, provenance = np.zeros(channels, np.float32), np.eye(channels, dtype=np.float32), "identity"
+        shift, proj, provenance = (
+            np.zeros(channels, np.float32),
+            np.eye(channels, dtype=np.float32),
+            "identity",
+        )
     else:
         w = np.load(whitening)
         shift, proj = w["shift"].astype(np.float32), w["proj"].astype(np.float32)
@@ -132,22 +146,25 @@ def build(name: str, head: str, whitening: Path | None, out: Path) -> Path:
     # the trunk's "features" output stays (the app's localisation reads it); the head follows
     add_rmac_head(model, shift, proj)
     model.ir_version = 9  # onnxruntime 1.31 reads IR <= 13; onnx 1.23 writes 14 by default
-    set_metadata(model, {
-        "lookalike.format": "rmac",
-        "lookalike.model_version": MODEL_VERSION,
-        "lookalike.trunk": f"efficientnet-{name} ImageNet ({head} head)",
-        "lookalike.mean": json.dumps(MEAN),
-        "lookalike.std": json.dumps(STD),
-        "lookalike.color": "RGB",
-        "lookalike.stride": str(STRIDE),
-        "lookalike.size_multiple": str(STRIDE),
-        "lookalike.build_size": str(BUILD_SIZE),
-        "lookalike.levels": str(LEVELS),
-        "lookalike.channels": str(channels),
-        "lookalike.descriptor_dim": str(proj.shape[0]),
-        "lookalike.whitening": provenance,
-        "lookalike.head": head,
-    })
+    set_metadata(
+        model,
+        {
+            "lookalike.format": "rmac",
+            "lookalike.model_version": MODEL_VERSION,
+            "lookalike.trunk": f"efficientnet-{name} ImageNet ({head} head)",
+            "lookalike.mean": json.dumps(MEAN),
+            "lookalike.std": json.dumps(STD),
+            "lookalike.color": "RGB",
+            "lookalike.stride": str(STRIDE),
+            "lookalike.size_multiple": str(STRIDE),
+            "lookalike.build_size": str(BUILD_SIZE),
+            "lookalike.levels": str(LEVELS),
+            "lookalike.channels": str(channels),
+            "lookalike.descriptor_dim": str(proj.shape[0]),
+            "lookalike.whitening": provenance,
+            "lookalike.head": head,
+        },
+    )
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
     print(f"{out.name}: {out.stat().st_size / 1e6:.1f} MB sha256 {sha256(out)}")
@@ -159,11 +176,15 @@ def sha256(path: Path) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--all", action="store_true", help="re-export every shipped model into models/")
     ap.add_argument("--trunk", choices=sorted(SHIPPED), default="lite2")
     ap.add_argument("--head", choices=["relu6", "preclip"], default="preclip")
-    ap.add_argument("--whitening", type=Path, help="npz with shift, proj, provenance (default: identity)")
+    ap.add_argument(
+        "--whitening", type=Path, help="npz with shift, proj, provenance (default: identity)"
+    )
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     if args.all:

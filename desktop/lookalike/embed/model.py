@@ -76,8 +76,8 @@ class ModelInfo:
             return cls(
                 path=path,
                 sha256=_sha256(path),
-                mean=tuple(json.loads(meta["lookalike.mean"])),  # type: ignore[arg-type]
-                std=tuple(json.loads(meta["lookalike.std"])),  # type: ignore[arg-type]
+                mean=tuple(json.loads(meta["lookalike.mean"])),
+                std=tuple(json.loads(meta["lookalike.std"])),
                 stride=int(meta["lookalike.stride"]),
                 size_multiple=int(meta["lookalike.size_multiple"]),
                 levels=int(meta["lookalike.levels"]),
@@ -140,10 +140,14 @@ def input_size(width: int, height: int, side: int, multiple: int) -> tuple[int, 
     """
     long_side = max(width, height)
     if long_side <= side:  # small photo: round down, never up
-        return max(multiple, width // multiple * multiple), max(multiple, height // multiple * multiple)
+        return max(multiple, width // multiple * multiple), max(
+            multiple, height // multiple * multiple
+        )
     factor = side / long_side
-    return (max(multiple, round(width * factor / multiple) * multiple),
-            max(multiple, round(height * factor / multiple) * multiple))
+    return (
+        max(multiple, round(width * factor / multiple) * multiple),
+        max(multiple, round(height * factor / multiple) * multiple),
+    )
 
 
 class Embedder:
@@ -187,13 +191,15 @@ class Embedder:
         height, width = rgb.shape[:2]
         size = input_size(width, height, side, self.info.size_multiple)
         if size != (width, height):
-            rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR,
-                                                         reducing_gap=3.0))
+            rgb = np.asarray(
+                Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+            )
         x = (rgb.astype(np.float32) - self._mean) * self._inv_std
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
-    def run(self, x: npt.NDArray[np.float32], outputs: tuple[str, ...] = ("descriptor", "mac",
-            "argmax")) -> list[Any]:
+    def run(
+        self, x: npt.NDArray[np.float32], outputs: tuple[str, ...] = ("descriptor", "mac", "argmax")
+    ) -> list[Any]:
         """Run the session on one input tensor; returns the named outputs."""
         fh, fw = x.shape[2] // self.info.stride, x.shape[3] // self.info.stride
         boxes = region_grid(fh, fw, self.info.levels)
@@ -214,8 +220,12 @@ class Embedder:
             desc, mac, argmax = self.run(x)
             total += desc[0]
             if peaks is None:
-                peaks = make_peaks(mac[0], argmax[0], x.shape[2] // self.info.stride,
-                                   x.shape[3] // self.info.stride)
+                peaks = make_peaks(
+                    mac[0],
+                    argmax[0],
+                    x.shape[2] // self.info.stride,
+                    x.shape[3] // self.info.stride,
+                )
         assert peaks is not None
         return Embedding(vector=l2n(total), peaks=peaks)
 
@@ -228,13 +238,15 @@ class Embedder:
         """Decode and embed one photo; raises UnreadablePhoto."""
         return self.embed_rgb(decode(path, self.max_side).rgb)
 
-    def embed_files(self, paths: Iterable[Path], prefetch: int = 2
-                    ) -> Iterator[tuple[Path, Embedding | UnreadablePhoto]]:
+    def embed_files(
+        self, paths: Iterable[Path], prefetch: int = 2
+    ) -> Iterator[tuple[Path, Embedding | UnreadablePhoto]]:
         """Embed photos in order, decoding the next ones on a background thread while the model
         runs (Pillow and onnxruntime both release the GIL)."""
         queue: deque[tuple[Path, Future[Decoded]]] = deque()
         it = iter(paths)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+
             def fill() -> None:
                 while len(queue) < prefetch + 1:
                     nxt = next(it, None)
@@ -252,8 +264,13 @@ class Embedder:
                     yield path, exc
 
 
-def make_peaks(mac: npt.NDArray[np.float32], argmax: npt.NDArray[np.int64], fh: int,
-               fw: int, top: int = TOP_PEAKS) -> Peaks:
+def make_peaks(
+    mac: npt.NDArray[np.float32],
+    argmax: npt.NDArray[np.int64],
+    fh: int,
+    fw: int,
+    top: int = TOP_PEAKS,
+) -> Peaks:
     """The ``top`` strongest channels with their peak positions as fractions of the image.
 
     Args:

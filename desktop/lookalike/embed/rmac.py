@@ -82,10 +82,11 @@ def pool_regions(fmap: Floats, boxes: Boxes) -> Floats:
     return out
 
 
-def l2n(x: Floats, axis: int = -1, eps: float = 1e-6) -> Floats:
-    """L2-normalise along ``axis`` (rows by default)."""
+def l2n(x: npt.NDArray[np.floating], axis: int = -1, eps: float = 1e-6) -> Floats:
+    """L2-normalise along ``axis`` (rows by default); float32 result."""
     norm = np.sqrt((x * x).sum(axis=axis, keepdims=True))
-    return (x / (norm + eps)).astype(np.float32)
+    out: Floats = (x / (norm + eps)).astype(np.float32)
+    return out
 
 
 def rmac(fmap: Floats, boxes: Boxes, shift: Floats, proj: Floats) -> Floats:
@@ -109,4 +110,5 @@ def rmac(fmap: Floats, boxes: Boxes, shift: Floats, proj: Floats) -> Floats:
 
 def mac(fmap: Floats) -> Floats:
     """Global max-pooling of a (C, H, W) map: (C,) float32 (not normalised)."""
-    return fmap.reshape(fmap.shape[0], -1).max(axis=1).astype(np.float32)
+    out: Floats = fmap.reshape(fmap.shape[0], -1).max(axis=1).astype(np.float32)
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -30,7 +32,7 @@ def test_region_grid_levels_match_the_rmac_layout_on_a_4_by_3_map():
     assert sides.count(24) == 2 and sides.count(16) == 6 and sides.count(12) == 12
     # neighbouring level-3 squares overlap by roughly 40%
     xs = sorted({int(b[0]) for b in boxes[1:] if b[2] - b[0] + 1 == 12})
-    overlaps = [(12 - (b - a)) / 12 for a, b in zip(xs, xs[1:])]
+    overlaps = [(12 - (b - a)) / 12 for a, b in itertools.pairwise(xs)]
     assert all(0.3 <= o <= 0.6 for o in overlaps)
 
 

@@ -1,0 +1,117 @@
+"""Composition root: argv → Settings → Embedder → Library → the CLI or the window.
+
+Every service is built here, once, and passed down. The model (onnxruntime), the index
+(hnswlib), numpy and Qt are imported only when the command needs them, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lookalike import paths
+from lookalike.settings import Settings
+
+if TYPE_CHECKING:
+    from lookalike.library import Library
+    from lookalike.types import PhotoEmbedder
+
+EmbedderFactory = Callable[[Settings], "PhotoEmbedder"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lookalike`` console script and ``python -m lookalike``.
+
+    Args:
+        argv: arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns:
+        The process exit code (0 ok, 1 known error, 2 usage).
+    """
+    return run(argv)
+
+
+def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = None) -> int:
+    """:func:`main` with the embedder injectable (tests pass a fake one).
+
+    Args:
+        argv: arguments without the program name; default ``sys.argv[1:]``.
+        make_embedder: builds the embedder from the effective settings; default the ONNX
+            ``lookalike.embed.model.Embedder`` for ``settings.preset``.
+    """
+    from lookalike.cli import main as cli
+
+    args = cli.parse_args(argv)
+    if isinstance(args, int):
+        return args
+    cli.setup_logging(args.verbose)
+    if args.command is None:
+        if not display_available():
+            return cli.print_help()
+        args.command = "gui"
+    settings = effective_settings(args)
+    factory = make_embedder or default_embedder
+
+    def open_library(args: argparse.Namespace) -> Library:
+        from lookalike.library import Library
+
+        home = args.library if args.library is not None else paths.data_dir()
+        exclude = [Path(p) for p in settings.exclude]
+        return Library.open(home, factory(settings), exclude=exclude)
+
+    if args.command == "gui":
+        return run_gui(args, settings, open_library)
+    return cli.run(args, open_library)
+
+
+def effective_settings(args: argparse.Namespace) -> Settings:
+    """The saved settings with this run's ``--preset`` / ``--threads`` applied (not saved)."""
+    settings = Settings.load()
+    if getattr(args, "preset_global", None):
+        settings.preset = args.preset_global
+    if getattr(args, "threads", None) is not None:
+        settings.threads = max(0, args.threads)
+    return settings
+
+
+def default_embedder(settings: Settings) -> PhotoEmbedder:
+    """The ONNX R-MAC embedder for the settings' preset and threads."""
+    from lookalike.embed.model import Embedder
+
+    return Embedder.from_preset(settings.preset, threads=settings.threads)
+
+
+def display_available() -> bool:
+    """Whether a window can be shown: always on Windows and macOS, else with X11 or Wayland."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_gui(
+    args: argparse.Namespace,
+    settings: Settings,
+    open_library: Callable[[argparse.Namespace], Library],
+) -> int:
+    """Open the library and hand it to ``lookalike.gui.app.run``; errors go to stderr."""
+    from lookalike.cli import main as cli
+    from lookalike.errors import KnownError
+
+    try:
+        from lookalike.gui.app import run as run_window
+    except ImportError as exc:
+        return cli.report_error(KnownError(
+            f"the window is not available ({exc}); install Lookalike with its GUI extra or "
+            "use the commands (lookalike --help)"))
+    try:
+        library = open_library(args)
+    except KnownError as exc:
+        return cli.report_error(exc)
+    try:
+        return int(run_window(library, settings))
+    finally:
+        library.close()

@@ -1,0 +1,288 @@
+"""The ``lookalike`` command line: argv → Library calls → text or JSON on stdout.
+
+Exit codes: 0 success, 1 a KnownError (its message on stderr, no traceback), 2 usage error,
+130 interrupted. Progress and messages go to stderr; results (and ``--json``) to stdout.
+Heavy modules (numpy, onnxruntime, hnswlib) are imported only by the commands that need them,
+so ``lookalike --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from lookalike import __version__
+from lookalike.cli import eval_cmd
+from lookalike.errors import KnownError
+
+if TYPE_CHECKING:
+    from lookalike.library import Library, Status
+
+log = logging.getLogger(__name__)
+
+LibraryFactory = Callable[[argparse.Namespace], "Library"]
+PRESET_NAMES = ("fast", "balanced", "best")
+LIBRARY_COMMANDS = ("index", "search", "watch", "status")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (imports nothing heavy: ``--help`` stays instant)."""
+    parser = argparse.ArgumentParser(
+        prog="lookalike",
+        description="Find the photos in your library that show the same place or object.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--library", type=Path, metavar="DIR",
+                        help="library folder (default: $LOOKALIKE_HOME or the user data folder)")
+    parser.add_argument("--preset", dest="preset_global", choices=PRESET_NAMES,
+                        help="model preset (default: from the settings, else balanced)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="inference threads (default: from the settings; 0 = automatic)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("index", help="add folders to the library and index their photos")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photo folders")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+    p = sub.add_parser("search", help="find the library photos most similar to an image")
+    p.add_argument("image", type=Path, metavar="IMAGE", help="query photo")
+    p.add_argument("--top", type=int, default=20, metavar="K", help="number of matches (20)")
+    p.add_argument("--crop", type=_parse_crop, metavar="x0,y0,x1,y1",
+                   help="search for part of the image, as fractions 0..1 of its width/height")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+
+    sub.add_parser("watch", help="index, then keep the library in sync until Ctrl-C")
+
+    p = sub.add_parser("status", help="show the library folders and counts")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+
+    sub.add_parser("gui", help="open the window")
+    eval_cmd.add_parser(sub)
+    return parser
+
+
+def _parse_crop(text: str) -> tuple[float, float, float, float]:
+    try:
+        x0, y0, x1, y1 = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected four numbers x0,y0,x1,y1") from None
+    if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
+        raise argparse.ArgumentTypeError("need 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1")
+    return (x0, y0, x1, y1)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace | int:
+    """Parse argv; returns the exit code instead when argparse is done (help: 0, error: 2)."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+
+
+def print_help() -> int:
+    """Print the usage text to stdout; returns 0."""
+    build_parser().print_help()
+    return 0
+
+
+def setup_logging(verbose: int) -> None:
+    """Log to stderr: warnings by default, info with -v, debug with -vv."""
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("lookalike").setLevel(level)
+
+
+def report_error(exc: BaseException) -> int:
+    """Print a KnownError's message on stderr; returns exit code 1."""
+    print(f"lookalike: {exc}", file=sys.stderr)
+    return 1
+
+
+def run(args: argparse.Namespace, open_library: LibraryFactory) -> int:
+    """Run a parsed command (not ``gui``).
+
+    Args:
+        args: from :func:`parse_args`.
+        open_library: opens the library for ``args`` (called only by commands that need it).
+
+    Returns:
+        The exit code.
+    """
+    try:
+        if args.command not in LIBRARY_COMMANDS:
+            handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+            if handler is None:
+                raise KnownError(f"the {args.command} command is not available in this build")
+            return handler(args)
+        library = open_library(args)
+        try:
+            return COMMANDS[args.command](args, library)
+        finally:
+            library.close()
+    except KnownError as exc:
+        return report_error(exc)
+    except KeyboardInterrupt:
+        print("lookalike: interrupted; run the command again to resume", file=sys.stderr)
+        return 130
+
+
+def cmd_index(args: argparse.Namespace, library: Library) -> int:
+    """``index PATH...``: add the folders, sync once, print a summary."""
+    from lookalike.cli.progress import ProgressPrinter
+
+    for path in args.paths:
+        library.add_root(path)
+    started = time.monotonic()
+    printer = ProgressPrinter(sys.stderr)
+    last = None
+    with _cancel_on_interrupt() as cancel:
+        for last in library.sync(cancel):
+            printer.update(last)
+    printer.finish()
+    status = library.status()
+    seconds = time.monotonic() - started
+    cancelled = last is not None and last.phase == "cancelled"
+    embedded = last.done if last is not None and last.phase != "scanning" else 0
+    if args.json:
+        _print_json({"embedded": embedded, "cancelled": cancelled, "seconds": round(seconds, 3),
+                     **_status_dict(status)})
+    else:
+        for path, reason in status.skipped:
+            print(f"skipped: {path}: {reason}")
+        print(f"{embedded} photos embedded in {seconds:.1f} s; {status.indexed} indexed, "
+              f"{status.pending} pending, {len(status.skipped)} skipped"
+              + (" (interrupted; run again to resume)" if cancelled else ""))
+    return 130 if cancelled else 0
+
+
+def cmd_search(args: argparse.Namespace, library: Library) -> int:
+    """``search IMAGE``: print the best matches."""
+    result = library.search(args.image, top=args.top, crop=args.crop)
+    if args.json:
+        _print_json([{"path": str(m.path), "score": round(m.score, 6), "rank": m.rank}
+                     for m in result.matches])
+        return 0
+    if not result.matches:
+        print("no matches (is the library indexed? see 'lookalike status')", file=sys.stderr)
+    for match in result.matches:
+        print(f"{match.rank:>4}  {match.score:.3f}  {match.path}")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, library: Library) -> int:
+    """``watch``: sync once, then apply changes as they happen until Ctrl-C or SIGTERM."""
+    from lookalike.cli.progress import ProgressPrinter
+
+    printer = ProgressPrinter(sys.stderr)
+    with _cancel_on_interrupt() as cancel:
+        for progress in library.sync(cancel):
+            printer.update(progress)
+        printer.finish()
+        if cancel.is_set():
+            return 0
+        roots = [r.path for r in library.roots() if r.online]
+        print(f"watching {len(roots)} folders; press Ctrl-C to stop", file=sys.stderr)
+        handle = library.watch(on_progress=_watch_reporter())
+        try:
+            while not cancel.wait(0.5):
+                pass
+        finally:
+            handle.stop()
+    print("stopped", file=sys.stderr)
+    return 0
+
+
+def _watch_reporter() -> Callable[[Any], None]:
+    """An on_progress callback that logs what the watcher did (one line per batch)."""
+    def report(progress: Any) -> None:
+        if progress.phase == "done" and progress.done:
+            print(f"{progress.done} photos updated"
+                  + (f", {progress.skipped} skipped" if progress.skipped else ""),
+                  file=sys.stderr, flush=True)
+    return report
+
+
+def cmd_status(args: argparse.Namespace, library: Library) -> int:
+    """``status``: roots, counts, skipped files and the index size."""
+    status = library.status()
+    if args.json:
+        _print_json(_status_dict(status))
+        return 0
+    print(f"model {status.model_id}; index: {status.index_size} photos, "
+          f"{status.index_file_bytes / 1e6:.1f} MB")
+    for root in status.roots:
+        state = "online" if root.online else "OFFLINE"
+        print(f"  {root.path}  [{state}]  {root.photos} photos, {root.pending} pending, "
+              f"{root.skipped} skipped")
+    print(f"indexed {status.indexed}, pending {status.pending}, offline {status.offline}, "
+          f"skipped {len(status.skipped)}")
+    for path, reason in status.skipped:
+        print(f"  skipped: {path}: {reason}")
+    return 0
+
+
+def _status_dict(status: Status) -> dict[str, Any]:
+    """The JSON shape of a Status (used by ``status --json`` and ``index --json``)."""
+    return {
+        "roots": [{"path": str(r.path), "photos": r.photos, "pending": r.pending,
+                   "skipped": r.skipped, "online": r.online} for r in status.roots],
+        "indexed": status.indexed,
+        "pending": status.pending,
+        "offline": status.offline,
+        "skipped": [{"path": str(p), "reason": reason} for p, reason in status.skipped],
+        "index_size": status.index_size,
+        "index_file_bytes": status.index_file_bytes,
+        "model_id": status.model_id,
+    }
+
+
+def _print_json(value: object) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+@contextlib.contextmanager
+def _cancel_on_interrupt() -> Iterator[threading.Event]:
+    """An Event set by the first Ctrl-C or SIGTERM (a second Ctrl-C interrupts at once).
+
+    Outside the main thread (e.g. in tests) the signals are left alone.
+    """
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if cancel.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        print("\nlookalike: stopping (press Ctrl-C again to stop at once)", file=sys.stderr)
+        cancel.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield cancel
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Library], int]] = {
+    "index": cmd_index,
+    "search": cmd_search,
+    "watch": cmd_watch,
+    "status": cmd_status,
+}

@@ -1,0 +1,77 @@
+"""Show ``Library.sync()`` progress: a ``\\r``-updated line on a TTY, else plain log lines."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from lookalike.library import Progress
+
+
+def format_duration(seconds: float | None) -> str:
+    """``"1:02:03"``, ``"2:03"`` or ``"?"`` for an unknown duration."""
+    if seconds is None or seconds != seconds or seconds < 0:  # None, NaN or negative
+        return "?"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def describe(progress: Progress) -> str:
+    """One line of text for a Progress (without the file name)."""
+    if progress.phase == "scanning":
+        return f"scanning: {progress.done} files"
+    if progress.phase == "embedding":
+        text = (f"embedding {progress.done}/{progress.total} "
+                f"({progress.photos_per_s:.1f} photos/s, ETA {format_duration(progress.eta_s)})")
+        return text + (f", {progress.skipped} skipped" if progress.skipped else "")
+    return f"{progress.phase}: {progress.done} photos embedded, {progress.skipped} skipped"
+
+
+class ProgressPrinter:
+    """Writes Progress to a stream (stderr by default in the CLI).
+
+    On a TTY one line is rewritten in place at most ``1 / refresh_s`` times a second; otherwise
+    a plain line is written when the phase changes and every ``interval_s`` seconds.
+    """
+
+    def __init__(
+        self, stream: TextIO, tty: bool | None = None, interval_s: float = 5.0,
+        refresh_s: float = 0.1,
+    ) -> None:
+        self._stream = stream
+        self._tty = stream.isatty() if tty is None else tty
+        self._interval_s = interval_s if not self._tty else refresh_s
+        self._last_s = 0.0
+        self._last_phase = ""
+        self._open_line = False
+
+    def update(self, progress: Progress) -> None:
+        """Show one Progress (throttled; phase changes and the end always show)."""
+        now = time.monotonic()
+        final = progress.phase in ("done", "cancelled")
+        same_phase = progress.phase == self._last_phase
+        if same_phase and not final and now - self._last_s < self._interval_s:
+            return
+        self._last_s, self._last_phase = now, progress.phase
+        text = describe(progress)
+        if self._tty:
+            if progress.current is not None and not final:
+                text += f"  {progress.current.name}"
+            width = max(20, shutil.get_terminal_size().columns - 1)
+            self._stream.write("\r" + text[:width].ljust(width))
+            self._open_line = True
+            if final:
+                self.finish()
+        else:
+            self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def finish(self) -> None:
+        """End the in-place line, if one is open."""
+        if self._open_line:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._open_line = False

@@ -1,0 +1,355 @@
+"""The Library façade: roots, sync, watch, search and status of one photo library.
+
+A library lives in one folder (``home``): ``catalog.sqlite`` (the truth) and ``index.hnsw``
+(a cache of the catalog's vectors). All writes go through :class:`CatalogWriter`, whose lock is
+held for one small batch at a time and never while a photo is decoded or embedded, so searches
+run while a sync is under way. Only one embedding loop runs at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from lookalike.decode.image import IMAGE_SUFFIXES
+from lookalike.errors import KnownError
+from lookalike.library.results import Progress, RootInfo, SearchResult, Status
+from lookalike.library.writer import CatalogWriter, Result
+from lookalike.scan.watcher import FileEvent, WatchHandle
+from lookalike.search import similar
+from lookalike.store.catalog import Catalog, PhotoRow
+from lookalike.store.index import load_or_rebuild
+from lookalike.types import Embedding, PhotoEmbedder, peaks_from_bytes
+
+log = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.sqlite"
+INDEX_FILE = "index.hnsw"
+SAVE_INTERVAL_S = 30.0
+"""While photos are being added the index is saved at least this often."""
+Image = Path | str | bytes | npt.NDArray[np.uint8]
+Crop = tuple[float, float, float, float]
+
+
+class Library:
+    """A photo library: its folders, their photos' vectors, and search over them.
+
+    Attributes:
+        home: the folder holding the catalog and the index.
+    """
+
+    def __init__(self, home: Path, writer: CatalogWriter, embedder: PhotoEmbedder) -> None:
+        """Use :meth:`open`."""
+        self.home = home
+        self._writer = writer
+        self._catalog = writer.catalog
+        self._index = writer.index
+        self._lock = writer.lock
+        self._embedder = embedder
+        self._embed_lock = threading.Lock()
+        self._last_save_s = time.monotonic()
+        self._handles: list[WatchHandle] = []
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls, home: Path, embedder: PhotoEmbedder, *, exclude: Sequence[Path] = ()
+    ) -> Library:
+        """Open (or create) the library in ``home`` for ``embedder``'s vector space.
+
+        A new model id sends every photo back to pending; a missing, stale or corrupt index is
+        rebuilt from the catalog, and one that lags the catalog (after a crash) is repaired.
+
+        Args:
+            home: folder for ``catalog.sqlite`` and ``index.hnsw``; created if needed.
+            embedder: computes descriptors; its ``model_id`` names the vector space.
+            exclude: absolute folders never indexed (``home`` is always excluded).
+
+        Raises:
+            CatalogCorrupt: the catalog cannot be used.
+        """
+        home = Path(home).expanduser().resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog.open(home / CATALOG_FILE)
+        try:
+            catalog.set_model(embedder.model_id)
+            index, reason = load_or_rebuild(
+                home / INDEX_FILE, catalog, embedder.model_id, embedder.dim)
+            log.debug("index %s loaded (%s)", home / INDEX_FILE, reason or "as saved")
+            excluded = [*(Path(p).expanduser().resolve() for p in exclude), home]
+            writer = CatalogWriter(catalog, index, embedder.model_id, IMAGE_SUFFIXES, excluded)
+        except BaseException:
+            catalog.close()
+            raise
+        return cls(home, writer, embedder)
+
+    # --- roots --------------------------------------------------------------------------------
+
+    def add_root(self, path: Path) -> None:
+        """Add a folder (a no-op if it is one already); :meth:`sync` fills it.
+
+        Raises:
+            KnownError: the folder does not exist.
+        """
+        path = Path(path).expanduser().resolve()
+        if not path.is_dir():
+            raise KnownError(f"{path}: not a folder")
+        with self._writer.write():
+            if all(root != path for _, root, _ in self._catalog.roots()):
+                self._catalog.add_root(path)
+                log.info("added library folder %s", path)
+
+    def remove_root(self, path: Path) -> None:
+        """Forget a folder and all its photos (the files are not touched).
+
+        Raises:
+            KnownError: the folder is not a library folder.
+        """
+        path = Path(path).expanduser().resolve()
+        with self._writer.write():
+            if all(root != path for _, root, _ in self._catalog.roots()):
+                raise KnownError(f"{path} is not a library folder")
+            self._index.remove(self._catalog.remove_root(path))
+
+    def roots(self) -> list[RootInfo]:
+        """The library folders with their photo counts, by path.
+
+        With one folder the catalog's totals are its counts; with several, each folder's
+        photos are listed (O(photos)).
+        """
+        infos = []
+        with self._lock:
+            roots = self._catalog.roots()
+            for root_id, path, online in roots:
+                if len(roots) == 1:
+                    counts = self._catalog.stats()
+                else:
+                    counts = dict.fromkeys(("indexed", "offline", "pending", "skipped"), 0)
+                    for row in self._catalog.photos_under(path):
+                        if row.root_id == root_id:
+                            counts[row.status] += 1
+                photos = counts["indexed"] + counts["offline"]
+                infos.append(RootInfo(path, photos, counts["skipped"], counts["pending"], online))
+        return infos
+
+    # --- sync ---------------------------------------------------------------------------------
+
+    def sync(self, cancel: threading.Event | None = None, batch: int = 32) -> Iterator[Progress]:
+        """Bring the catalog and the index in line with the disk, then embed what is new.
+
+        Every root is walked (mark and sweep on size and mtime): unchanged files are only
+        marked, new and changed ones become pending, moved or renamed ones (same content hash
+        and size, old path gone) keep their vector, vanished ones are removed, and a missing
+        root goes offline instead. Pending photos are then embedded ``batch`` at a time; each
+        batch is committed, so a crash loses at most one batch and a rerun resumes.
+
+        Args:
+            cancel: set it to stop soon (after the current photo); the last Progress then
+                has phase "cancelled".
+            batch: photos per embedding batch and commit.
+
+        Yields:
+            Progress, every SCAN_CHUNK walked files, every batch, and once at the end.
+        """
+        cancel = cancel or threading.Event()
+        with self._lock:
+            roots = sorted(self._catalog.roots(), key=lambda r: len(r[1].parts), reverse=True)
+        walked = 0
+        for root_id, path, _online in roots:  # nested roots first: they take their photos over
+            count = 0
+            for count in self._writer.scan_root(root_id, path, cancel):
+                yield Progress("scanning", walked + count, 0, current=path)
+                if cancel.is_set():
+                    yield Progress("cancelled", walked + count, 0)
+                    return
+            walked += count
+        yield from self._embed_pending(cancel, batch)
+
+    def _embed_pending(
+        self, cancel: threading.Event, batch: int, save_at_end: bool = True
+    ) -> Iterator[Progress]:
+        """Embed pending photos ``batch`` at a time until none is left or ``cancel`` is set."""
+        with self._embed_lock:
+            with self._lock:
+                total = self._catalog.stats()["pending"]
+            started, done, skipped = time.monotonic(), 0, 0
+            last: tuple[Path, str] | None = None
+            rate = 0.0
+            while not cancel.is_set():
+                with self._lock:
+                    rows = self._catalog.pending(batch)
+                if not rows:
+                    break
+                results = self._embed_rows(rows, cancel)
+                stored, failed = self._writer.commit(results)
+                done, skipped = done + len(results), skipped + len(failed)
+                last = failed[-1] if failed else last
+                total = max(total, done)
+                rate = done / max(time.monotonic() - started, 1e-6)
+                eta = (total - done) / rate if rate > 0 else None
+                yield Progress("embedding", done, total, rate, eta, rows[-1].path, skipped, last)
+                self._save_if_due()
+                if not stored:  # every row changed meanwhile: the next sync or event redoes it
+                    log.debug("no photo of this batch could be stored; stopping")
+                    break
+            if save_at_end:
+                self.save()
+            phase = "cancelled" if cancel.is_set() else "done"
+            yield Progress(phase, done, total, rate, 0.0 if phase == "done" else None, None,
+                           skipped, last)
+
+    def _embed_rows(self, rows: list[PhotoRow], cancel: threading.Event) -> list[Result]:
+        """Embed the rows' files in order, outside the lock; stops early when cancelled."""
+        results: list[Result] = []
+        outcomes = self._embedder.embed_files([row.path for row in rows])
+        for row, (_path, outcome) in zip(rows, outcomes, strict=False):  # same order
+            results.append((row, outcome))
+            if cancel.is_set():
+                break
+        return results
+
+    # --- watching -----------------------------------------------------------------------------
+
+    def apply_events(self, events: Sequence[FileEvent]) -> None:
+        """Apply watcher events through the same write functions as :meth:`sync`.
+
+        Each event's path is looked up on disk; new and changed photos become pending (call
+        :meth:`sync` or use :meth:`watch` to embed them).
+        """
+        self._writer.apply_events(events)
+
+    def watch(
+        self, on_progress: Callable[[Progress], None] | None = None, *, debounce_s: float = 1.0
+    ) -> WatchHandle:
+        """Keep the library in sync with its online roots until the handle is stopped.
+
+        A worker thread applies each batch of events and embeds the new photos; it calls
+        ``on_progress`` (from that thread) while embedding and once at the end of every batch
+        (phase "done"), also when files were only removed or moved. Roots added or coming
+        online later are not watched; :meth:`close` stops every handle.
+
+        Args:
+            on_progress: receives Progress from the worker thread.
+            debounce_s: quiet time that ends a batch of file events.
+        """
+        def process(events: list[FileEvent], stopping: threading.Event) -> None:
+            self._writer.apply_events(events)
+            for progress in self._embed_pending(stopping, 32, save_at_end=False):
+                if on_progress is not None:
+                    on_progress(progress)
+            self._save_if_due()
+
+        with self._lock:
+            roots = [p for _, p, online in self._catalog.roots() if online]
+        handle = WatchHandle(roots, process, debounce_s, suffixes=IMAGE_SUFFIXES,
+                             exclude=self._writer.exclude)
+        self._handles.append(handle)
+        handle.start()
+        return handle
+
+    # --- search -------------------------------------------------------------------------------
+
+    def search(self, image: Image, top: int = 50, crop: Crop | None = None) -> SearchResult:
+        """Find the photos most similar to an image.
+
+        Args:
+            image: a file path (a library photo without ``crop`` reuses its stored vector),
+                encoded image bytes, or an upright (H, W, 3) uint8 RGB array.
+            top: maximum number of matches.
+            crop: ``(x0, y0, x1, y1)`` fractions (0..1) of the upright image to search for.
+
+        Returns:
+            The matches, best first; a library photo used as the query is never among them.
+
+        Raises:
+            UnreadablePhoto: the image cannot be decoded.
+            KnownError: invalid crop or array.
+        """
+        started = time.perf_counter()
+        exclude: set[int] = set()
+        query: Embedding | None = None
+        if isinstance(image, str | Path):
+            image = Path(image).expanduser().resolve()
+            with self._lock:
+                row = self._catalog.get_photo(image)
+            if row is not None:
+                exclude.add(row.id)
+                query = self.embedding(row.id) if crop is None else None
+            if query is None and crop is None:
+                query = self._embedder.embed_file(image)
+        if query is None:
+            query = self._embedder.embed_rgb(similar.query_pixels(image, crop))
+        with self._lock:
+            matches = similar.knn(self._index, self._catalog, query.vector, top, exclude)
+        return SearchResult(query, matches, time.perf_counter() - started)
+
+    def search_photo(self, photo_id: int, top: int = 50) -> SearchResult:
+        """Find the photos most similar to a library photo (never itself).
+
+        Raises:
+            KnownError: the photo has no vector.
+        """
+        started = time.perf_counter()
+        query = self.embedding(photo_id)
+        if query is None:
+            raise KnownError(f"photo {photo_id} is not indexed")
+        with self._lock:
+            matches = similar.knn(self._index, self._catalog, query.vector, top, {photo_id})
+        return SearchResult(query, matches, time.perf_counter() - started)
+
+    def embedding(self, photo_id: int) -> Embedding | None:
+        """A photo's stored vector and peaks, or None if it has none."""
+        with self._lock:
+            stored = self._catalog.vector(photo_id)
+        return None if stored is None else Embedding(stored[0], peaks_from_bytes(stored[1]))
+
+    def photos_under(self, folder: Path) -> list[tuple[int, Path, str]]:
+        """(id, path, status) of every catalogued photo below ``folder``, by path."""
+        with self._lock:
+            rows = self._catalog.photos_under(Path(folder).expanduser().resolve())
+        return [(row.id, row.path, row.status) for row in rows]
+
+    def status(self) -> Status:
+        """Counts, folders, skipped files and the index size."""
+        roots = self.roots()
+        with self._lock:
+            stats = self._catalog.stats()
+            return Status(roots, stats["indexed"], stats["pending"], self._catalog.skipped(),
+                          stats["offline"], self._index.live_count, self._index.file_size,
+                          self._embedder.model_id)
+
+    # --- lifetime -----------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Write the index to disk if it changed since the last save."""
+        with self._lock:
+            if not self._closed:
+                self._index.save_if_dirty(self.home / INDEX_FILE)
+            self._last_save_s = time.monotonic()
+
+    def _save_if_due(self) -> None:
+        if time.monotonic() - self._last_save_s >= SAVE_INTERVAL_S:
+            self.save()
+
+    def close(self) -> None:
+        """Stop watching, save the index and close the catalog; calling it again does nothing."""
+        if self._closed:
+            return
+        for handle in self._handles:
+            handle.stop()
+        with self._lock:
+            self.save()
+            self._closed = True
+            self._catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,397 @@
+"""Watch library roots for changes and report them in debounced, coalesced batches.
+
+watchdog's observer thread feeds :class:`Watcher`, which keeps one pending entry per path
+(plus the moves, in order) until the roots have been quiet for ``debounce_s``; then it hands
+the batch to ``on_events`` from its own flusher thread. A file whose size or mtime still
+changes at that moment is kept back for another window, so half-written photos are not read.
+
+The events are hints: the receiver is expected to look at the disk for the truth (a "created"
+path may already be gone again).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from lookalike.scan.walker import is_excluded
+
+log = logging.getLogger(__name__)
+
+CREATED = "created"
+MODIFIED = "modified"
+DELETED = "deleted"
+MOVED = "moved"
+
+_FILE_KINDS = {"created": CREATED, "modified": MODIFIED, "closed": MODIFIED, "attrib": MODIFIED}
+
+
+@dataclass(frozen=True)
+class FileEvent:
+    """One coalesced change below a root.
+
+    Attributes:
+        kind: ``"created"``, ``"modified"``, ``"deleted"`` or ``"moved"``.
+        path: the file or folder (for ``"moved"``: where it was).
+        dest: for ``"moved"``: where it is now; otherwise None.
+        is_dir: whether the path is a folder (a folder event stands for every file below it).
+    """
+
+    kind: str
+    path: Path
+    dest: Path | None = None
+    is_dir: bool = False
+
+
+@dataclass
+class _Pending:
+    """A buffered event and the file's (size_bytes, mtime_ns) when it was last seen."""
+
+    event: FileEvent
+    stat: tuple[int, int] | None
+
+
+class Watcher:
+    """Watches folders recursively and calls ``on_events`` with batches of :class:`FileEvent`.
+
+    Moves within the watched roots stay moves; a move out of the roots is reported as a
+    deletion and a move into them as a creation. Hidden and system folders, ``exclude``
+    subtrees and files whose suffix is not in ``suffixes`` are ignored.
+
+    Thread-safe. ``on_events`` runs on the watcher's flusher thread with plain data; it should
+    return quickly (queue the work).
+    """
+
+    def __init__(
+        self,
+        roots: Sequence[Path],
+        on_events: Callable[[list[FileEvent]], None],
+        debounce_s: float = 1.0,
+        *,
+        suffixes: Collection[str] | None = None,
+        exclude: Sequence[Path] = (),
+        max_delay_s: float | None = None,
+    ) -> None:
+        """Prepare a watcher; nothing happens before :meth:`start`.
+
+        Args:
+            roots: absolute folders to watch recursively; missing ones are skipped with a log line.
+            on_events: receives each batch, in order, from the flusher thread.
+            debounce_s: a batch is sent once no event arrived for this many seconds.
+            suffixes: lower-case suffixes of the files of interest; None = every file.
+            exclude: absolute folders whose events are ignored.
+            max_delay_s: send a batch after this many seconds even if events keep coming
+                (default ``10 * debounce_s``).
+        """
+        self._roots = sorted({Path(r) for r in roots}, key=lambda r: len(r.parts), reverse=True)
+        self._on_events = on_events
+        self._debounce_s = debounce_s
+        self._max_delay_s = max_delay_s if max_delay_s is not None else 10 * debounce_s
+        self._suffixes = None if suffixes is None else frozenset(suffixes)
+        self._exclude = tuple(exclude)
+        self._cond = threading.Condition()
+        self._moves: list[_Pending] = []
+        self._paths: dict[Path, _Pending] = {}
+        self._first_event_s = 0.0
+        self._last_event_s = 0.0
+        self._observer: Any = None
+        self._flusher: threading.Thread | None = None
+        self._stopping = False
+        self._delivering = False
+
+    @property
+    def pending(self) -> int:
+        """Number of buffered entries not yet delivered (including a batch being delivered)."""
+        with self._cond:
+            return len(self._moves) + len(self._paths) + int(self._delivering)
+
+    def start(self) -> None:
+        """Start the observer and the flusher thread. Calling it twice is an error."""
+        from watchdog.observers import Observer
+
+        with self._cond:
+            if self._observer is not None:
+                raise RuntimeError("Watcher already started")
+            self._stopping = False
+            self._observer = Observer()
+        handler = _Handler(self._on_raw)
+        for root in self._roots:
+            if root.is_dir():
+                self._observer.schedule(handler, os.fspath(root), recursive=True)
+            else:
+                log.warning("not watching %s: folder not found", root)
+        self._observer.start()
+        self._flusher = threading.Thread(target=self._flush_loop, name="lookalike-watcher",
+                                         daemon=True)
+        self._flusher.start()
+
+    def stop(self) -> None:
+        """Stop watching; events not delivered yet are dropped (a later sync finds them)."""
+        with self._cond:
+            observer, self._observer = self._observer, None
+            self._stopping = True
+            dropped = len(self._moves) + len(self._paths)
+            self._moves.clear()
+            self._paths.clear()
+            self._cond.notify_all()
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join(timeout=5)
+        if dropped:
+            log.debug("watcher stopped with %d undelivered events", dropped)
+
+    # --- intake (observer thread) -------------------------------------------------------------
+
+    def _on_raw(self, kind: str, src: Path, dest: Path | None, is_dir: bool) -> None:
+        """Filter one raw watchdog event and fold it into the pending state."""
+        if kind == MOVED and dest is not None:
+            src_ok, dest_ok = self._relevant(src, is_dir), self._relevant(dest, is_dir)
+            if src_ok and dest_ok:
+                self._add_move(FileEvent(MOVED, src, dest, is_dir))
+            elif src_ok:
+                self._add_path(FileEvent(DELETED, src, None, is_dir))
+            elif dest_ok:
+                self._add_path(FileEvent(CREATED, dest, None, is_dir))
+        elif self._relevant(src, is_dir):
+            self._add_path(FileEvent(kind, src, None, is_dir))
+
+    def _relevant(self, path: Path, is_dir: bool) -> bool:
+        """Whether a path lies in a root, is not excluded and (for files) has a photo suffix."""
+        root = next((r for r in self._roots if r == path or r in path.parents), None)
+        if root is None or (path != root and is_excluded(path, root, self._exclude)):
+            return False
+        return is_dir or self._suffixes is None or path.suffix.lower() in self._suffixes
+
+    def _add_path(self, event: FileEvent) -> None:
+        """Coalesce a created/modified/deleted event with what is pending for its path."""
+        stat = None if event.kind == DELETED or event.is_dir else _stat(event.path)
+        with self._cond:
+            previous = self._paths.pop(event.path, None)
+            if previous is not None and previous.event.kind == CREATED and event.kind == MODIFIED:
+                event = previous.event
+            self._paths[event.path] = _Pending(event, stat)
+            self._touch()
+
+    def _add_move(self, event: FileEvent) -> None:
+        """Record a move, folding it into a pending creation or an earlier move of the same file."""
+        assert event.dest is not None
+        stat = None if event.is_dir else _stat(event.dest)
+        with self._cond:
+            self._paths.pop(event.dest, None)
+            previous = self._paths.pop(event.path, None)
+            if previous is not None and previous.event.kind == CREATED:
+                self._paths[event.dest] = _Pending(replace(previous.event, path=event.dest), stat)
+            else:
+                chained = next((m for m in self._moves if m.event.dest == event.path), None)
+                if chained is not None:
+                    chained.event = replace(chained.event, dest=event.dest)
+                else:
+                    self._moves.append(_Pending(event, None))
+                if previous is not None and previous.event.kind != DELETED:
+                    self._paths[event.dest] = _Pending(replace(previous.event, path=event.dest),
+                                                       stat)
+            self._touch()
+
+    def _touch(self) -> None:
+        """Note the time of an event (call with the lock held) and wake the flusher."""
+        now = time.monotonic()
+        self._first_event_s = self._first_event_s or now
+        self._last_event_s = now
+        self._cond.notify_all()
+
+    # --- delivery (flusher thread) -------------------------------------------------------------
+
+    def _flush_loop(self) -> None:
+        """Wait for quiet periods and deliver batches until stopped."""
+        while True:
+            with self._cond:
+                batch = self._wait_for_batch()
+                if batch is None:
+                    return
+                self._delivering = True
+            try:
+                events = self._stable(batch)
+                if events:
+                    log.debug("delivering %d file events", len(events))
+                    self._on_events(events)
+            except Exception:
+                log.exception("file event handler failed")
+            finally:
+                with self._cond:
+                    self._delivering = False
+
+    def _wait_for_batch(self) -> list[_Pending] | None:
+        """Block (lock held) until a batch is due; take it out of the pending state."""
+        while not self._stopping:
+            if self._moves or self._paths:
+                now = time.monotonic()
+                due = min(self._last_event_s + self._debounce_s,
+                          self._first_event_s + self._max_delay_s)
+                if now >= due:
+                    return self._take_batch()
+                self._cond.wait(timeout=due - now)
+            else:
+                self._cond.wait()
+        return None
+
+    def _take_batch(self) -> list[_Pending]:
+        """Remove and return everything pending: the moves in order, then the paths."""
+        with self._cond:
+            batch = self._moves + list(self._paths.values())
+            self._moves, self._paths = [], {}
+            self._first_event_s = 0.0
+            return batch
+
+    def _stable(self, batch: list[_Pending]) -> list[FileEvent]:
+        """Return the events ready to deliver; put back files that are still being written."""
+        ready: list[FileEvent] = []
+        for item in batch:
+            event = item.event
+            if event.kind in (CREATED, MODIFIED) and not event.is_dir:
+                now = _stat(event.path)
+                if now is not None and now != item.stat:
+                    self._requeue(event, now)
+                    continue
+            ready.append(event)
+        return ready
+
+    def _requeue(self, event: FileEvent, stat: tuple[int, int]) -> None:
+        """Keep a still-changing file for the next window (unless a newer event replaced it)."""
+        log.debug("%s is still being written; retrying later", event.path)
+        with self._cond:
+            if event.path not in self._paths:
+                self._paths[event.path] = _Pending(event, stat)
+                self._touch()
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    """(size_bytes, mtime_ns) of a file, or None if it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+class _Handler:
+    """Adapts watchdog's handler interface to plain (kind, src, dest, is_dir) calls."""
+
+    def __init__(self, sink: Callable[[str, Path, Path | None, bool], None]) -> None:
+        self._sink = sink
+
+    def dispatch(self, event: Any) -> None:
+        """Called by the observer thread for every raw event."""
+        kind = str(event.event_type)
+        is_dir = bool(event.is_directory)
+        src = Path(os.fsdecode(event.src_path))
+        if kind == MOVED:
+            self._sink(MOVED, src, Path(os.fsdecode(event.dest_path)), is_dir)
+        elif kind == DELETED:
+            self._sink(DELETED, src, None, is_dir)
+        elif kind == CREATED or (kind in _FILE_KINDS and not is_dir):
+            self._sink(_FILE_KINDS[kind], src, None, is_dir)
+
+
+class WatchHandle:
+    """A running :class:`Watcher` plus one worker thread that processes its batches in order.
+
+    ``process(events, stopping)`` runs on the worker thread, one call at a time; it should
+    return soon after ``stopping`` is set. Batches that queue up while it runs are merged.
+    """
+
+    def __init__(
+        self,
+        roots: Sequence[Path],
+        process: Callable[[list[FileEvent], threading.Event], None],
+        debounce_s: float = 1.0,
+        *,
+        suffixes: Collection[str] | None = None,
+        exclude: Sequence[Path] = (),
+    ) -> None:
+        """Prepare the watcher and the worker; call :meth:`start`."""
+        self._process = process
+        self._queue: queue.Queue[list[FileEvent]] = queue.Queue()
+        self._watcher = Watcher(roots, self._enqueue, debounce_s, suffixes=suffixes,
+                                exclude=exclude)
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._outstanding = 0  # batches queued or being processed
+        self._worker = threading.Thread(target=self._run, name="lookalike-watch-worker",
+                                        daemon=True)
+
+    def start(self) -> None:
+        """Start watching and processing."""
+        self._worker.start()
+        self._watcher.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop watching, let the running batch finish (it sees ``stopping``), join the worker.
+
+        Idempotent; safe to call from any thread but the worker's.
+        """
+        self.stopping.set()
+        self._watcher.stop()
+        if self._worker.is_alive() and self._worker is not threading.current_thread():
+            self._worker.join(timeout_s)
+
+    def idle(self) -> bool:
+        """True when no event is buffered, queued or being processed."""
+        with self._lock:
+            outstanding = self._outstanding
+        return outstanding == 0 and self._watcher.pending == 0
+
+    def wait_idle(self, timeout_s: float = 30.0, settle_s: float = 0.75) -> bool:
+        """Block until the handle has been :meth:`idle` for ``settle_s`` seconds in a row.
+
+        The settle time lets events still in flight from the operating system arrive (on
+        Linux, watchdog holds a move out of the tree for 0.5 s while it looks for its pair).
+
+        Returns:
+            False if ``timeout_s`` passed first.
+        """
+        deadline = time.monotonic() + timeout_s
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if not self.idle():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= settle_s:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _enqueue(self, events: list[FileEvent]) -> None:
+        """Watcher callback (flusher thread): hand a batch to the worker."""
+        with self._lock:
+            self._outstanding += 1
+        self._queue.put(events)
+
+    def _run(self) -> None:
+        """Worker loop: take batches (merging those that queued up) and process them."""
+        while not self.stopping.is_set():
+            try:
+                events = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            taken = 1
+            while not self._queue.empty():
+                events.extend(self._queue.get_nowait())
+                taken += 1
+            try:
+                self._process(events, self.stopping)
+            except Exception:
+                log.exception("processing file events failed")
+            finally:
+                with self._lock:
+                    self._outstanding -= taken

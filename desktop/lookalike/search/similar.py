@@ -1,0 +1,170 @@
+"""Nearest photos of a query descriptor: hnswlib neighbours → ranked :class:`Match` rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from lookalike.decode.image import decode
+from lookalike.errors import KnownError
+
+if TYPE_CHECKING:
+    from lookalike.store.catalog import Catalog, PhotoRow
+    from lookalike.store.vectors import VectorIndex
+
+
+@dataclass(frozen=True)
+class Match:
+    """One photo found for a query.
+
+    Attributes:
+        photo_id: catalog id (also the hnswlib label).
+        path: absolute path of the photo.
+        score: cosine similarity in [-1, 1]; higher is more similar.
+        rank: 1 for the best match, then 2, 3, ...
+    """
+
+    photo_id: int
+    path: Path
+    score: float
+    rank: int
+
+
+def clamp_k(k: int, live_count: int, n_excluded: int) -> int:
+    """How many neighbours to ask the index for.
+
+    Asking for more than the index holds makes hnswlib raise, so ``k`` is clamped to the live
+    count; the excluded ids may come back among the neighbours, so that many more are asked for.
+
+    Args:
+        k: wanted number of matches (values below 1 give 0).
+        live_count: number of vectors in the index.
+        n_excluded: number of ids that will be dropped from the answer.
+
+    Returns:
+        The number to pass to ``VectorIndex.knn`` (0 = do not query).
+    """
+    if k < 1 or live_count < 1:
+        return 0
+    return min(k + n_excluded, live_count)
+
+
+def rank(
+    ids: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float32],
+    k: int,
+    exclude: Collection[int] = (),
+    lookup: Callable[[int], Path | None] = lambda _: None,
+) -> list[Match]:
+    """Turn one row of index neighbours into at most ``k`` ranked matches.
+
+    Args:
+        ids: (k',) int64 photo ids, best first.
+        scores: (k',) float32 cosine similarities, aligned with ``ids``.
+        k: maximum number of matches.
+        exclude: ids to drop (the query photo itself).
+        lookup: photo id → path; ids it maps to None (removed meanwhile, no longer indexed)
+            are dropped.
+
+    Returns:
+        Matches with ranks 1..n, in the order of ``ids``.
+    """
+    matches: list[Match] = []
+    for photo_id, score in zip(ids.tolist(), scores.tolist(), strict=True):
+        if len(matches) >= k:
+            break
+        if photo_id in exclude:
+            continue
+        path = lookup(int(photo_id))
+        if path is not None:
+            matches.append(Match(int(photo_id), path, float(score), len(matches) + 1))
+    return matches
+
+
+def knn(
+    index: VectorIndex,
+    catalog: Catalog,
+    query: npt.NDArray[np.float32],
+    k: int,
+    exclude: Collection[int] = (),
+) -> list[Match]:
+    """The ``k`` photos most similar to ``query``.
+
+    The caller holds whatever lock guards ``index`` and ``catalog`` together.
+
+    Args:
+        index: the vector index (labels = photo ids).
+        catalog: resolves ids to paths; photos that are no longer indexed are skipped.
+        query: (D,) float32 L2-normalised descriptor.
+        k: wanted number of matches; clamped to what the index holds.
+        exclude: photo ids never returned (the query photo itself).
+
+    Returns:
+        Up to ``k`` matches, best first.
+    """
+    n = clamp_k(k, index.live_count, len(exclude))
+    if n == 0:
+        return []
+    ids, scores = index.knn(np.ascontiguousarray(query, dtype=np.float32), n)
+
+    def lookup(photo_id: int) -> Path | None:
+        row: PhotoRow | None = catalog.photo_by_id(photo_id)
+        return row.path if row is not None and row.status == "indexed" else None
+
+    return rank(ids[0], scores[0], k, exclude, lookup)
+
+
+def crop_fraction(
+    rgb: npt.NDArray[np.uint8], crop: tuple[float, float, float, float]
+) -> npt.NDArray[np.uint8]:
+    """Cut part of an image out for a query.
+
+    Args:
+        rgb: (H, W, 3) uint8 upright image.
+        crop: ``(x0, y0, x1, y1)`` fractions of the width and height, ``0 <= x0 < x1 <= 1`` and
+            ``0 <= y0 < y1 <= 1``.
+
+    Returns:
+        The (h, w, 3) uint8 crop, C-contiguous, at least 1×1 pixel.
+
+    Raises:
+        KnownError: the fractions are out of range or empty.
+    """
+    x0, y0, x1, y1 = crop
+    if not (0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0):
+        raise KnownError(f"invalid crop {crop}: need 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1")
+    h, w = rgb.shape[:2]
+    left, top = min(int(x0 * w), w - 1), min(int(y0 * h), h - 1)
+    right, bottom = max(left + 1, round(x1 * w)), max(top + 1, round(y1 * h))
+    return np.ascontiguousarray(rgb[top:bottom, left:right])
+
+
+def query_pixels(
+    image: Path | bytes | npt.NDArray[np.uint8], crop: tuple[float, float, float, float] | None
+) -> npt.NDArray[np.uint8]:
+    """The upright pixels of a query image, cropped if asked.
+
+    Args:
+        image: a file, encoded image bytes, or an (H, W, 3) uint8 RGB array.
+        crop: ``(x0, y0, x1, y1)`` fractions (see :func:`crop_fraction`), or None.
+
+    Returns:
+        (h, w, 3) uint8 RGB.
+
+    Raises:
+        UnreadablePhoto: the file or bytes cannot be decoded.
+        KnownError: an array of another shape or type, or an invalid crop.
+    """
+    if isinstance(image, Path | bytes):
+        rgb = decode(image).rgb
+    elif isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 \
+            and image.shape[2] == 3:
+        rgb = image
+    else:
+        raise KnownError("the query image must be an (H, W, 3) uint8 RGB array")
+    return rgb if crop is None else crop_fraction(rgb, crop)

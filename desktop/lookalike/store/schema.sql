@@ -1,0 +1,44 @@
+-- Lookalike catalog, schema version 2 (the latest; older files are migrated step by step in
+-- catalog.py). Run once on an empty file; catalog.py then sets PRAGMA user_version = 2.
+-- Units are in the column names: *_ns = nanoseconds since the Unix epoch, *_bytes = bytes.
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE roots (
+    id          INTEGER PRIMARY KEY,
+    path        TEXT NOT NULL UNIQUE,            -- absolute folder path
+    online      INTEGER NOT NULL DEFAULT 1 CHECK (online IN (0, 1)),
+    added_at_ns INTEGER NOT NULL
+);
+
+CREATE TABLE photos (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT, -- the hnswlib label; never reused
+    root_id       INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+    path          TEXT NOT NULL UNIQUE,          -- absolute file path
+    size_bytes    INTEGER NOT NULL,
+    mtime_ns      INTEGER NOT NULL,
+    content_hash  TEXT,                          -- for move/rename detection; NULL = not hashed
+    status        TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'indexed', 'skipped', 'offline')),
+    skip_reason   TEXT,                          -- why the photo could not be embedded
+    seen          INTEGER NOT NULL DEFAULT 1,    -- mark-and-sweep flag, 0 = not seen yet
+    indexed_at_ns INTEGER                        -- when its vector was stored
+);
+CREATE INDEX photos_root ON photos(root_id);
+CREATE INDEX photos_hash ON photos(content_hash);
+CREATE INDEX photos_status ON photos(status);
+
+CREATE TABLE vectors (
+    photo_id     INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    model_id     TEXT NOT NULL,
+    vector       BLOB NOT NULL,                  -- (D,) float32, native (little) endian, unit norm
+    peaks        BLOB NOT NULL,                  -- types.PEAK_DTYPE records, 8 bytes each
+    vector_crc32 INTEGER NOT NULL DEFAULT 0      -- zlib.crc32(vector); added in v2 so the index
+                                                 -- can diff itself against the catalog
+);
+-- Covers the index's start-up diff (ids and CRCs of one model) without reading the blobs,
+-- which sit in overflow pages in front of vector_crc32.
+CREATE INDEX vectors_digest ON vectors(model_id, photo_id, vector_crc32);

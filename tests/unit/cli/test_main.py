@@ -1,0 +1,180 @@
+"""The command line, driven through ``lookalike.app.run`` with the FakeEmbedder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.fakes import FakeEmbedder, write_library, write_photo
+
+from lookalike import app
+from lookalike.cli.progress import ProgressPrinter, format_duration
+from lookalike.library import Progress
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def lookalike(*argv: str | Path) -> int:
+    return app.run([str(a) for a in argv], make_embedder=lambda _settings: FakeEmbedder())
+
+
+@pytest.fixture
+def indexed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, Path, list[Path]]:
+    home, photos = tmp_path / "lib", tmp_path / "photos"
+    paths = write_library(photos, 8)
+    (photos / "broken.jpg").write_text("nope")
+    assert lookalike("--library", home, "index", photos) == 0
+    capsys.readouterr()
+    return home, photos, paths
+
+
+def test_index_prints_summary_and_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photos = tmp_path / "photos"
+    write_library(photos, 5)
+    (photos / "broken.jpg").write_text("nope")
+    assert lookalike("--library", tmp_path / "lib", "index", photos) == 0
+    out, err = capsys.readouterr()
+    assert "5 indexed" in out and "1 skipped" in out
+    assert "skipped: " in out and "broken.jpg" in out
+    assert "embedding" in err or "done" in err  # plain progress lines (not a TTY)
+
+
+def test_index_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos = tmp_path / "photos"
+    write_library(photos, 3)
+    assert lookalike("--library", tmp_path / "lib", "index", "--json", photos) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["embedded"] == 3 and summary["indexed"] == 3
+    assert summary["cancelled"] is False
+    assert summary["roots"][0]["path"] == str(photos.resolve())
+
+
+def test_search_json_and_text(
+    indexed: tuple[Path, Path, list[Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, _, paths = indexed
+    query = write_photo(tmp_path / "q.png", 4, scale=0.8)
+    assert lookalike("--library", home, "search", query, "--top", "3", "--json") == 0
+    matches = json.loads(capsys.readouterr().out)
+    assert [set(m) for m in matches] == [{"path", "score", "rank"}] * 3
+    assert matches[0]["path"] == str(paths[4].resolve())
+    assert [m["rank"] for m in matches] == [1, 2, 3]
+    assert lookalike("--library", home, "search", query, "--top", "2",
+                     "--crop", "0,0,0.9,0.9") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].split()[0] == "1"
+    assert lines[0].split()[2] == str(paths[4].resolve())
+
+
+def test_status_json(
+    indexed: tuple[Path, Path, list[Path]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, photos, _ = indexed
+    assert lookalike("--library", home, "status", "--json") == 0
+    status = json.loads(capsys.readouterr().out)
+    assert set(status) == {"roots", "indexed", "pending", "offline", "skipped", "index_size",
+                           "index_file_bytes", "model_id"}
+    assert status["roots"] == [{"path": str(photos.resolve()), "photos": 8, "pending": 0,
+                                "skipped": 1, "online": True}]
+    assert (status["indexed"], status["index_size"], status["model_id"]) == (8, 8, "fake-1")
+    assert status["skipped"][0]["path"].endswith("broken.jpg") and status["skipped"][0]["reason"]
+    assert status["index_file_bytes"] > 0
+    assert lookalike("--library", home, "status") == 0
+    assert "online" in capsys.readouterr().out
+
+
+def test_library_defaults_to_lookalike_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOOKALIKE_HOME", str(tmp_path / "home"))
+    write_library(tmp_path / "p", 2)
+    assert lookalike("index", tmp_path / "p") == 0
+    assert (tmp_path / "home" / "catalog.sqlite").exists()
+
+
+def test_known_errors_exit_1_without_traceback(
+    indexed: tuple[Path, Path, list[Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, _, _ = indexed
+    assert lookalike("--library", home, "search", tmp_path / "missing.jpg") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lookalike: ") and "Traceback" not in err
+    assert lookalike("--library", home, "index", tmp_path / "no-such-folder") == 1
+    assert "not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["search"], ["frobnicate"], ["search", "x.jpg", "--crop", "1,2"],
+     ["search", "x.jpg", "--crop", "0.5,0,0.2,1"], ["--threads", "many", "status"]],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert lookalike(*argv) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_help_and_no_command_without_display(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert lookalike("--help") == 0
+    assert "index" in capsys.readouterr().out
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert lookalike() == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_gui_missing_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "lookalike.gui.app", None)  # import fails
+    assert lookalike("gui") == 1
+    assert "window is not available" in capsys.readouterr().err
+
+
+def test_help_imports_no_heavy_modules() -> None:
+    code = (
+        "import sys\n"
+        "from lookalike.app import main\n"
+        "import contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    rc = main(['--help'])\n"
+        "heavy = ('onnxruntime', 'hnswlib', 'PySide6', 'numpy', 'PIL', 'watchdog', 'sqlite3')\n"
+        "print(rc, sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "desktop")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True, timeout=60).stdout
+    assert out.strip() == "0 []"
+
+
+def test_progress_printer_plain_and_tty() -> None:
+    import io
+
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream, tty=False, interval_s=0)
+    printer.update(Progress("scanning", 500, 0))
+    printer.update(Progress("embedding", 5, 10, 2.5, 2.0, Path("/x/a.jpg"), 1))
+    printer.update(Progress("done", 10, 10, 2.5, 0.0))
+    lines = stream.getvalue().splitlines()
+    assert lines == ["scanning: 500 files",
+                     "embedding 5/10 (2.5 photos/s, ETA 0:02), 1 skipped",
+                     "done: 10 photos embedded, 0 skipped"]
+    tty = io.StringIO()
+    printer = ProgressPrinter(tty, tty=True)
+    printer.update(Progress("embedding", 1, 3, 1.0, 2.0, Path("/x/b.jpg")))
+    printer.update(Progress("done", 3, 3))
+    assert tty.getvalue().startswith("\rembedding 1/3") and "b.jpg" in tty.getvalue()
+    assert tty.getvalue().endswith("\n")
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(None, "?"), (5, "0:05"), (3725, "1:02:05")])
+def test_format_duration(seconds: float | None, text: str) -> None:
+    assert format_duration(seconds) == text
