@@ -1,0 +1,118 @@
+"""The window's commands: one QAction each, with shortcuts, placed in the menus and toolbar."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QSizePolicy, QToolBar, QWidget
+
+from lookalike.gui.icons import action_icon
+
+log = logging.getLogger(__name__)
+
+Shortcut = QKeySequence.StandardKey | str | None
+
+
+class WindowActions:
+    """The main window's actions; the window connects their ``triggered`` signals.
+
+    Shortcuts: Ctrl+O open, Ctrl+V paste, Ctrl+F find similar to the selection, F5 rescan,
+    Ctrl+Q quit (platform standard keys where the platform has one).
+
+    Attributes:
+        open, paste, add_folder, find_similar, rescan, settings, skipped, quit, about: QActions.
+        toolbar: the main toolbar.
+    """
+
+    def __init__(self, window: QMainWindow) -> None:
+        self._window = window
+        self.open = self._make(
+            "Open Photo…", "open", QKeySequence.StandardKey.Open, "Search with a photo file"
+        )
+        self.paste = self._make(
+            "Paste",
+            "paste",
+            QKeySequence.StandardKey.Paste,
+            "Search with a copied photo, or a copied path to one",
+        )
+        self.add_folder = self._make(
+            "Add Folder…", "folder-add", None, "Add a folder of photos to the library"
+        )
+        self.find_similar = self._make(
+            "Find Similar", "find-similar", "Ctrl+F", "Search with the selected photo"
+        )
+        self.rescan = self._make(
+            "Rescan", "rescan", "F5", "Look for new, changed and deleted photos now"
+        )
+        self.settings = self._make("Settings…", "settings", QKeySequence.StandardKey.Preferences)
+        self.skipped = self._make("Unreadable Files…", None, None)
+        self.quit = self._make("Quit", None, "Ctrl+Q")
+        self.about = self._make("About Lookalike", None, None)
+        self.quit.setMenuRole(QAction.MenuRole.QuitRole)
+        self.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.about.setMenuRole(QAction.MenuRole.AboutRole)
+        self._build_menus()
+        self.toolbar = self._build_toolbar()
+
+    def _make(self, text: str, icon: str | None, shortcut: Shortcut, tip: str = "") -> QAction:
+        action = (
+            QAction(action_icon(icon), text, self._window) if icon else QAction(text, self._window)
+        )
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip or text} ({keys})" if keys else tip or text)
+        action.setStatusTip(tip)
+        self._window.addAction(action)  # shortcuts work even when the menu bar is hidden
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self._window.menuBar()
+        layout = {
+            "&File": (
+                self.open,
+                self.paste,
+                None,
+                self.add_folder,
+                None,
+                self.settings,
+                None,
+                self.quit,
+            ),
+            "&Library": (self.find_similar, None, self.rescan, self.skipped),
+            "&Help": (self.about,),
+        }
+        for title, actions in layout.items():
+            menu = bar.addMenu(title)
+            for action in actions:
+                if action is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(action)
+
+    def _build_toolbar(self) -> QToolBar:
+        toolbar = QToolBar("Main", self._window)
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (
+            self.open,
+            self.paste,
+            None,
+            self.find_similar,
+            None,
+            self.add_folder,
+            self.rescan,
+        ):
+            if action is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(action)
+        spacer = QWidget(toolbar)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(spacer)
+        toolbar.addAction(self.settings)
+        self._window.addToolBar(toolbar)
+        return toolbar

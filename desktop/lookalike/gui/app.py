@@ -1,0 +1,81 @@
+"""Start the window: ``run(library, settings, settings_path)`` is what ``lookalike gui`` calls."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from lookalike import __version__, paths
+from lookalike.gui.icons import app_icon
+from lookalike.gui.main_window import MainWindow
+from lookalike.gui.messages import install_excepthook
+from lookalike.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "window.ini"
+"""Window geometry and splitter positions, next to the settings file."""
+
+
+def window_state() -> QSettings:
+    """Where the window remembers its geometry (INI file in ``paths.config_dir()``)."""
+    return QSettings(str(paths.config_dir() / STATE_FILE), QSettings.Format.IniFormat)
+
+
+def application() -> QApplication:
+    """The QApplication, created (with name, icon and stylesheet) if there is none yet."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("Lookalike")
+    app.setOrganizationName("Lookalike")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("lookalike")
+    app.setWindowIcon(app_icon())
+    style = paths.resource("qss", "lookalike.qss")
+    try:
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    except OSError as exc:
+        log.warning("no stylesheet (%s); using the plain platform style", exc)
+    return app  # type: ignore[return-value]
+
+
+def create_window(library: Any, settings: Settings, settings_path: Path | None) -> MainWindow:
+    """Build the main window (not shown) on an existing QApplication."""
+    return MainWindow(library, settings, settings_path, window_state())
+
+
+def run(library: Any, settings: Settings, settings_path: Path | None = None) -> int:
+    """Show the window and run the event loop until it closes.
+
+    Args:
+        library: an open ``lookalike.library.Library``; closed when the window closes (the
+            index is saved, and indexing resumes where it stopped on the next start).
+        settings: the current settings (the settings dialog edits them).
+        settings_path: where the settings dialog saves them; None: the default location.
+
+    Returns:
+        The process exit code.
+    """
+    app = application()
+    window = create_window(library, settings, settings_path)
+    install_excepthook(window)
+    previous_sigint = signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer(window, interval=250)  # lets Python run its signal handlers (Ctrl+C)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    window.show()
+    QTimer.singleShot(0, window.start)
+    try:
+        code = app.exec()
+    finally:
+        window.shutdown()
+        signal.signal(signal.SIGINT, previous_sigint)
+        sys.excepthook = sys.__excepthook__
+    return int(code)

@@ -1,0 +1,154 @@
+"""The status-bar strip: indexing progress, pause/resume, and the unreadable-files link."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+
+from lookalike.gui.icons import action_icon
+
+log = logging.getLogger(__name__)
+
+
+def format_eta(seconds: float | None) -> str:
+    """ "about 3 min left" style text; "" when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:  # None or NaN
+        return ""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min left"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"about {hours} h {minutes:02d} min left"
+
+
+def describe_progress(progress: Any) -> str:
+    """One line for a ``Progress`` while a sync runs."""
+    if progress.phase == "scanning":
+        found = f" · {progress.total:,} photos found" if progress.total else ""
+        return f"Looking for photos…{found}"
+    text = f"Indexing {progress.done:,} of {progress.total:,} photos"
+    if progress.photos_per_s:
+        text += f" · {progress.photos_per_s:.1f} photos/s"
+    eta = format_eta(progress.eta_s)
+    return f"{text} · {eta}" if eta else text
+
+
+class IndexStatus(QWidget):
+    """Indexing progress for the status bar, with pause/resume and an "N unreadable" link.
+
+    Signals:
+        pauseRequested(): the user paused indexing.
+        resumeRequested(): the user resumed indexing.
+        skippedRequested(): the user clicked the unreadable-files link.
+    """
+
+    pauseRequested = Signal()
+    resumeRequested = Signal()
+    skippedRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.message = QLabel("")
+        self.message.setObjectName("statusMessage")
+        self.bar = QProgressBar(self)
+        self.bar.setFixedWidth(200)
+        self.bar.setTextVisible(False)
+        self.bar.setMaximumHeight(10)
+        self.bar.setVisible(False)
+        self.pause = QToolButton(self)
+        self.pause.setAutoRaise(True)
+        self.pause.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.pause.clicked.connect(self._on_pause_clicked)
+        self.pause.setVisible(False)
+        self.skipped = QLabel("")
+        self.skipped.setObjectName("skippedLink")
+        self.skipped.setTextFormat(Qt.TextFormat.RichText)
+        self.skipped.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        self.skipped.linkActivated.connect(lambda _link: self.skippedRequested.emit())
+        self.skipped.setVisible(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 6, 0)
+        layout.setSpacing(10)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.pause)
+        layout.addWidget(self.skipped)
+        self._running = False
+        self._paused = False
+        self._update_pause()
+
+    def set_running(self, running: bool) -> None:
+        """A sync started (True) or stopped (False)."""
+        self._running = running
+        if running:
+            self._paused = False
+        self.bar.setVisible(running)
+        self._update_pause()
+
+    def set_paused(self, paused: bool, pending: int = 0) -> None:
+        """Show the paused state (indexing stopped by the user with photos left)."""
+        self._paused = paused
+        if paused:
+            self.message.setText(f"Indexing paused · {pending:,} photos left to index")
+        self._update_pause()
+
+    def show_progress(self, progress: Any) -> None:
+        """Show a ``Progress`` from the running sync."""
+        self.message.setText(describe_progress(progress))
+        if progress.phase == "scanning" or not progress.total:
+            self.bar.setRange(0, 0)  # busy indicator while counting
+        else:
+            self.bar.setRange(0, progress.total)
+            self.bar.setValue(progress.done)
+        if progress.current is not None:
+            self.message.setToolTip(str(progress.current))
+
+    def show_summary(self, indexed: int, pending: int, offline: int) -> None:
+        """The idle line: how much is searchable."""
+        if self._paused:
+            self.set_paused(True, pending)
+            return
+        if not (indexed or pending or offline):
+            self.message.setText("No photos yet: add a folder to start")
+            return
+        parts = [f"{indexed:,} photos searchable"]
+        if pending and not self._running:
+            parts.append(f"{pending:,} waiting to be indexed")
+        if offline:
+            parts.append(f"{offline:,} on offline drives")
+        if not self._running:
+            self.message.setText(" · ".join(parts))
+            self.message.setToolTip("")
+
+    def set_skipped(self, count: int) -> None:
+        """Show the "N unreadable" link (hidden at 0)."""
+        self.skipped.setVisible(count > 0)
+        self.skipped.setText(f'<a href="#skipped">{count:,} unreadable</a>')
+        self.skipped.setToolTip("Files that could not be read as photos: click for the list")
+
+    def _update_pause(self) -> None:
+        if self._running:
+            self.pause.setIcon(action_icon("pause"))
+            self.pause.setText("Pause")
+            self.pause.setToolTip("Pause indexing; it carries on where it stopped")
+        else:
+            self.pause.setIcon(action_icon("resume"))
+            self.pause.setText("Resume")
+            self.pause.setToolTip("Resume indexing")
+        self.pause.setVisible(self._running or self._paused)
+
+    def _on_pause_clicked(self) -> None:
+        if self._running:
+            self._paused = True
+            self.pauseRequested.emit()
+        else:
+            self._paused = False
+            self.resumeRequested.emit()
+        self._update_pause()

@@ -1,0 +1,395 @@
+"""The Lookalike window: library sidebar, Search and Albums tabs, indexing status."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QWidget,
+)
+
+from lookalike import paths
+from lookalike.decode.image import IMAGE_SUFFIXES
+from lookalike.gui.actions import WindowActions
+from lookalike.gui.album_view import AlbumView
+from lookalike.gui.drops import DropContent, read_mime
+from lookalike.gui.icons import action_icon, app_icon
+from lookalike.gui.index_status import IndexStatus
+from lookalike.gui.library_sidebar import LibrarySidebar
+from lookalike.gui.messages import show_about, show_failure
+from lookalike.gui.search_page import SearchPage
+from lookalike.gui.settings_dialog import SettingsDialog
+from lookalike.gui.skipped_dialog import SkippedDialog
+from lookalike.gui.thumbnails import ThumbnailCache
+from lookalike.gui.workers import Failure, SyncRunner, TaskRunner, WatchBridge
+from lookalike.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZE = (1280, 800)
+STATUS_EVERY_S = 3.0
+"""While indexing, folder counts are refreshed at most this often."""
+CLOSE_WAIT_MS = 10_000
+"""How long closing waits for the indexing thread to stop before it waits silently on."""
+
+
+class MainWindow(QMainWindow):
+    """The main window. Owns the background runners; the library is passed in.
+
+    Signals:
+        statusRefreshed(object): a fresh ``Status`` of the library is shown.
+        syncEnded(object): indexing stopped: its last ``Progress``, or None if it failed.
+    """
+
+    statusRefreshed = Signal(object)
+    syncEnded = Signal(object)
+
+    def __init__(
+        self,
+        library: Any,
+        settings: Settings,
+        settings_path: Path | None,
+        state: QSettings,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.settings = settings
+        self.settings_path = settings_path
+        self._state = state
+        self.status_info: Any = None
+        self._watch: Any = None
+        self._watched: list[Path] = []
+        self._status_busy = False
+        self._last_status_s = 0.0
+        self._closed = False
+        self.setWindowTitle("Lookalike")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.thumbnails = ThumbnailCache(paths.cache_dir() / "thumbs", parent=self)
+        self.runner = TaskRunner(1, self)  # every library call of the GUI, in order
+        self.decoder = TaskRunner(2, self)  # decoding for display, match details
+        self.sync = SyncRunner(library, self)
+        self.watch_bridge = WatchBridge(self)
+        self._build_widgets()
+        self.commands = WindowActions(self)
+        self._connect()
+        self._status_timer = QTimer(self, singleShot=True, interval=250)
+        self._status_timer.timeout.connect(self._refresh_status_now)
+        self._restore_state()
+
+    # -- construction ---------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.sidebar = LibrarySidebar(self)
+        self.search = SearchPage(self.library, self.runner, self.decoder, self.thumbnails, self)
+        self.albums = AlbumView(self.library, self.runner, self.thumbnails, self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.search, action_icon("find-similar"), "Search")
+        self.tabs.addTab(self.albums, action_icon("folder"), "Albums")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([230, 1050])
+        self.setCentralWidget(self.splitter)
+        self.index_status = IndexStatus(self)
+        self.statusBar().addPermanentWidget(self.index_status, 1)
+        self.statusBar().setSizeGripEnabled(True)
+
+    def _connect(self) -> None:
+        a = self.commands
+        for action, slot in (
+            (a.open, self.open_photo),
+            (a.paste, self.paste),
+            (a.add_folder, self.choose_folder),
+            (a.find_similar, self.find_similar_to_selected),
+            (a.rescan, self.rescan),
+            (a.settings, self.show_settings),
+            (a.skipped, self.show_skipped),
+            (a.quit, self.close),
+            (a.about, lambda: show_about(self)),
+        ):
+            action.triggered.connect(slot)
+        self.sidebar.addRequested.connect(self.choose_folder)
+        self.sidebar.removeRequested.connect(self.remove_folder)
+        self.sidebar.rescanRequested.connect(self.rescan)
+        self.sidebar.folderActivated.connect(self.browse_folder)
+        self.search.query_view.openRequested.connect(self.open_photo)
+        self.search.query_view.pasteRequested.connect(self.paste)
+        self.search.failed.connect(self._show_failure)
+        self.search.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.albums.findSimilarRequested.connect(self.search_photo)
+        self.albums.failed.connect(self._show_failure)
+        self.index_status.pauseRequested.connect(self.sync.pause)
+        self.index_status.resumeRequested.connect(self.sync.start)
+        self.index_status.skippedRequested.connect(self.show_skipped)
+        self.sync.progress.connect(self._on_progress)
+        self.sync.ended.connect(self._on_sync_ended)
+        self.sync.failed.connect(self._show_failure)
+        self.sync.runningChanged.connect(self.index_status.set_running)
+        self.watch_bridge.changed.connect(self._on_watch)
+
+    # -- searching ------------------------------------------------------------------------
+    def search_file(self, path: Path) -> None:
+        """Search with a photo file."""
+        self.tabs.setCurrentWidget(self.search)
+        self.search.search_file(Path(path))
+
+    def search_photo(self, photo_id: int, path: Path) -> None:
+        """Search with a library photo."""
+        self.tabs.setCurrentWidget(self.search)
+        self.search.search_photo(photo_id, Path(path))
+
+    def handle_content(self, content: DropContent) -> bool:
+        """Act on dropped or pasted content: add folders, search with a file or image."""
+        for folder in content.folders:
+            self.add_folder(folder)
+        if content.files:
+            self.search_file(content.files[0])
+        elif content.image is not None:
+            self.tabs.setCurrentWidget(self.search)
+            self.search.search_image(content.image)
+        return not content.empty()
+
+    def open_photo(self) -> None:
+        """Ctrl+O: choose a photo file to search with."""
+        patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Search with a photo", "", f"Photos ({patterns});;All files (*)"
+        )
+        if path:
+            self.search_file(Path(path))
+
+    def paste(self) -> None:
+        """Ctrl+V: search with the image or file path on the clipboard."""
+        if not self.handle_content(read_mime(QGuiApplication.clipboard().mimeData())):
+            self.statusBar().showMessage("The clipboard holds no photo and no path to one", 5000)
+
+    def find_similar_to_selected(self) -> None:
+        """Ctrl+F: search with the selected photo (results or album)."""
+        view = self.albums.grid if self.tabs.currentWidget() is self.albums else self.search.results
+        if not view.find_similar_to_current():
+            self.statusBar().showMessage("Select an indexed photo first", 4000)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage() or mime.hasText():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if self.handle_content(read_mime(event.mimeData())):
+            event.acceptProposedAction()
+
+    # -- library folders ------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        """Ask for a folder and add it."""
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos")
+        if folder:
+            self.add_folder(Path(folder))
+
+    def add_folder(self, folder: Path) -> None:
+        """Add a library folder, then index it."""
+
+        def added(_result: object) -> None:
+            self.statusBar().showMessage(f"Added {folder}; indexing its photos…", 5000)
+            self.albums.mark_stale()
+            self.request_status()
+            self.sync.start()
+
+        self.runner.submit(lambda: self.library.add_root(folder), added, self._show_failure)
+
+    def remove_folder(self, folder: Path, confirm: bool = True) -> None:
+        """Forget a library folder (the files stay on disk)."""
+        if (
+            confirm
+            and QMessageBox.question(
+                self,
+                "Remove folder",
+                f"Remove {folder} from the library?\n\nThe photos stay on disk; they just "
+                "won't be found by searches any more.",
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
+            return
+
+        def removed(_result: object) -> None:
+            self.statusBar().showMessage(f"Removed {folder} from the library", 5000)
+            self.albums.mark_stale()
+            self.request_status()
+
+        self.runner.submit(lambda: self.library.remove_root(folder), removed, self._show_failure)
+
+    def browse_folder(self, folder: Path) -> None:
+        """Show a folder in the Albums tab."""
+        self.tabs.setCurrentWidget(self.albums)
+        self.albums.browse(Path(folder))
+
+    # -- indexing -------------------------------------------------------------------------
+    def rescan(self) -> None:
+        """F5: look for new, changed and deleted photos now."""
+        self.sync.start()
+
+    def _on_progress(self, progress: Any) -> None:
+        self.index_status.show_progress(progress)
+        if time.monotonic() - self._last_status_s >= STATUS_EVERY_S:
+            self.request_status()
+
+    def _on_sync_ended(self, last: Any) -> None:
+        self.albums.mark_stale()
+        if last is not None and last.phase == "cancelled" and not self.sync.is_running():
+            self.index_status.set_paused(True, self.status_info.pending if self.status_info else 0)
+        self.request_status()
+        if last is not None and last.phase == "done" and not self._closed:
+            self._start_watch()
+        self.syncEnded.emit(last)
+
+    def _start_watch(self) -> None:
+        """Watch the online roots for changes (restarted when the set of roots changed)."""
+        library, bridge, current = self.library, self.watch_bridge, self._watch
+
+        def restart() -> tuple[Any, list[Path]]:
+            roots = sorted(r.path for r in library.roots() if r.online)
+            if current is not None and roots == self._watched:
+                return current, roots
+            if current is not None:
+                current.stop()
+            return library.watch(on_progress=bridge.callback), roots
+
+        def started(result: tuple[Any, list[Path]]) -> None:
+            self._watch, self._watched = result
+
+        self.runner.submit(restart, started, self._show_failure)
+
+    def _on_watch(self, progress: Any) -> None:
+        if progress.phase == "embedding":
+            self.index_status.show_progress(progress)
+        else:
+            self.albums.mark_stale()
+        self.request_status()
+
+    def request_status(self) -> None:
+        """Refresh counts soon (coalesces bursts of requests)."""
+        if not self._status_timer.isActive():
+            self._status_timer.start()
+
+    def _refresh_status_now(self) -> None:
+        if self._status_busy or self._closed:
+            self._status_timer.start()
+            return
+        self._status_busy = True
+        self._last_status_s = time.monotonic()
+
+        def shown(status: Any) -> None:
+            self._status_busy = False
+            self.status_info = status
+            self.sidebar.set_roots(status.roots)
+            self.index_status.show_summary(status.indexed, status.pending, status.offline)
+            self.index_status.set_skipped(len(status.skipped))
+            self.statusRefreshed.emit(status)
+
+        def failed(failure: Failure) -> None:
+            self._status_busy = False
+            self._show_failure(failure)
+
+        self.runner.submit(self.library.status, shown, failed)
+
+    def show_skipped(self) -> SkippedDialog:
+        """Open the list of unreadable files (non-modal); returns the dialog."""
+        entries = self.status_info.skipped if self.status_info is not None else []
+        dialog = SkippedDialog(entries, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    # -- settings, messages ---------------------------------------------------------------
+    def show_settings(self) -> None:
+        """Edit the saved settings (not this run's command-line overrides); save on OK."""
+        dialog = SettingsDialog(Settings.load(self.settings_path), self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        edited = dialog.settings()
+        try:
+            edited.save(self.settings_path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Settings not saved", f"Could not save the settings:\n{exc}")
+            return
+        note = "restart Lookalike to apply them" if dialog.needs_restart(self.settings) else ""
+        self.statusBar().showMessage(f"Settings saved; {note}" if note else "Settings saved", 8000)
+
+    def _show_failure(self, failure: Failure) -> None:
+        show_failure(self, failure)
+
+    # -- lifetime -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Call once the window is shown: load counts, then index whatever changed."""
+        if self._closed:
+            return
+        self.request_status()
+        self.runner.submit(
+            self.library.roots,
+            lambda roots: self.sync.start() if roots else None,
+            self._show_failure,
+        )
+
+    def _restore_state(self) -> None:
+        geometry = self._state.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(*DEFAULT_SIZE)
+        for key, splitter in (
+            ("window/splitter", self.splitter),
+            ("search/splitter", self.search.splitter),
+            ("search/right", self.search.right),
+            ("albums/splitter", self.albums.splitter),
+        ):
+            value = self._state.value(key)
+            if value is not None:
+                splitter.restoreState(value)
+        self.search.match_view.set_lines_visible(self._state.value("match/lines", False, bool))
+
+    def _save_state(self) -> None:
+        self._state.setValue("window/geometry", self.saveGeometry())
+        self._state.setValue("window/splitter", self.splitter.saveState())
+        self._state.setValue("search/splitter", self.search.splitter.saveState())
+        self._state.setValue("search/right", self.search.right.saveState())
+        self._state.setValue("albums/splitter", self.albums.splitter.saveState())
+        self._state.setValue("match/lines", self.search.match_view.lines_visible())
+        self._state.sync()
+
+    def shutdown(self) -> None:
+        """Stop indexing and watching, wait for background work, close the library.
+
+        Safe to call more than once. Indexing resumes where it stopped on the next start.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._save_state()
+        if not self.sync.stop(CLOSE_WAIT_MS):
+            log.warning("indexing is taking long to stop; waiting for it to finish its photo")
+            self.sync.stop(None)
+        if self._watch is not None:
+            self._watch.stop()
+        self.runner.shutdown(CLOSE_WAIT_MS)
+        self.decoder.shutdown(CLOSE_WAIT_MS)
+        self.thumbnails.shutdown()
+        self.library.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        event.accept()

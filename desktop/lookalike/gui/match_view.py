@@ -1,0 +1,290 @@
+"""Query and selected result side by side, with the regions that make them match highlighted."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lookalike.decode.image import decode
+from lookalike.gui.images import rgb_to_qimage
+from lookalike.gui.region_overlay import HIGHLIGHT_COLOURS, Box, Highlight, RegionOverlay
+from lookalike.gui.results_model import PhotoItem
+from lookalike.search import regions
+from lookalike.types import Embedding
+
+log = logging.getLogger(__name__)
+
+VIEW_SIDE = 1024
+"""Long side, in pixels, that result photos are decoded at for this view."""
+
+MIN_BOX = 0.08
+"""Smallest highlight side, as a fraction of the image, so boxes stay visible."""
+
+BEST_COLOUR = "#ffffff"
+
+EMPTY_TEXT = (
+    "Select a result to compare it with the query.\n"
+    "The parts that make them match are boxed in both photos."
+)
+
+
+@dataclass(frozen=True)
+class MatchDetail:
+    """Everything the view needs about one result, computed off the GUI thread.
+
+    Attributes:
+        item: the result.
+        image: the result decoded upright (long side <= :data:`VIEW_SIDE`).
+        pairs: the matching channels, strongest first (from ``regions.explain``).
+        best: the result's region that best matches the query, or None.
+        query_cell: (w, h) feature cell of the query, fractions of the image.
+        result_cell: (w, h) feature cell of the result.
+    """
+
+    item: PhotoItem
+    image: QImage
+    pairs: list[regions.RegionPair]
+    best: Box | None
+    query_cell: tuple[float, float]
+    result_cell: tuple[float, float]
+
+
+class DecodedCache:
+    """A small thread-safe LRU of decoded photos for this view (keyed by path)."""
+
+    def __init__(self, capacity: int = 12) -> None:
+        self._capacity = capacity
+        self._images: OrderedDict[Path, QImage] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: Path) -> QImage:
+        """The photo decoded at :data:`VIEW_SIDE`; raises ``UnreadablePhoto``."""
+        with self._lock:
+            if path in self._images:
+                self._images.move_to_end(path)
+                return self._images[path]
+        image = rgb_to_qimage(decode(path, VIEW_SIDE).rgb)
+        with self._lock:
+            self._images[path] = image
+            while len(self._images) > self._capacity:
+                self._images.popitem(last=False)
+        return image
+
+
+def load_detail(
+    library: Any, query: Embedding, item: PhotoItem, cache: DecodedCache, top: int = 8
+) -> MatchDetail:
+    """Decode a result and explain its match with the query (runs on a worker thread).
+
+    Args:
+        library: the ``Library`` (for the result's stored embedding).
+        query: the query's embedding (``SearchResult.query``).
+        item: the selected result.
+        cache: decoded photos.
+        top: most numbered pairs.
+    """
+    embedding = library.embedding(item.photo_id)
+    image = cache.get(item.path)
+    if embedding is None:
+        return MatchDetail(item, image, [], None, (0.1, 0.1), (0.1, 0.1))
+    return MatchDetail(
+        item=item,
+        image=image,
+        pairs=regions.explain(query, embedding, top=top),
+        best=regions.best_region(query, embedding),
+        query_cell=regions.cell_size(query.peaks),
+        result_cell=regions.cell_size(embedding.peaks),
+    )
+
+
+class _Lines(QWidget):
+    """Transparent layer over both photos joining the two boxes of each numbered pair."""
+
+    def __init__(self, left: RegionOverlay, right: RegionOverlay, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._left, self._right = left, right
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        right = {h.label: h for h in self._right.highlights() if h.label}
+        for a in self._left.highlights():
+            b = right.get(a.label)
+            if not a.label or b is None:
+                continue
+            start = self._centre(self._left, a.box)
+            end = self._centre(self._right, b.box)
+            painter.setPen(QPen(QColor(0, 0, 0, 110), 3.6))  # halo, visible on any photo
+            painter.drawLine(start, end)
+            painter.setPen(QPen(QColor(a.colour), 1.6))
+            painter.drawLine(start, end)
+
+    def _centre(self, overlay: RegionOverlay, box: Box) -> QPointF:
+        centre = overlay.box_to_widget(box).center()
+        return QPointF(overlay.mapTo(self.parentWidget(), centre.toPoint()))
+
+
+class _Body(QWidget):
+    def __init__(self, left: RegionOverlay, right: RegionOverlay, parent: QWidget) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(12)
+        layout.addWidget(left, 1)
+        layout.addWidget(right, 1)
+        self.lines = _Lines(left, right, self)
+        self.lines.raise_()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.lines.setGeometry(self.rect())
+        super().resizeEvent(event)
+
+
+class MatchView(QWidget):
+    """The query (or its selected region) beside the selected result, matching regions marked.
+
+    Numbered boxes of the same colour mark where the same feature channel peaks in both photos
+    (``regions.explain``); the dashed white box marks the result's region that best matches the
+    query (``regions.best_region``). "Lines" joins each pair of boxes.
+
+    Signals:
+        highlightsShown(int): the boxes for a result were drawn (number of numbered pairs).
+    """
+
+    highlightsShown = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("matchPanel")
+        self._title = QLabel("Why it matches")
+        self._title.setObjectName("panelTitle")
+        self._lines_box = QCheckBox("Lines")
+        self._lines_box.setToolTip("Join matching boxes with lines")
+        self._best_box = QCheckBox("Best region")
+        self._best_box.setToolTip(
+            "Dashed: the part of the result where the match concentrates (approximate)"
+        )
+        self._best_box.setChecked(True)
+        header = QHBoxLayout()
+        header.addWidget(self._title, 1)
+        header.addWidget(self._best_box)
+        header.addWidget(self._lines_box)
+        self.query_canvas = RegionOverlay(self)
+        self.query_canvas.set_placeholder("Query")
+        self.query_canvas.setAccessibleName("Query, with the matching regions numbered")
+        self.result_canvas = RegionOverlay(self)
+        self.result_canvas.setAccessibleName("Selected result, with the matching regions numbered")
+        self.result_canvas.set_placeholder("")
+        self._body = _Body(self.query_canvas, self.result_canvas, self)
+        self._body.lines.setVisible(False)
+        legend = QLabel(
+            "Numbered boxes: the same visual feature, found in both photos (1 contributes "
+            "most). Dashed box: the part of the result where the match concentrates."
+        )
+        legend.setObjectName("hint")
+        legend.setWordWrap(True)
+        shown = QWidget(self)
+        shown_layout = QVBoxLayout(shown)
+        shown_layout.setContentsMargins(0, 0, 0, 0)
+        shown_layout.addWidget(self._body, 1)
+        shown_layout.addWidget(legend)
+        empty = QLabel(EMPTY_TEXT)
+        empty.setObjectName("hint")
+        empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty.setWordWrap(True)
+        self._pages = QStackedWidget(self)
+        self._pages.addWidget(empty)
+        self._pages.addWidget(shown)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        layout.addLayout(header)
+        layout.addWidget(self._pages, 1)
+        self._lines_box.toggled.connect(self._body.lines.setVisible)
+        self._best_box.toggled.connect(self._refresh_highlights)
+        self._detail: MatchDetail | None = None
+
+    def set_lines_visible(self, visible: bool) -> None:
+        """Show or hide the lines joining matching boxes."""
+        self._lines_box.setChecked(visible)
+
+    def lines_visible(self) -> bool:
+        """Whether lines join matching boxes."""
+        return self._lines_box.isChecked()
+
+    def set_query(self, image: QImage | None) -> None:
+        """The query photo (or the selected region of it) shown on the left."""
+        self.query_canvas.set_image(image)
+        self._refresh_highlights()
+
+    def clear(self, message: str = "Why it matches") -> None:
+        """Forget the result shown."""
+        self._detail = None
+        self._pages.setCurrentIndex(0)
+        self._title.setText(message)
+        self.result_canvas.set_image(None)
+        self.query_canvas.set_highlights([])
+        self._body.lines.update()
+
+    def show_loading(self, item: PhotoItem) -> None:
+        """A result was selected; its detail is being computed."""
+        self._title.setText(f"Loading {item.path.name}…")
+
+    def show_detail(self, detail: MatchDetail) -> None:
+        """Show a result and its matching regions."""
+        self._detail = detail
+        item = detail.item
+        score = f" · similarity {item.score:.3f}" if item.score is not None else ""
+        self._title.setText(f"#{item.rank} {item.path.name}{score}")
+        self._title.setToolTip(str(item.path))
+        self.result_canvas.set_image(detail.image)
+        self._pages.setCurrentIndex(1)
+        self._refresh_highlights()
+        self.highlightsShown.emit(len(detail.pairs))
+
+    def detail(self) -> MatchDetail | None:
+        """The result shown, or None."""
+        return self._detail
+
+    def _refresh_highlights(self) -> None:
+        detail = self._detail
+        if detail is None:
+            return
+        query, result = [], []
+        q_side, r_side = _box_side(detail.query_cell), _box_side(detail.result_cell)
+        for n, pair in enumerate(detail.pairs):
+            colour = HIGHLIGHT_COLOURS[n % len(HIGHLIGHT_COLOURS)]
+            tip = f"Feature {n + 1}: {pair.weight:.0%} of what the two photos share here"
+            query.append(
+                Highlight(regions.box_for(pair.query_xy, q_side), colour, str(n + 1), tip=tip)
+            )
+            result.append(
+                Highlight(regions.box_for(pair.result_xy, r_side), colour, str(n + 1), tip=tip)
+            )
+        if detail.best is not None and self._best_box.isChecked():  # under the numbered boxes
+            tip = "Where the evidence for this match concentrates (approximate)"
+            result.insert(0, Highlight(detail.best, BEST_COLOUR, "", dashed=True, tip=tip))
+        self.query_canvas.set_highlights(query)
+        self.result_canvas.set_highlights(result)
+        self._body.lines.update()
+
+
+def _box_side(cell: tuple[float, float]) -> tuple[float, float]:
+    """Highlight box size for a feature cell: two cells, at least :data:`MIN_BOX`."""
+    return (max(2 * cell[0], MIN_BOX), max(2 * cell[1], MIN_BOX))

@@ -1,0 +1,161 @@
+"""A list of photos (search results or an album) as a Qt item model, with lazy thumbnails."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QUrl,
+    Slot,
+)
+from PySide6.QtGui import QPixmap
+
+from lookalike.gui.thumbnails import ThumbnailCache
+
+log = logging.getLogger(__name__)
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class PhotoItem:
+    """One photo in a grid.
+
+    Attributes:
+        photo_id: catalog id (0 when the photo is not indexed).
+        path: the file.
+        score: similarity to the query (cosine, higher is closer), or None in albums.
+        rank: 1-based rank among the results, or None in albums.
+        state: catalog state ("indexed", "pending", "skipped", ...) or "" when unknown.
+    """
+
+    photo_id: int
+    path: Path
+    score: float | None = None
+    rank: int | None = None
+    state: str = ""
+
+
+class ResultsModel(QAbstractListModel):
+    """Photos for a ``QListView``; thumbnails are requested only for the rows the view paints.
+
+    Roles: ``DisplayRole`` the file name, ``ToolTipRole`` path and score, :attr:`ItemRole` the
+    :class:`PhotoItem`, :attr:`ThumbnailRole` a ``QPixmap`` or None while loading,
+    :attr:`ThumbFailedRole` the reason a thumbnail cannot be made, or None.
+
+    Python callers should use :meth:`item`, :meth:`thumbnail` and :meth:`thumbnail_failure`
+    rather than ``index.data(role)``: PySide6 6.12 under-counts references to None when it
+    converts an invalid QVariant to Python (``QModelIndex.data``, ``QComboBox.currentData``,
+    ...), and on Python 3.11, where None is not immortal, enough such calls crash the
+    interpreter ("none_dealloc"). Painting goes through here many times a second.
+    """
+
+    ItemRole = Qt.ItemDataRole.UserRole + 1
+    ThumbnailRole = Qt.ItemDataRole.UserRole + 2
+    ThumbFailedRole = Qt.ItemDataRole.UserRole + 3
+
+    def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thumbs = thumbnails
+        self._items: list[PhotoItem] = []
+        self._rows: dict[str, list[int]] = {}
+        thumbnails.ready.connect(self._on_thumbnail)
+        thumbnails.failed.connect(self._on_thumbnail)
+
+    def set_items(self, items: Iterable[PhotoItem]) -> None:
+        """Replace the whole list."""
+        self.beginResetModel()
+        self._items = list(items)
+        self._rows = {}
+        for row, item in enumerate(self._items):
+            self._rows.setdefault(str(item.path), []).append(row)
+        self.endResetModel()
+
+    def set_matches(self, matches: Sequence[object]) -> None:
+        """Replace the list with ``lookalike.library.Match`` objects, best first."""
+        self.set_items(
+            PhotoItem(m.photo_id, Path(m.path), float(m.score), int(m.rank), "indexed")  # type: ignore[attr-defined]
+            for m in matches
+        )
+
+    def items(self) -> list[PhotoItem]:
+        """All items, in order."""
+        return list(self._items)
+
+    def item(self, row: int) -> PhotoItem:
+        """The item at ``row``."""
+        return self._items[row]
+
+    def thumbnail(self, row: int) -> QPixmap | None:
+        """The row's thumbnail if loaded; otherwise None and it starts loading."""
+        return self._thumbs.get(self._items[row].path)
+
+    def thumbnail_failure(self, row: int) -> str | None:
+        """Why the row's thumbnail cannot be made, or None."""
+        return self._thumbs.failure(self._items[row].path)
+
+    def row_of(self, photo_id: int) -> int:
+        """The row of a photo id, or -1."""
+        return next((r for r, it in enumerate(self._items) if it.photo_id == photo_id), -1)
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
+            return None
+        item = self._items[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return item.path.name
+        if role == self.ThumbnailRole:
+            return self._thumbs.get(item.path)
+        if role == self.ItemRole:
+            return item
+        if role == self.ThumbFailedRole:
+            return self._thumbs.failure(item.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(item)
+        return None
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """Dragged results are file URLs: drop one on the query to search with it."""
+        mime = QMimeData()
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        mime.setUrls([QUrl.fromLocalFile(str(self._items[r].path)) for r in rows])
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    def _tooltip(self, item: PhotoItem) -> str:
+        lines = [str(item.path)]
+        if item.rank is not None and item.score is not None:
+            lines.append(f"Rank {item.rank} · similarity {item.score:.3f}")
+        if item.state and item.state != "indexed":
+            lines.append(f"Not searchable: {item.state}")
+        failure = self._thumbs.failure(item.path)
+        if failure:
+            lines.append(f"Cannot show: {failure}")
+        return "\n".join(lines)
+
+    @Slot(str)
+    def _on_thumbnail(self, key: str) -> None:
+        for row in self._rows.get(key, ()):
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [self.ThumbnailRole, self.ThumbFailedRole])

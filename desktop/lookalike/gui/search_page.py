@@ -1,0 +1,261 @@
+"""The Search tab: query panel, results grid and match view, and the searches behind them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lookalike.decode.image import decode
+from lookalike.gui.images import qimage_to_rgb, rgb_to_qimage
+from lookalike.gui.match_view import VIEW_SIDE, DecodedCache, MatchDetail, MatchView, load_detail
+from lookalike.gui.query_view import QueryView
+from lookalike.gui.region_overlay import Box
+from lookalike.gui.results_model import PhotoItem, ResultsModel
+from lookalike.gui.results_view import ResultsView
+from lookalike.gui.thumbnails import ThumbnailCache
+from lookalike.gui.workers import Failure, TaskRunner
+
+log = logging.getLogger(__name__)
+
+RESULT_COUNTS = (50, 100, 500, 1000)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What is being searched with.
+
+    Attributes:
+        source: a photo file, or an (H, W, 3) uint8 RGB array (a pasted image).
+        photo_id: the catalog id when the query is a library photo, else None.
+        name: shown to the user.
+    """
+
+    source: Path | npt.NDArray[np.uint8]
+    photo_id: int | None
+    name: str
+
+
+class SearchPage(QWidget):
+    """Search with a photo (or a region of it) and see why each result matches.
+
+    Library calls go through ``library_runner`` (one thread, in order); photo decoding for
+    display through ``decode_runner``. Each new query or crop bumps a token, so answers to an
+    outdated request are dropped instead of shown.
+
+    Signals:
+        resultsShown(int): a search's results are in the grid (their number).
+        failed(object): a search or decode failed: a :class:`~lookalike.gui.workers.Failure`.
+        message(str): a short note for the status bar.
+    """
+
+    resultsShown = Signal(int)
+    failed = Signal(object)
+    message = Signal(str)
+
+    def __init__(
+        self,
+        library: Any,
+        library_runner: TaskRunner,
+        decode_runner: TaskRunner,
+        thumbnails: ThumbnailCache,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._library = library
+        self._lib_runner, self._decode_runner = library_runner, decode_runner
+        self._decoded = DecodedCache()
+        self._query: Query | None = None
+        self._query_embedding: Any = None
+        self._token = 0
+        self._match_token = 0
+        self.query_view = QueryView(self)
+        self.query_view.cropChanged.connect(self._on_crop_changed)
+        self.model = ResultsModel(thumbnails, self)
+        self.results = ResultsView(self.model, parent=self)
+        self.results.currentPhotoChanged.connect(self._on_result_selected)
+        self.results.findSimilarRequested.connect(self.search_photo)
+        self.match_view = MatchView(self)
+        self._build_layout()
+
+    def _build_layout(self) -> None:
+        self._count = QLabel("Results")
+        self._count.setObjectName("panelTitle")
+        self.top = QComboBox(self)
+        for n in RESULT_COUNTS:
+            self.top.addItem(f"Best {n:,}", n)
+        self.top.setCurrentIndex(1)
+        self.top.setToolTip("How many results to show")
+        self.top.currentIndexChanged.connect(lambda _i: self._run_search())
+        header = QHBoxLayout()
+        header.addWidget(self._count, 1)
+        header.addWidget(self.top)
+        empty = QLabel("Results appear here, most similar first.")
+        empty.setObjectName("hint")
+        empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._stack = QStackedWidget(self)
+        self._stack.addWidget(empty)
+        self._stack.addWidget(self.results)
+        results_box = QWidget(self)
+        results_layout = QVBoxLayout(results_box)
+        results_layout.setContentsMargins(8, 8, 8, 0)
+        results_layout.addLayout(header)
+        results_layout.addWidget(self._stack, 1)
+        self.right = QSplitter(Qt.Orientation.Vertical, self)
+        self.right.addWidget(results_box)
+        self.right.addWidget(self.match_view)
+        self.right.setStretchFactor(0, 1)
+        self.right.setStretchFactor(1, 1)
+        self.right.setSizes([380, 360])
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.query_view)
+        self.splitter.addWidget(self.right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([300, 700])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+    # -- starting searches ----------------------------------------------------------------
+    def search_file(self, path: Path) -> None:
+        """Search with a photo file (from a drop, Open… or a pasted path)."""
+        path = Path(path)
+        self.query_view.show_loading(f"{path.name} · searching…")
+        self._start(Query(path, None, path.name))
+        self._show_query_file(path)
+
+    def search_photo(self, photo_id: int, path: Path) -> None:
+        """Search with a photo of the library ("Find similar")."""
+        path = Path(path)
+        self.query_view.show_loading(f"{path.name} · searching…")
+        self._start(Query(path, photo_id, path.name))
+        self._show_query_file(path)
+
+    def search_image(self, image: QImage, name: str = "Pasted image") -> None:
+        """Search with an image that is not a file (pasted or dropped pixels)."""
+        rgb = qimage_to_rgb(image)
+        self.query_view.set_query(rgb_to_qimage(rgb), f"{name} · searching…")
+        self._start(Query(rgb, None, name))
+        self.match_view.set_query(self.query_view.image())
+
+    def find_similar_to_selected(self) -> bool:
+        """Search with the selected result; False if none is selected."""
+        return self.results.find_similar_to_current()
+
+    def query(self) -> Query | None:
+        """The current query, or None."""
+        return self._query
+
+    def _start(self, query: Query) -> None:
+        self._query = query
+        self._query_embedding = None
+        self.model.set_items([])
+        self.match_view.set_query(None)
+        self.match_view.clear()
+        self._run_search()
+
+    def _show_query_file(self, path: Path) -> None:
+        query = self._query
+
+        def shown(image: QImage) -> None:
+            if query is self._query:
+                self.query_view.set_query(image, self.query_view.caption())
+                self.match_view.set_query(self.query_view.cropped_image())
+
+        def unreadable(failure: Failure) -> None:
+            if query is self._query:
+                self.query_view.show_unreadable(failure.message)
+
+        self._decode_runner.submit(
+            lambda: rgb_to_qimage(decode(path, VIEW_SIDE).rgb), shown, unreadable
+        )
+
+    def _run_search(self) -> None:
+        query = self._query
+        if query is None:
+            return
+        self._token += 1
+        self._query_embedding = None
+        token, crop, top = self._token, self.query_view.crop(), int(self.top.currentData())
+        library = self._library
+
+        def call() -> Any:
+            if query.photo_id is not None and crop is None:
+                return library.search_photo(query.photo_id, top=top)
+            return library.search(query.source, top=top, crop=crop)
+
+        self._count.setText("Searching…")
+        self._lib_runner.submit(
+            call,
+            lambda result: self._on_results(token, result),
+            lambda failure: self._on_failed(token, failure),
+        )
+
+    # -- answers --------------------------------------------------------------------------
+    def _on_results(self, token: int, result: Any) -> None:
+        if token != self._token or self._query is None:
+            return
+        self._query_embedding = result.query
+        self.model.set_matches(result.matches)
+        self._stack.setCurrentIndex(1 if result.matches else 0)
+        crop = self.query_view.crop()
+        what = "region" if crop is not None else "photo"
+        n = len(result.matches)
+        like = "the selected region" if crop is not None else "this photo"
+        self._count.setText(f"{n:,} photo{'s' if n != 1 else ''} like {like}")
+        self.query_view.set_caption(
+            f"{self._query.name} · {n:,}\u00a0results in {result.seconds * 1000:.0f}\u00a0ms"
+            + (" · searching the selected region" if crop is not None else "")
+        )
+        self.message.emit(f"Found {n:,} photos like this {what} in {result.seconds:.2f} s")
+        self.match_view.set_query(self.query_view.cropped_image())
+        self.resultsShown.emit(n)
+        if result.matches:  # explain the best match right away
+            self.results.setCurrentIndex(self.model.index(0))
+            self.results.scrollToTop()
+
+    def _on_crop_changed(self, _box: Box | None) -> None:
+        self._run_search()
+
+    def _on_result_selected(self, item: PhotoItem | None) -> None:
+        self._match_token += 1
+        if item is None or self._query_embedding is None:
+            self.match_view.clear()
+            return
+        token, query = self._match_token, self._query_embedding
+        self.match_view.show_loading(item)
+        library, cache = self._library, self._decoded
+
+        def shown(detail: MatchDetail) -> None:
+            if token == self._match_token:
+                self.match_view.show_detail(detail)
+
+        def failed(failure: Failure) -> None:
+            if token == self._match_token:
+                self.match_view.clear(failure.message)
+                self.failed.emit(failure)
+
+        self._decode_runner.submit(lambda: load_detail(library, query, item, cache), shown, failed)
+
+    def _on_failed(self, token: int, failure: Failure) -> None:
+        if token != self._token:
+            return
+        if self._query is not None:
+            self.query_view.set_caption(f"{self._query.name} · {failure.message}")
+        self._count.setText("Results")
+        self.failed.emit(failure)

@@ -1,0 +1,133 @@
+"""Preferences: quality preset, inference threads, folders never to index."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lookalike.gui.icons import action_icon
+from lookalike.settings import PRESETS, Settings
+
+log = logging.getLogger(__name__)
+
+PRESET_TEXT = {
+    "fast": "Fast: smaller model, one scale (about twice as fast to index)",
+    "balanced": "Balanced: larger model, two scales (recommended)",
+    "best": "Best: larger model, three scales (slowest; finds small or distant objects)",
+}
+
+RESTART_NOTE = (
+    "Quality and threads take effect the next time Lookalike starts. Changing the quality "
+    "re-analyses every photo once. Excluded folders are skipped from the next start on."
+)
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the :class:`~lookalike.settings.Settings`; :meth:`settings` returns it.
+
+    The caller saves the result (``Settings.save``) when the dialog is accepted.
+    """
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Lookalike Settings")
+        self.setMinimumWidth(520)
+        self._original = settings
+        self.preset = QComboBox(self)
+        for name in PRESETS:
+            self.preset.addItem(PRESET_TEXT.get(name, name), name)
+        self.preset.setCurrentIndex(max(0, self.preset.findData(settings.preset)))
+        self.threads = QSpinBox(self)
+        self.threads.setRange(0, max(1, os.cpu_count() or 1) * 2)
+        self.threads.setSpecialValueText("Automatic")
+        self.threads.setValue(settings.threads)
+        self.threads.setToolTip("Threads used to analyse photos; Automatic uses every core.")
+        self.exclude = QListWidget(self)
+        self.exclude.addItems(settings.exclude)
+        self.exclude.setMinimumHeight(110)
+        add = QToolButton(self)
+        add.setIcon(action_icon("add"))
+        add.setToolTip("Exclude a folder…")
+        add.clicked.connect(self._add_exclude)
+        remove = QToolButton(self)
+        remove.setIcon(action_icon("remove"))
+        remove.setToolTip("Index the selected folder again")
+        remove.clicked.connect(self._remove_exclude)
+        buttons_row = QHBoxLayout()
+        buttons_row.addWidget(add)
+        buttons_row.addWidget(remove)
+        buttons_row.addStretch(1)
+        exclude_box = QVBoxLayout()
+        exclude_box.addWidget(self.exclude)
+        exclude_box.addLayout(buttons_row)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Quality:", self.preset)
+        form.addRow("Threads:", self.threads)
+        form.addRow("Never index:", exclude_box)
+        note = QLabel(RESTART_NOTE)
+        note.setObjectName("hint")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
+            Qt.Orientation.Horizontal,
+            self,
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def settings(self) -> Settings:
+        """The edited settings (a new object; the one passed in is untouched)."""
+        result = copy.deepcopy(self._original)
+        result.preset = self.preset.currentData()
+        result.threads = self.threads.value()
+        result.exclude = [self.exclude.item(i).text() for i in range(self.exclude.count())]
+        return result
+
+    def needs_restart(self, running: Settings) -> bool:
+        """Whether the edits differ from what this session runs with in a way that only a
+        restart applies (quality, threads, exclusions)."""
+        edited = self.settings()
+        return (edited.preset, edited.threads, sorted(edited.exclude)) != (
+            running.preset,
+            running.threads,
+            sorted(running.exclude),
+        )
+
+    def add_exclude(self, folder: Path) -> None:
+        """Add a folder to the exclusion list (ignored if listed already)."""
+        text = str(folder)
+        listed = {self.exclude.item(i).text() for i in range(self.exclude.count())}
+        if text not in listed:
+            self.exclude.addItem(text)
+
+    def _add_exclude(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Never index this folder")
+        if folder:
+            self.add_exclude(Path(folder))
+
+    def _remove_exclude(self) -> None:
+        for item in self.exclude.selectedItems():
+            self.exclude.takeItem(self.exclude.row(item))
