@@ -72,6 +72,8 @@ def count_indexed(home: Path) -> int:
     if not (home / "catalog.sqlite").exists():
         return 0
     with sqlite3.connect(home / "catalog.sqlite", timeout=10) as conn:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'photos'").fetchone() is None:
+            return 0  # killed before the schema's (atomic) first transaction committed
         row = conn.execute("SELECT count(*) FROM photos WHERE status = 'indexed'").fetchone()
     return int(row[0])
 
