@@ -8,7 +8,7 @@ from functools import cache
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QIconEngine, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolButton, QWidget
 
 from lookalike import paths
 
@@ -107,3 +107,13 @@ def _render(name: str, size: QSize, colour: str) -> QPixmap:
     painter.fillRect(image.rect(), QColor(colour))
     painter.end()
     return QPixmap.fromImage(image)
+
+
+def tool_button(parent: QWidget, icon: str, tip: str, slot: object) -> QToolButton:
+    """A flat icon button with a tooltip, wired to ``slot``."""
+    button = QToolButton(parent)
+    button.setIcon(action_icon(icon))
+    button.setToolTip(tip)
+    button.setAutoRaise(True)
+    button.clicked.connect(slot)
+    return button

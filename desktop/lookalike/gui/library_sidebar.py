@@ -20,13 +20,12 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from lookalike.gui import desktop
-from lookalike.gui.icons import action_icon
+from lookalike.gui.icons import action_icon, tool_button
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +161,9 @@ class LibrarySidebar(QWidget):
         empty_layout.addWidget(hint)
         empty_layout.addWidget(add_first, 0, Qt.AlignmentFlag.AlignHCenter)
         empty_layout.addStretch(1)
-        self._add = self._button("add", "Add a folder to the library…", self.addRequested.emit)
-        self._remove = self._button(
-            "remove", "Remove the selected folder from the library", self._remove_current
+        self._add = tool_button(self, "add", "Add a folder to the library…", self.addRequested.emit)
+        self._remove = tool_button(
+            self, "remove", "Remove the selected folder from the library", self._remove_current
         )
         self._summary = QLabel("")
         self._summary.setObjectName("caption")
@@ -183,14 +182,6 @@ class LibrarySidebar(QWidget):
         layout.addWidget(self._empty, 1)
         layout.addLayout(buttons)
         self.set_roots([])
-
-    def _button(self, icon: str, tip: str, slot: object) -> QToolButton:
-        button = QToolButton(self)
-        button.setIcon(action_icon(icon))
-        button.setToolTip(tip)
-        button.setAutoRaise(True)
-        button.clicked.connect(slot)
-        return button
 
     def set_roots(self, roots: Sequence[Any]) -> None:
         """Show these ``RootInfo`` entries (keeps the selection when the folder is still there)."""

@@ -6,9 +6,9 @@ import logging
 
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lookalike.gui.icons import action_icon
+from lookalike.gui.icons import tool_button
 from lookalike.gui.region_overlay import Box, RegionOverlay
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,12 @@ class QueryView(QWidget):
         self.setObjectName("queryPanel")
         title = QLabel("Query")
         title.setObjectName("panelTitle")
-        self._open = self._tool_button("open", "Open a photo… (Ctrl+O)", self.openRequested.emit)
-        self._paste = self._tool_button(
-            "paste", "Paste a photo or a path (Ctrl+V)", self.pasteRequested.emit
+        self._open = tool_button(self, "open", "Open a photo… (Ctrl+O)", self.openRequested.emit)
+        self._paste = tool_button(
+            self, "paste", "Paste a photo or a path (Ctrl+V)", self.pasteRequested.emit
         )
-        self._clear = self._tool_button(
-            "crop-clear", "Search the whole photo again", self.clear_crop
+        self._clear = tool_button(
+            self, "crop-clear", "Search the whole photo again", self.clear_crop
         )
         self._clear.setText("Whole photo")
         self._clear.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -76,14 +76,6 @@ class QueryView(QWidget):
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self._caption)
         layout.addWidget(self._hint)
-
-    def _tool_button(self, icon: str, tip: str, slot: object) -> QToolButton:
-        button = QToolButton(self)
-        button.setIcon(action_icon(icon))
-        button.setToolTip(tip)
-        button.setAutoRaise(True)
-        button.clicked.connect(slot)
-        return button
 
     def show_loading(self, caption: str) -> None:
         """A new query is on its way: no photo, no region (without emitting), a caption."""
