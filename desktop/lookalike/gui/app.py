@@ -36,7 +36,7 @@ def application() -> QApplication:
     app.setApplicationName("Lookalike")
     app.setOrganizationName("Lookalike")
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("lookalike")
+    app.setDesktopFileName("io.github.lookalike.Lookalike")  # matches resources/linux
     app.setWindowIcon(app_icon())
     style = paths.resource("qss", "lookalike.qss")
     try:
