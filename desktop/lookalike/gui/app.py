@@ -66,8 +66,11 @@ def run(library: Any, settings: Settings, settings_path: Path | None = None) -> 
     app = application()
     window = create_window(library, settings, settings_path)
     install_excepthook(window)
-    previous_sigint = signal.signal(signal.SIGINT, lambda *_: window.close())
-    wake = QTimer(window, interval=250)  # lets Python run its signal handlers (Ctrl+C)
+    # Ctrl+C and SIGTERM (logout, kill) close the window like the user would: indexing is
+    # cancelled and the library saved, so the next start resumes.
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: window.close()) for sig in stops}
+    wake = QTimer(window, interval=250)  # lets Python run its signal handlers
     wake.timeout.connect(lambda: None)
     wake.start()
     window.show()
@@ -76,6 +79,7 @@ def run(library: Any, settings: Settings, settings_path: Path | None = None) -> 
         code = app.exec()
     finally:
         window.shutdown()
-        signal.signal(signal.SIGINT, previous_sigint)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         sys.excepthook = sys.__excepthook__
     return int(code)
