@@ -19,6 +19,8 @@ from pathlib import Path
 
 from lookalike.decode.image import decode
 from lookalike.embed.model import Embedder
+from lookalike.embed.presets import PRESETS
+from lookalike.paths import models_dir
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench" / "perf"
 
@@ -40,16 +42,13 @@ def library_of(src: Path, n: int, dest: Path, suffixes: set[str]) -> list[Path]:
 
 
 def ceiling(embedder: Embedder, photos: list[Path], n: int) -> float:
-    """Model-only photos/s: the same per-photo work as embed_rgb, on pre-decoded tensors."""
-    tensors = [
-        [embedder.tensor(decode(p, embedder.max_side).rgb, s) for s in embedder.scales]
-        for p in photos
-    ]
-    embedder.run(tensors[0][0])  # warm-up
+    """Model-only photos/s: the same per-photo work as indexing (``embed_tensors``) on inputs
+    decoded and prepared beforehand."""
+    prepared = [embedder.tensors(decode(p, embedder.max_side).rgb) for p in photos]
+    embedder.embed_tensors(prepared[0])  # warm-up
     start = time.perf_counter()
     for i in range(n):
-        for x in tensors[i % len(tensors)]:
-            embedder.run(x)
+        embedder.embed_tensors(prepared[i % len(prepared)])
     return n / (time.perf_counter() - start)
 
 
@@ -61,11 +60,13 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--preset", default="balanced")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--spin", action="store_true", help="let onnxruntime threads spin when idle")
     ap.add_argument("--heic", action="store_true", help="include HEIC/HEIF files (no DCT scaling)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     suffixes = {".jpg", ".jpeg"} | ({".heic", ".heif"} if args.heic else set())
-    embedder = Embedder.from_preset(args.preset, threads=args.threads)
+    preset = PRESETS[args.preset]
+    embedder = Embedder(models_dir() / preset.model_file, preset.scales, args.threads, args.spin)
     with tempfile.TemporaryDirectory() as tmp:
         files = library_of(args.photos.resolve(), args.files, Path(tmp), suffixes)
         unique = files[: len({f.stat().st_ino for f in files})]

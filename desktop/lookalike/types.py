@@ -27,6 +27,10 @@ as a fraction of the image width and height (0..1, centre of the feature-map cel
 Peaks = npt.NDArray[np.void]
 """(K,) records of PEAK_DTYPE, sorted by channel index."""
 
+Locals = npt.NDArray[np.float16]
+"""(K, 2 + d) float16 local features (``lookalike.embed.local``): per row the x and y of a
+feature-map cell centre in units of the image's long side, then its unit-norm d-dim code."""
+
 
 @dataclass(frozen=True)
 class Embedding:
@@ -36,10 +40,13 @@ class Embedding:
         vector: (D,) float32, L2-normalised global R-MAC descriptor.
         peaks: (K,) PEAK_DTYPE records, the strongest MAC channels and their positions; used to
             highlight the regions that drive a match.
+        locals: local features for spatial re-ranking, or None when the embedder makes none
+            (or the photo was stored before they existed).
     """
 
     vector: npt.NDArray[np.float32]
     peaks: Peaks
+    locals: Locals | None = None
 
 
 def peaks_to_bytes(peaks: Peaks) -> bytes:
@@ -50,6 +57,30 @@ def peaks_to_bytes(peaks: Peaks) -> bytes:
 def peaks_from_bytes(blob: bytes) -> Peaks:
     """Inverse of :func:`peaks_to_bytes`."""
     return np.frombuffer(blob, dtype=PEAK_DTYPE).copy()
+
+
+_LOCALS_HEADER = np.dtype("<u4")
+
+
+def locals_to_bytes(locals_: Locals) -> bytes:
+    """Serialise local features: a uint32 row width (2 + d), then the float16 rows."""
+    arr = np.ascontiguousarray(locals_, dtype="<f2")
+    if arr.ndim != 2 or arr.shape[1] < 3:
+        raise ValueError(f"locals must be (K, 2 + d), got {arr.shape}")
+    return np.asarray([arr.shape[1]], _LOCALS_HEADER).tobytes() + arr.tobytes()
+
+
+def locals_from_bytes(blob: bytes) -> Locals:
+    """Inverse of :func:`locals_to_bytes`; raises ValueError on a malformed blob."""
+    head = _LOCALS_HEADER.itemsize
+    if len(blob) < head:
+        raise ValueError("locals blob too short")
+    width = int(np.frombuffer(blob[:head], _LOCALS_HEADER)[0])
+    body = np.frombuffer(blob[head:], dtype="<f2")
+    if width < 3 or body.size % width:
+        raise ValueError(f"locals blob of {len(blob)} bytes does not hold rows of {width}")
+    out: Locals = body.reshape(-1, width).astype(np.float16)
+    return out
 
 
 def vector_to_bytes(vector: npt.NDArray[np.float32]) -> bytes:

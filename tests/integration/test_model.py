@@ -131,3 +131,17 @@ def test_missing_or_foreign_model_is_a_known_error(tmp_path):
         Embedder(junk, scales=(256,))
     with pytest.raises(ModelMissing):
         Embedder.from_preset("ultra")
+
+
+def test_local_features_are_only_computed_when_asked(lite0):
+    assert lite0.embed_rgb(_scene(5)).locals is None
+    with_locals = Embedder(lite0.info.path, scales=(256,), threads=1, local_features=True)
+    assert with_locals.embed_rgb(_scene(5)).locals is not None
+
+
+def test_tensors_collapse_scales_above_a_small_photos_size():
+    embedder = Embedder(paths.models_dir() / "rmac_lite0.onnx", scales=(1024, 768, 512), threads=1)
+    small = _scene(3, size=(400, 300))
+    assert [x.shape for x in embedder.tensors(small)] == [(1, 3, 288, 384)]
+    big = np.zeros((1200, 1600, 3), np.uint8)
+    assert [x.shape[2:] for x in embedder.tensors(big)] == [(768, 1024), (576, 768), (384, 512)]

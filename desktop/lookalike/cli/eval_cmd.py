@@ -10,10 +10,20 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lookalike.embed.presets import DEFAULT_PRESET, PRESETS
 from lookalike.errors import KnownError
+
+if TYPE_CHECKING:  # numpy stays out of ``lookalike --help``
+    import numpy as np
+    import numpy.typing as npt
+
+    from lookalike.search.rerank import RerankParams
+    from lookalike.types import Embedding, PhotoEmbedder, Vectors
 
 DEFAULT_BENCH = Path("../shared/bench/dev")
 
@@ -37,6 +47,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"quality preset (default {DEFAULT_PRESET})",
     )
     p.add_argument("--scales", help="override the preset's scales, e.g. 1024 or 1024,768")
+    p.add_argument(
+        "--rerank",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="spatial re-ranking of the top matches (default off, as in the app)",
+    )
+    p.add_argument("--rerank-depth", type=int, default=None, help="matches verified per query")
+    p.add_argument("--rerank-weight", type=float, default=None, help="largest inlier boost")
+    p.add_argument(
+        "--rotate", action="store_true", help="also query with the image turned 90/180/270 degrees"
+    )
+    p.add_argument("--mirror", action="store_true", help="with --rotate: mirrored turns too")
+    p.add_argument("--qe", type=int, default=0, metavar="K", help="alpha query expansion, K nn")
+    p.add_argument("--dba", type=int, default=0, metavar="K", help="alpha DBA, K neighbours")
+    p.add_argument("--alpha", type=float, default=3.0, help="alpha of --qe and --dba (default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
 
@@ -63,25 +88,38 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from lookalike.embed.model import Embedder
+    from lookalike.paths import models_dir
     from lookalike.search.metrics import evaluate
 
     preset = args.preset or getattr(args, "preset_global", None) or DEFAULT_PRESET
-    embedder = Embedder.from_preset(preset, threads=getattr(args, "threads", 0) or 0)
-    if args.scales:
-        embedder = Embedder(
-            embedder.info.path, [int(s) for s in args.scales.split(",")], embedder.threads
-        )
+    chosen = PRESETS[preset]
+    embedder = Embedder(
+        models_dir() / chosen.model_file,
+        [int(s) for s in args.scales.split(",")] if args.scales else chosen.scales,
+        getattr(args, "threads", 0) or 0,
+        local_features=chosen.local_features or bool(args.rerank),
+    )
     paths, labels = load_bench(args.bench)
     start = time.perf_counter()
-    vectors = np.zeros((len(paths), embedder.dim), np.float32)
+    embeddings: list[Embedding | None] = []
     failed: list[str] = []
-    for i, (path, result) in enumerate(embedder.embed_files(paths)):
+    for path, result in embedder.embed_files(paths):
         if isinstance(result, KnownError):
             failed.append(f"{path}: {result.reason if hasattr(result, 'reason') else result}")
+            embeddings.append(None)
         else:
-            vectors[i] = result.vector
+            embeddings.append(result)
     seconds = time.perf_counter() - start
-    scores = evaluate(vectors @ vectors.T, labels)
+    vectors = np.zeros((len(paths), embedder.dim), np.float32)
+    for i, emb in enumerate(embeddings):
+        if emb is not None:
+            vectors[i] = emb.vector
+    variants, variant_s = _query_variants(args, embedder, paths, labels, embeddings)
+    search_start = time.perf_counter()
+    similarity = ablation_similarity(vectors, embeddings, variants, labels, _options(args))
+    search_s = time.perf_counter() - search_start
+    scores = evaluate(similarity, labels)
+    n_queries = max(1, scores.queries)
     out = {
         "mAP": round(scores.mean_ap, 2),
         "recall@1": round(scores.recall_at_1, 2),
@@ -89,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
         "images": len(paths),
         "seconds": round(seconds, 2),
         "images_per_s": round(len(paths) / seconds, 2),
+        "search_ms_per_query": round(1000 * search_s / n_queries, 1),
+        "extra_embed_ms_per_query": round(1000 * variant_s / n_queries, 1),
+        "options": {k: getattr(args, k) for k in ("rerank", "rotate", "mirror", "qe", "dba")}
+        | {"alpha": args.alpha},
         "preset": preset,
         "scales": list(embedder.scales),
         "model": embedder.info.trunk,
@@ -99,10 +141,124 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"bench      {args.bench} ({len(paths)} images, {scores.queries} queries)")
         print(f"model      {embedder.info.trunk}, scales {embedder.scales}")
+        print(f"options    {out['options']}")
         print(f"mAP        {scores.mean_ap:.1f}")
         print(f"recall@1   {scores.recall_at_1:.1f}")
         print(f"recall@5   {scores.recall_at_5:.1f}")
         print(f"speed      {len(paths) / seconds:.2f} images/s ({seconds:.1f} s)")
+        print(f"per query  search {out['search_ms_per_query']} ms "
+              f"+ extra embedding {out['extra_embed_ms_per_query']} ms")
         for line in failed:
             print(f"unreadable {line}", file=sys.stderr)
     return 0
+
+
+@dataclass(frozen=True)
+class Options:
+    """The ablation switches of one eval run (see the command's flags)."""
+
+    rerank: bool = False
+    params: RerankParams | None = None
+    qe: int = 0
+    dba: int = 0
+    alpha: float = 3.0
+
+
+def _options(args: argparse.Namespace) -> Options:
+    from lookalike.search.rerank import DEFAULT_PARAMS
+
+    params = DEFAULT_PARAMS
+    if args.rerank_depth is not None:
+        params = replace(params, depth=args.rerank_depth)
+    if args.rerank_weight is not None:
+        params = replace(params, weight=args.rerank_weight)
+    return Options(args.rerank, params, args.qe, args.dba, args.alpha)
+
+
+def _query_variants(
+    args: argparse.Namespace,
+    embedder: PhotoEmbedder,
+    paths: list[Path],
+    labels: list[int],
+    embeddings: list[Embedding | None],
+) -> tuple[list[list[Embedding]], float]:
+    """Per image, its query embeddings: the stored one, plus the turns with ``--rotate``.
+
+    Returns:
+        The variants per image (empty for distractors and unreadable images) and the seconds
+        spent decoding and embedding the extra turns.
+    """
+    from lookalike.decode.image import decode
+    from lookalike.embed.model import Embedder
+    from lookalike.search.rotate import turns
+
+    started = time.perf_counter()
+    out: list[list[Embedding]] = []
+    for path, label, emb in zip(paths, labels, embeddings, strict=True):
+        if label < 0 or emb is None:
+            out.append([])
+            continue
+        variants = [emb]
+        if args.rotate:
+            side = embedder.max_side if isinstance(embedder, Embedder) else 1024
+            rgb = decode(path, side).rgb
+            variants += [embedder.embed_rgb(v) for v in turns(rgb, args.mirror)[1:]]
+        out.append(variants)
+    return out, time.perf_counter() - started if args.rotate else 0.0
+
+
+def ablation_similarity(
+    vectors: Vectors,
+    embeddings: Sequence[Embedding | None],
+    variants: Sequence[Sequence[Embedding]],
+    labels: Sequence[int],
+    options: Options,
+) -> npt.NDArray[np.float32]:
+    """The (N, N) similarity matrix the metrics rank, built with the app's search functions.
+
+    Each query row runs what ``Library.search`` runs: alpha-QE and DBA on the global vectors
+    (when asked), ``similar.rank`` over the database, ``rerank.rerank_matches`` per query
+    variant and ``rotate.merge_max`` over the variants. The row then holds ``-rank`` so that
+    sorting it gives the app's order.
+
+    Args:
+        vectors: (N, D) global descriptors of the bench images (zero rows for unreadable ones).
+        embeddings: per image its embedding (locals included), None if unreadable.
+        variants: per image its query embeddings (first: the image itself); empty = no query.
+        labels: (N,) group ids, -1 for distractors.
+        options: the ablation switches.
+    """
+    import numpy as np
+
+    from lookalike.search.expand import alpha_dba, alpha_expand
+    from lookalike.search.rerank import DEFAULT_PARAMS, rerank_matches
+    from lookalike.search.rotate import merge_max
+    from lookalike.search.similar import Match, rank
+
+    n = len(vectors)
+    database = alpha_dba(vectors, options.dba, options.alpha)
+    similarity = database @ database.T
+    cand_locals = {i: e.locals for i, e in enumerate(embeddings) if e and e.locals is not None}
+    ids = np.arange(n, dtype=np.int64)
+    params = options.params or DEFAULT_PARAMS
+    placeholder = Path()
+    for i, label in enumerate(labels):
+        if label < 0 or not variants[i]:
+            continue
+        found: list[list[Match]] = []
+        for emb in variants[i]:
+            query = emb.vector[None, :]
+            if options.qe:  # neighbours among the other images, as in the app
+                others = database[np.arange(n) != i]
+                query = alpha_expand(query, others, options.qe, options.alpha)
+            row = (query @ database.T)[0]
+            order = np.argsort(-row, kind="stable")
+            matches = rank(ids[order], row[order], n, {i}, lambda _: placeholder)
+            if options.rerank:
+                matches = rerank_matches(matches, emb.locals, cand_locals, n, params)
+            found.append(matches)
+        final = found[0] if len(found) == 1 else merge_max(found, n)
+        similarity[i] = -np.inf
+        for m in final:
+            similarity[i, m.photo_id] = -m.rank
+    return similarity

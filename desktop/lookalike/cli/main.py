@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=20, metavar="K", help="number of matches (20)")
     p.add_argument("--crop", type=_parse_crop, metavar="x0,y0,x1,y1",
                    help="search for part of the image, as fractions 0..1 of its width/height")
+    p.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=None,
+                   help="re-rank the top matches by spatial verification (default: off)")
+    p.add_argument("--rotate", action="store_true",
+                   help="also search with the image turned 90/180/270 degrees")
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
     sub.add_parser("watch", help="index, then keep the library in sync until Ctrl-C")
@@ -171,7 +175,8 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
 
 def cmd_search(args: argparse.Namespace, library: Library) -> int:
     """``search IMAGE``: print the best matches."""
-    result = library.search(args.image, top=args.top, crop=args.crop)
+    result = library.search(args.image, top=args.top, crop=args.crop,
+                            rerank=args.rerank, rotate=args.rotate)
     if args.json:
         _print_json([{"path": str(m.path), "score": round(m.score, 6), "rank": m.rank}
                      for m in result.matches])

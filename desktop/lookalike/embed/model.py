@@ -22,11 +22,12 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike import paths
-from lookalike.decode.image import Decoded, decode
+from lookalike.decode.image import decode
+from lookalike.embed.local import extract as extract_locals
 from lookalike.embed.presets import PRESETS, Preset
 from lookalike.embed.rmac import l2n, region_grid
 from lookalike.errors import ModelMissing, UnreadablePhoto
-from lookalike.types import PEAK_DTYPE, Embedding, Peaks
+from lookalike.types import PEAK_DTYPE, Embedding, Locals, Peaks
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -104,7 +105,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _session(path: Path, threads: int) -> onnxruntime.InferenceSession:
+def _session(path: Path, threads: int, spin: bool = False) -> onnxruntime.InferenceSession:
     import onnxruntime as ort
 
     if not path.is_file():
@@ -114,6 +115,9 @@ def _session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    # By default idle intra-op threads sleep instead of spinning, so the decode thread that runs
+    # beside inference gets a core when it needs one (compare: benchmarks/embed_speed.py --spin).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     try:
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
@@ -161,12 +165,20 @@ class Embedder:
         max_side: the size photos are decoded at (the largest scale).
     """
 
-    def __init__(self, model_path: Path, scales: Iterable[int], threads: int = 0) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        scales: Iterable[int],
+        threads: int = 0,
+        spin: bool = False,
+        local_features: bool = False,
+    ) -> None:
         self.scales = tuple(sorted({int(s) for s in scales}, reverse=True))
         if not self.scales:
             raise ValueError("at least one scale")
         self.threads = threads or default_threads()
-        self._session = _session(model_path, self.threads)
+        self._session = _session(model_path, self.threads, spin)
+        self.local_features = local_features
         self.info = ModelInfo.from_metadata(model_path, _metadata(self._session))
         self.dim = self.info.dim
         self.max_side = self.scales[0]
@@ -182,7 +194,9 @@ class Embedder:
             p: Preset = PRESETS[preset]
         except KeyError:
             raise ModelMissing(f"unknown preset {preset!r} (choose {', '.join(PRESETS)})") from None
-        return cls(paths.models_dir() / p.model_file, p.scales, threads)
+        return cls(
+            paths.models_dir() / p.model_file, p.scales, threads, local_features=p.local_features
+        )
 
     def tensor(self, rgb: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.float32]:
         """(1, 3, H, W) normalised input for one scale of an upright (h, w, 3) uint8 image."""
@@ -209,25 +223,35 @@ class Embedder:
 
     def embed_rgb(self, rgb: npt.NDArray[np.uint8]) -> Embedding:
         """Embed an upright (H, W, 3) uint8 RGB image at every scale and sum."""
-        total = np.zeros(self.dim, np.float32)
-        peaks: Peaks | None = None
-        seen: set[tuple[int, ...]] = set()
+        return self.embed_tensors(self.tensors(rgb))
+
+    def tensors(self, rgb: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.float32]]:
+        """The network inputs of an image, one per distinct scale, largest first (a small photo
+        gives fewer: scales above its size collapse into one)."""
+        out: list[npt.NDArray[np.float32]] = []
         for side in self.scales:
             x = self.tensor(rgb, side)
-            if x.shape in seen:  # a small photo: several scales give the same input
-                continue
-            seen.add(x.shape)
-            desc, mac, argmax = self.run(x)
-            total += desc[0]
-            if peaks is None:
-                peaks = make_peaks(
-                    mac[0],
-                    argmax[0],
-                    x.shape[2] // self.info.stride,
-                    x.shape[3] // self.info.stride,
-                )
-        assert peaks is not None
-        return Embedding(vector=l2n(total), peaks=peaks)
+            if all(x.shape != y.shape for y in out):
+                out.append(x)
+        return out
+
+    def embed_tensors(self, xs: list[npt.NDArray[np.float32]]) -> Embedding:
+        """Run the model on prepared inputs (from :meth:`tensors`) and sum the descriptors.
+
+        Peaks (and local features, when enabled) come from the largest scale, from the same
+        session run.
+        """
+        first = ("descriptor", "mac", "argmax") + (("features",) if self.local_features else ())
+        outputs = self.run(xs[0], first)
+        total = np.array(outputs[0][0], np.float32)
+        fh, fw = xs[0].shape[2] // self.info.stride, xs[0].shape[3] // self.info.stride
+        peaks = make_peaks(outputs[1][0], outputs[2][0], fh, fw)
+        locals_: Locals | None = None
+        if self.local_features:
+            locals_ = extract_locals(np.asarray(outputs[3][0], np.float32))
+        for x in xs[1:]:
+            total += self.run(x, ("descriptor",))[0][0]
+        return Embedding(vector=l2n(total), peaks=peaks, locals=locals_)
 
     def feature_map(self, rgb: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.float32]:
         """(C, h, w) trunk feature map of an image at one scale (for localising a match)."""
@@ -241,10 +265,14 @@ class Embedder:
     def embed_files(
         self, paths: Iterable[Path], prefetch: int = 2
     ) -> Iterator[tuple[Path, Embedding | UnreadablePhoto]]:
-        """Embed photos in order, decoding the next ones on a background thread while the model
-        runs (Pillow and onnxruntime both release the GIL)."""
-        queue: deque[tuple[Path, Future[Decoded]]] = deque()
+        """Embed photos in order, decoding and preparing the next ones on a background thread
+        while the model runs (Pillow, NumPy and onnxruntime release the GIL)."""
+        queue: deque[tuple[Path, Future[list[npt.NDArray[np.float32]]]]] = deque()
         it = iter(paths)
+
+        def prepare(path: Path) -> list[npt.NDArray[np.float32]]:
+            return self.tensors(decode(path, self.max_side).rgb)
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
 
             def fill() -> None:
@@ -252,14 +280,14 @@ class Embedder:
                     nxt = next(it, None)
                     if nxt is None:
                         return
-                    queue.append((nxt, pool.submit(decode, nxt, self.max_side)))
+                    queue.append((nxt, pool.submit(prepare, nxt)))
 
             fill()
             while queue:
                 path, future = queue.popleft()
                 fill()
                 try:
-                    yield path, self.embed_rgb(future.result().rgb)
+                    yield path, self.embed_tensors(future.result())
                 except UnreadablePhoto as exc:
                     yield path, exc
 

@@ -12,11 +12,18 @@ class Preset:
     model_file: str
     scales: tuple[int, ...]
     description: str
+    local_features: bool = False
+    """Also store compact local features per photo (~17 KB), which spatial re-ranking needs."""
 
 
 PRESETS: dict[str, Preset] = {
     "fast": Preset("rmac_lite0.onnx", (768,), "EfficientNet-Lite0, one scale"),
     "balanced": Preset("rmac_lite2.onnx", (1024,), "EfficientNet-Lite2, one scale"),
-    "best": Preset("rmac_lite2.onnx", (1024, 768), "EfficientNet-Lite2, two scales summed"),
+    "best": Preset(
+        "rmac_lite2.onnx",
+        (1024, 768),
+        "EfficientNet-Lite2, two scales summed, local features for re-ranking",
+        local_features=True,
+    ),
 }
 DEFAULT_PRESET = "balanced"

@@ -23,9 +23,18 @@ from lookalike.library.results import Progress, RootInfo, SearchResult, Status
 from lookalike.library.writer import CatalogWriter, Result
 from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.search import similar
+from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
+from lookalike.search.rotate import merge_max, turns
+from lookalike.search.similar import Match
 from lookalike.store.catalog import Catalog, PhotoRow
 from lookalike.store.index import load_or_rebuild
-from lookalike.types import Embedding, PhotoEmbedder, peaks_from_bytes
+from lookalike.types import (
+    Embedding,
+    Locals,
+    PhotoEmbedder,
+    locals_from_bytes,
+    peaks_from_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +51,23 @@ class Library:
 
     Attributes:
         home: the folder holding the catalog and the index.
+        rerank: whether searches re-rank their top matches by spatial verification unless a
+            search says otherwise.
+        rerank_params: the re-ranking knobs (depth, weight, ...).
     """
 
-    def __init__(self, home: Path, writer: CatalogWriter, embedder: PhotoEmbedder) -> None:
+    def __init__(
+        self,
+        home: Path,
+        writer: CatalogWriter,
+        embedder: PhotoEmbedder,
+        rerank: bool = False,
+        rerank_params: RerankParams = DEFAULT_PARAMS,
+    ) -> None:
         """Use :meth:`open`."""
         self.home = home
+        self.rerank = rerank
+        self.rerank_params = rerank_params
         self._writer = writer
         self._catalog = writer.catalog
         self._index = writer.index
@@ -59,7 +80,12 @@ class Library:
 
     @classmethod
     def open(
-        cls, home: Path, embedder: PhotoEmbedder, *, exclude: Sequence[Path] = ()
+        cls,
+        home: Path,
+        embedder: PhotoEmbedder,
+        *,
+        exclude: Sequence[Path] = (),
+        rerank: bool = False,
     ) -> Library:
         """Open (or create) the library in ``home`` for ``embedder``'s vector space.
 
@@ -70,6 +96,7 @@ class Library:
             home: folder for ``catalog.sqlite`` and ``index.hnsw``; created if needed.
             embedder: computes descriptors; its ``model_id`` names the vector space.
             exclude: absolute folders never indexed (``home`` is always excluded).
+            rerank: re-rank search results by spatial verification by default.
 
         Raises:
             CatalogCorrupt: the catalog cannot be used.
@@ -87,7 +114,7 @@ class Library:
         except BaseException:
             catalog.close()
             raise
-        return cls(home, writer, embedder)
+        return cls(home, writer, embedder, rerank)
 
     # --- roots --------------------------------------------------------------------------------
 
@@ -255,7 +282,15 @@ class Library:
 
     # --- search -------------------------------------------------------------------------------
 
-    def search(self, image: Image, top: int = 50, crop: Crop | None = None) -> SearchResult:
+    def search(
+        self,
+        image: Image,
+        top: int = 50,
+        crop: Crop | None = None,
+        *,
+        rerank: bool | None = None,
+        rotate: bool = False,
+    ) -> SearchResult:
         """Find the photos most similar to an image.
 
         Args:
@@ -263,6 +298,10 @@ class Library:
                 encoded image bytes, or an upright (H, W, 3) uint8 RGB array.
             top: maximum number of matches.
             crop: ``(x0, y0, x1, y1)`` fractions (0..1) of the upright image to search for.
+            rerank: re-rank the top matches by spatial verification (None: the library's
+                default, :attr:`rerank`).
+            rotate: also search with the query turned by 90, 180 and 270 degrees and keep each
+                photo's best score (finds sideways-stored photos; costs three more embeddings).
 
         Returns:
             The matches, best first; a library photo used as the query is never among them.
@@ -281,15 +320,21 @@ class Library:
             if row is not None:
                 exclude.add(row.id)
                 query = self.embedding(row.id) if crop is None else None
-            if query is None and crop is None:
+            if query is None and crop is None and not rotate:
                 query = self._embedder.embed_file(image)
-        if query is None:
-            query = self._embedder.embed_rgb(similar.query_pixels(image, crop))
-        with self._lock:
-            matches = similar.knn(self._index, self._catalog, query.vector, top, exclude)
+        queries = [] if query is None else [query]
+        if query is None or rotate:
+            pixels = similar.query_pixels(image, crop)
+            variants = turns(pixels) if rotate else [pixels]
+            queries += [self._embedder.embed_rgb(v) for v in variants[len(queries):]]
+            query = queries[0]
+        use = self.rerank if rerank is None else rerank
+        found = [self._find(q, top, exclude, use) for q in queries]
+        matches = found[0] if len(found) == 1 else merge_max(found, top)
         return SearchResult(query, matches, time.perf_counter() - started)
 
-    def search_photo(self, photo_id: int, top: int = 50) -> SearchResult:
+    def search_photo(self, photo_id: int, top: int = 50, *, rerank: bool | None = None
+                     ) -> SearchResult:
         """Find the photos most similar to a library photo (never itself).
 
         Raises:
@@ -299,15 +344,32 @@ class Library:
         query = self.embedding(photo_id)
         if query is None:
             raise KnownError(f"photo {photo_id} is not indexed")
-        with self._lock:
-            matches = similar.knn(self._index, self._catalog, query.vector, top, {photo_id})
+        use = self.rerank if rerank is None else rerank
+        matches = self._find(query, top, {photo_id}, use)
         return SearchResult(query, matches, time.perf_counter() - started)
+
+    def _find(self, query: Embedding, top: int, exclude: set[int], rerank: bool) -> list[Match]:
+        """Global kNN, then (if asked and the query has local features) spatial re-ranking."""
+        params = self.rerank_params
+        verify = rerank and query.locals is not None
+        with self._lock:
+            matches = similar.knn(self._index, self._catalog, query.vector,
+                                  max(top, params.depth) if verify else top, exclude)
+            blobs = self._catalog.locals_of([m.photo_id for m in matches[: params.depth]]) \
+                if verify else {}  # fmt: skip
+        if not verify:
+            return matches
+        return rerank_matches(matches, query.locals, _decode_locals(blobs), top, params)
 
     def embedding(self, photo_id: int) -> Embedding | None:
         """A photo's stored vector and peaks, or None if it has none."""
         with self._lock:
             stored = self._catalog.vector(photo_id)
-        return None if stored is None else Embedding(stored[0], peaks_from_bytes(stored[1]))
+            blob = self._catalog.locals_of([photo_id]).get(photo_id) if stored else None
+        if stored is None:
+            return None
+        locals_ = _decode_locals({photo_id: blob}).get(photo_id) if blob is not None else None
+        return Embedding(stored[0], peaks_from_bytes(stored[1]), locals_)
 
     def photos_under(self, folder: Path) -> list[tuple[int, Path, str]]:
         """(id, path, status) of every catalogued photo below ``folder``, by path."""
@@ -353,3 +415,14 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _decode_locals(blobs: dict[int, bytes]) -> dict[int, Locals]:
+    """Parse stored local-feature blobs; a malformed one is logged and left out."""
+    out: dict[int, Locals] = {}
+    for photo_id, blob in blobs.items():
+        try:
+            out[photo_id] = locals_from_bytes(blob)
+        except ValueError as exc:
+            log.warning("photo %d: unreadable local features (%s)", photo_id, exc)
+    return out

@@ -26,7 +26,7 @@ from lookalike.scan.walker import FileStat, is_excluded, walk
 from lookalike.scan.watcher import MOVED, FileEvent
 from lookalike.store.catalog import Catalog, PhotoRow
 from lookalike.store.vectors import VectorIndex
-from lookalike.types import Embedding, peaks_to_bytes
+from lookalike.types import Embedding, locals_to_bytes, peaks_to_bytes
 
 log = logging.getLogger(__name__)
 
@@ -265,8 +265,9 @@ class CatalogWriter:
                 if self.catalog.photo_by_id(row.id) != row:
                     continue
                 if not isinstance(result, UnreadablePhoto):
+                    local_blob = None if result.locals is None else locals_to_bytes(result.locals)
                     self.catalog.set_indexed(row.id, self.model_id, result.vector,
-                                             peaks_to_bytes(result.peaks))
+                                             peaks_to_bytes(result.peaks), local_blob)
                     ids.append(row.id)
                     vectors.append(result.vector)
                 elif not row.path.exists():

@@ -28,7 +28,7 @@ from lookalike.types import PEAK_DTYPE, Vectors, vector_from_bytes, vector_to_by
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
 _PHOTO = "SELECT id, root_id, path, size_bytes, mtime_ns, content_hash, status, skip_reason " \
     "FROM photos"  # fmt: skip
@@ -70,8 +70,20 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """v2 → v3: add ``vectors.locals`` (local features for spatial re-ranking).
+
+    Existing rows get NULL: their photos are still searchable and simply not re-ranked until
+    they are embedded again (a new model id or a changed file re-embeds them).
+    """
+    conn.execute("ALTER TABLE vectors ADD COLUMN locals BLOB")
+
+
 # MIGRATIONS[v] turns schema v into v + 1; each step runs in its own transaction.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+}
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
@@ -301,7 +313,12 @@ class Catalog:
             return int(photo_id)
 
     def set_indexed(
-        self, photo_id: int, model_id: str, vector: npt.NDArray[np.float32], peaks: bytes
+        self,
+        photo_id: int,
+        model_id: str,
+        vector: npt.NDArray[np.float32],
+        peaks: bytes,
+        locals_: bytes | None = None,
     ) -> None:
         """Store a photo's descriptor and mark it 'indexed'.
 
@@ -310,6 +327,7 @@ class Catalog:
             model_id: must be the catalog's model (the first vector records it).
             vector: (D,) float32, finite, unit norm; D is fixed per model.
             peaks: ``types.peaks_to_bytes`` output (8 bytes per record).
+            locals_: ``types.locals_to_bytes`` output, or None when there are none.
 
         Raises:
             BugError: invalid vector or peaks, another model, or an unknown photo.
@@ -318,6 +336,8 @@ class Catalog:
             raise BugError(f"vector must be (D,), got {getattr(vector, 'shape', type(vector))}")
         if not isinstance(peaks, bytes) or len(peaks) % PEAK_DTYPE.itemsize:
             raise BugError(f"peaks must be bytes of {PEAK_DTYPE.itemsize}-byte records")
+        if locals_ is not None and not isinstance(locals_, bytes):
+            raise BugError("locals must be bytes or None")
         with self.transaction():
             current, dim = self.get_meta("model_id"), self.get_meta("dim")
             vec = check_vectors(vector[None, :], int(dim) if dim else None)[0]
@@ -330,9 +350,9 @@ class Catalog:
             if not self._write(sql + "WHERE id = ?", (time.time_ns(), photo_id)):
                 raise BugError(f"set_indexed: no photo {photo_id}")
             self._write(
-                "INSERT OR REPLACE INTO vectors(photo_id, model_id, vector, peaks, vector_crc32) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (photo_id, model_id, vector_to_bytes(vec), peaks, vector_crc32(vec)),
+                "INSERT OR REPLACE INTO vectors(photo_id, model_id, vector, peaks, vector_crc32, "
+                "locals) VALUES (?, ?, ?, ?, ?, ?)",
+                (photo_id, model_id, vector_to_bytes(vec), peaks, vector_crc32(vec), locals_),
             )
 
     def set_skipped(self, photo_id: int, reason: str) -> None:
@@ -398,6 +418,18 @@ class Catalog:
         """A photo's (D,) float32 descriptor and its peaks bytes, whatever its status."""
         rows = self._all("SELECT vector, peaks FROM vectors WHERE photo_id = ?", (photo_id,))
         return (vector_from_bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+    def locals_of(self, photo_ids: Sequence[int]) -> dict[int, bytes]:
+        """The stored local-feature blobs of these photos (those without any are left out)."""
+        out: dict[int, bytes] = {}
+        wanted = sorted({int(i) for i in photo_ids})
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = "SELECT photo_id, locals FROM vectors WHERE locals IS NOT NULL AND photo_id "
+            sql += f"IN ({marks})"
+            out.update((int(r[0]), bytes(r[1])) for r in self._all(sql, chunk))
+        return out
 
     def iter_vectors(
         self, model_id: str, batch: int = 4096, *, ids: Sequence[int] | None = None

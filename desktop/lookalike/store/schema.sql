@@ -1,5 +1,5 @@
--- Lookalike catalog, schema version 2 (the latest; older files are migrated step by step in
--- catalog.py). Run once on an empty file; catalog.py then sets PRAGMA user_version = 2.
+-- Lookalike catalog, schema version 3 (the latest; older files are migrated step by step in
+-- catalog.py). Run once on an empty file; catalog.py then sets PRAGMA user_version = 3.
 -- Units are in the column names: *_ns = nanoseconds since the Unix epoch, *_bytes = bytes.
 
 CREATE TABLE meta (
@@ -36,8 +36,12 @@ CREATE TABLE vectors (
     model_id     TEXT NOT NULL,
     vector       BLOB NOT NULL,                  -- (D,) float32, native (little) endian, unit norm
     peaks        BLOB NOT NULL,                  -- types.PEAK_DTYPE records, 8 bytes each
-    vector_crc32 INTEGER NOT NULL DEFAULT 0      -- zlib.crc32(vector); added in v2 so the index
+    vector_crc32 INTEGER NOT NULL DEFAULT 0,     -- zlib.crc32(vector); added in v2 so the index
                                                  -- can diff itself against the catalog
+    locals       BLOB                            -- types.locals_to_bytes (float16 local features
+                                                 -- for spatial re-ranking); added in v3, NULL =
+                                                 -- none (stored before v3 or by an embedder
+                                                 -- without them)
 );
 -- Covers the index's start-up diff (ids and CRCs of one model) without reading the blobs,
 -- which sit in overflow pages in front of vector_crc32.

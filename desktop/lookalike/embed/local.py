@@ -1,0 +1,77 @@
+"""Local features from the trunk's feature map: (C, h, w) float32 → compact ``Locals``.
+
+Each feature-map cell is a local descriptor of the image patch under it. The cells with the
+largest L2 norm (a cheap attention proxy: strong activations sit on textured, distinctive
+structure) are kept; each cell's C-dim vector is L2-normalised, projected to ``LOCAL_DIM``
+dimensions by a fixed random orthogonal matrix (seeded, never fitted on any data), normalised
+again and stored as float16 with the cell centre.
+
+Positions are in units of the image's long side (x in 0..1 on a landscape photo, y in
+0..h/w), so a rotation of the photo is a rotation of the coordinates (no anisotropic scaling)
+and one cell has the same size in every photo embedded at the same long side.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import numpy.typing as npt
+
+from lookalike.types import Locals
+
+LOCAL_DIM = 64
+"""Code size d of a local feature (the projection's output dimension)."""
+MAX_LOCALS = 128
+"""Most cells kept per photo."""
+PROJECTION_SEED = 20_240_607
+"""Seed of the random orthogonal projection; changing it makes stored locals incomparable."""
+
+
+@functools.lru_cache(maxsize=4)
+def projection(channels: int, dim: int = LOCAL_DIM, seed: int = PROJECTION_SEED) -> npt.NDArray[
+    np.float32
+]:
+    """A fixed (channels, dim) matrix with orthonormal columns (QR of a seeded Gaussian).
+
+    Random orthogonal projection keeps cosine similarities approximately (Johnson-Lindenstrauss)
+    without learning anything, so no data set is needed and no bench leaks into the app.
+    """
+    if not 0 < dim <= channels:
+        raise ValueError(f"projection to {dim} dims from {channels} channels")
+    gauss = np.random.default_rng(seed).standard_normal((channels, dim))
+    q, r = np.linalg.qr(gauss)
+    q *= np.sign(np.diag(r))  # unique Q: the same matrix whatever LAPACK's sign conventions
+    out: npt.NDArray[np.float32] = np.ascontiguousarray(q, dtype=np.float32)
+    out.setflags(write=False)
+    return out
+
+
+def extract(
+    fmap: npt.NDArray[np.float32], top: int = MAX_LOCALS, dim: int = LOCAL_DIM
+) -> Locals:
+    """The strongest cells of a feature map as local features.
+
+    Args:
+        fmap: (C, h, w) float32 non-negative activations of one image.
+        top: most cells kept (fewer when the map is smaller).
+        dim: code size d.
+
+    Returns:
+        (K, 2 + d) float16, K <= top, strongest first: x and y of the cell centre in units of
+        the long side, then the unit-norm code.
+    """
+    channels, fh, fw = fmap.shape
+    cells = np.ascontiguousarray(fmap.reshape(channels, fh * fw).T, dtype=np.float32)  # (hw, C)
+    norms = np.sqrt(np.einsum("ij,ij->i", cells, cells))
+    keep = np.argsort(-norms, kind="stable")[: min(top, fh * fw)]
+    keep = keep[norms[keep] > 0]
+    codes = cells[keep] / norms[keep, None]
+    codes = codes @ projection(channels, dim)
+    codes /= np.maximum(np.linalg.norm(codes, axis=1, keepdims=True), 1e-6)
+    long_side = float(max(fh, fw))
+    out = np.empty((len(keep), 2 + dim), np.float16)
+    out[:, 0] = ((keep % fw) + 0.5) / long_side
+    out[:, 1] = ((keep // fw) + 0.5) / long_side
+    out[:, 2:] = codes
+    return out

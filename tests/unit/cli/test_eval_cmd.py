@@ -1,0 +1,58 @@
+"""``lookalike eval``'s ablation path: the app's search functions give the metric's ranking."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from tests.fakes import fake_peaks
+
+from lookalike.cli import eval_cmd
+from lookalike.cli.eval_cmd import Options, ablation_similarity
+from lookalike.embed.local import extract
+from lookalike.search.metrics import evaluate
+from lookalike.types import Embedding
+
+
+def _bench(n: int = 12, dim: int = 16) -> tuple[np.ndarray, list[Embedding], list[int]]:
+    rng = np.random.default_rng(0)
+    labels = [i // 3 for i in range(9)] + [-1] * (n - 9)
+    centres = rng.standard_normal((4, dim))
+    x = np.stack([centres[lab] if lab >= 0 else centres[3] for lab in labels])
+    x = (x + 0.9 * rng.standard_normal((n, dim))).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    fmaps = [np.maximum(rng.standard_normal((24, 8, 8)) - 0.5, 0).astype(np.float32)
+             for _ in range(n)]
+    embs = [Embedding(v, fake_peaks(v), extract(f, top=48, dim=8))
+            for v, f in zip(x, fmaps, strict=True)]
+    return x, embs, labels
+
+
+def test_baseline_ranks_like_the_plain_similarity_matrix() -> None:
+    x, embs, labels = _bench()
+    variants = [[e] if lab >= 0 else [] for e, lab in zip(embs, labels, strict=True)]
+    ours = evaluate(ablation_similarity(x, embs, variants, labels, Options()), labels)
+    plain = evaluate(x @ x.T, labels)
+    assert ours == plain
+    for opts in (Options(rerank=True), Options(qe=2), Options(dba=1), Options(qe=1, dba=2)):
+        scores = evaluate(ablation_similarity(x, embs, variants, labels, opts), labels)
+        assert 0.0 <= scores.mean_ap <= 100.0 and scores.queries == plain.queries
+
+
+def test_a_perfect_query_variant_fixes_a_query() -> None:
+    x, embs, labels = _bench()
+    variants = [[e] if lab >= 0 else [] for e, lab in zip(embs, labels, strict=True)]
+    variants[0] = [embs[0], Embedding(x[1], embs[1].peaks, None)]  # a turn that equals photo 1
+    sim = ablation_similarity(x, embs, variants, labels, Options())
+    assert int(np.argmax(np.where(np.arange(len(x)) == 0, -np.inf, sim[0]))) == 1
+
+
+def test_flags_parse() -> None:
+    parser = argparse.ArgumentParser()
+    eval_cmd.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["eval", "b", "--rerank", "--rotate", "--qe", "2", "--dba", "1",
+                              "--alpha", "1", "--rerank-depth", "50"])
+    opts = eval_cmd._options(args)
+    assert opts.rerank and opts.qe == 2 and opts.dba == 1 and opts.alpha == 1.0
+    assert opts.params is not None and opts.params.depth == 50
+    assert not parser.parse_args(["eval", "--no-rerank"]).rerank

@@ -1,0 +1,62 @@
+"""Query turns and their merge; alpha query expansion and database-side augmentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lookalike.search.expand import alpha_dba, alpha_expand
+from lookalike.search.rotate import merge_max, turns
+from lookalike.search.similar import Match
+
+
+def test_turns_are_the_upright_image_then_quarter_turns_and_mirrors() -> None:
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    four = turns(rgb)
+    assert len(four) == 4 and four[0] is rgb
+    assert [t.shape for t in four] == [(2, 3, 3), (3, 2, 3), (2, 3, 3), (3, 2, 3)]
+    np.testing.assert_array_equal(four[2], rgb[::-1, ::-1])
+    eight = turns(rgb, mirror=True)
+    assert len(eight) == 8 and all(t.flags.c_contiguous for t in eight)
+    np.testing.assert_array_equal(eight[4], rgb[:, ::-1])
+
+
+def test_merge_max_keeps_each_photos_best_score() -> None:
+    def m(pid: int, score: float, rank: int) -> Match:
+        return Match(pid, Path(f"/{pid}"), score, rank)
+
+    upright = [m(1, 0.9, 1), m(2, 0.5, 2)]
+    turned = [m(3, 0.95, 1), m(2, 0.7, 2), m(1, 0.2, 3)]
+    out = merge_max([upright, turned], top=2)
+    assert [(x.photo_id, x.score, x.rank) for x in out] == [(3, 0.95, 1), (1, 0.9, 2)]
+
+
+def _units(n: int, d: int, seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_alpha_expand_adds_the_k_nearest_weighted_by_similarity() -> None:
+    db = _units(20, 32, 0)
+    q = db[:1] + 0.8 * db[1:2]
+    q /= np.linalg.norm(q)
+    out = alpha_expand(q, db, k=2, alpha=1.0)
+    sim = (q @ db.T)[0]
+    nn = np.argsort(-sim)[:2]
+    assert set(nn.tolist()) == {0, 1}
+    expected = q[0] + sim[nn] @ db[nn]
+    np.testing.assert_allclose(out[0], expected / np.linalg.norm(expected), atol=1e-5)
+    np.testing.assert_array_equal(alpha_expand(q, db, k=0, alpha=3.0), q)
+
+
+def test_dba_never_counts_a_vector_as_its_own_neighbour() -> None:
+    db = _units(5, 4, 1)
+    np.testing.assert_allclose(alpha_dba(db, k=0, alpha=3.0), db)
+    one = alpha_dba(db, k=1, alpha=0.0)  # alpha 0: plain sum with the nearest other vector
+    sim = db @ db.T
+    np.fill_diagonal(sim, -np.inf)
+    nearest = sim.argmax(axis=1)
+    expected = db + db[nearest]
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(one, expected, atol=1e-5)

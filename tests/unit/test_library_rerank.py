@@ -1,0 +1,87 @@
+"""Library search with spatial re-ranking and rotated queries (model-free: fake embedders)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from tests.fakes import FakeEmbedder, write_library, write_photo
+
+from lookalike.embed.local import extract
+from lookalike.library import Library
+from lookalike.search.rerank import RerankParams
+from lookalike.types import Embedding
+
+
+def _fmap(seed: int) -> npt.NDArray[np.float32]:
+    rng = np.random.default_rng(seed)
+    return np.maximum(rng.standard_normal((32, 12, 16)) - 0.5, 0).astype(np.float32)
+
+
+class LocalFake(FakeEmbedder):
+    """FakeEmbedder plus local features: photos whose top-left pixel is pure red share one
+    synthetic scene's locals (the same place), every other photo gets its own."""
+
+    def embed_rgb(self, rgb: npt.NDArray[np.uint8]) -> Embedding:
+        base = super().embed_rgb(rgb)
+        seed = 1 if tuple(rgb[0, 0]) == (255, 0, 0) else 1000 + int(rgb.sum()) % 997
+        return Embedding(base.vector, base.peaks, extract(_fmap(seed), top=96, dim=16))
+
+
+def _mark_red(path: Path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        pixels = np.asarray(im.convert("RGB")).copy()
+    pixels[:16, :16] = (255, 0, 0)
+    Image.fromarray(pixels).save(path.with_suffix(".png"))
+    path.unlink()
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator[tuple[Library, list[Path]]]:
+    photos = tmp_path / "photos"
+    paths = write_library(photos, 8)
+    _mark_red(paths[5])
+    paths[5] = paths[5].with_suffix(".png")
+    lib = Library.open(tmp_path / "home", LocalFake())
+    lib.add_root(photos)
+    list(lib.sync())
+    yield lib, paths
+    lib.close()
+
+
+def test_locals_are_stored_and_reranking_promotes_the_verified_photo(
+    library: tuple[Library, list[Path]], tmp_path: Path
+) -> None:
+    lib, paths = library
+    query = write_photo(tmp_path / "q.jpg", 3)  # globally: photo 3 is the nearest
+    _mark_red(query)
+    query = query.with_suffix(".png")
+    plain = lib.search(query, top=3)
+    assert not lib.rerank and plain.matches[0].path == paths[3]
+    lib.rerank_params = RerankParams(weight=2.0)  # a boost that outweighs the colour cues
+    verified = lib.search(query, top=3, rerank=True)
+    assert verified.matches[0].path == paths[5]  # same "place" by its local features
+    assert verified.query.locals is not None
+    stored = lib.embedding(verified.matches[0].photo_id)
+    assert stored is not None and stored.locals is not None and stored.locals.shape[1] == 18
+    by_photo = lib.search_photo(verified.matches[0].photo_id, top=2, rerank=True)
+    assert all(m.path != paths[5] for m in by_photo.matches)
+
+
+def test_rotated_query_finds_a_sideways_photo(library: tuple[Library, list[Path]]) -> None:
+    lib, paths = library
+    from PIL import Image
+
+    with Image.open(paths[2]) as im:
+        sideways = np.ascontiguousarray(np.rot90(np.asarray(im.convert("RGB"))))
+    found = lib.search(sideways, top=8, rotate=True)
+    assert found.matches[0].path == paths[2]
+    assert [m.rank for m in found.matches] == list(range(1, len(found.matches) + 1))
+    assert len({m.photo_id for m in found.matches}) == len(found.matches)
+    upright = lib.search(paths[2], top=3, rotate=True)  # library photo: stored vector + turns
+    assert all(m.path != paths[2] for m in upright.matches)
