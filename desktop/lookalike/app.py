@@ -112,6 +112,6 @@ def run_gui(
     except KnownError as exc:
         return cli.report_error(exc)
     try:
-        return int(run_window(library, settings))
+        return int(run_window(library, settings, query=getattr(args, "query", None)))
     finally:
         library.close()

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QColor, QImage, QPixmapCache
 from PySide6.QtWidgets import QApplication
-from tests.fakes import write_photo
+from tests.fakes import FakeEmbedder, write_photo
 
 from lookalike.gui import app as gui_app
 from lookalike.gui.album_view import folder_counts
@@ -206,3 +206,23 @@ def test_painting_the_grid_many_times_keeps_none_alive(
         view.grab()
     after = [sys.getrefcount(obj) for obj in (None, True, False)]
     assert all(a >= b - 1000 for a, b in zip(after, before, strict=True)), (before, after)
+
+
+def test_run_starts_with_a_search_for_the_photo_given_on_the_command_line(
+    tmp_path: Path, qtbot: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``lookalike gui photo.jpg`` (the desktop file's Open With) searches for that photo."""
+    from lookalike.gui import app as gui_app
+    from lookalike.gui.main_window import MainWindow
+
+    photo = write_photo(tmp_path / "q.jpg", 3, size=(160, 120))
+    searched: list[Path] = []
+    monkeypatch.setattr(MainWindow, "search_file", lambda self, path: searched.append(path))
+    monkeypatch.setattr(MainWindow, "start", lambda self: None)
+    monkeypatch.setattr(QApplication, "exec", lambda self: (QApplication.processEvents(), 0)[1])
+    library = Library.open(tmp_path / "home", FakeEmbedder())
+    try:
+        assert gui_app.run(library, Settings(), tmp_path / "settings.json", query=photo) == 0
+    finally:
+        library.close()
+    assert searched == [photo.resolve()]

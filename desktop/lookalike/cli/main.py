@@ -71,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="show the library folders and counts")
     p.add_argument("--json", action="store_true", help="print a JSON object")
 
-    sub.add_parser("gui", help="open the window")
+    p = sub.add_parser("gui", help="open the window")
+    p.add_argument("query", nargs="?", type=Path, metavar="IMAGE",
+                   help="start with a search for this photo (as from a file manager's Open With)")
     eval_cmd.add_parser(sub)
     return parser
 

@@ -51,7 +51,12 @@ def create_window(library: Any, settings: Settings, settings_path: Path | None) 
     return MainWindow(library, settings, settings_path, window_state())
 
 
-def run(library: Any, settings: Settings, settings_path: Path | None = None) -> int:
+def run(
+    library: Any,
+    settings: Settings,
+    settings_path: Path | None = None,
+    query: Path | None = None,
+) -> int:
     """Show the window and run the event loop until it closes.
 
     Args:
@@ -59,6 +64,7 @@ def run(library: Any, settings: Settings, settings_path: Path | None = None) -> 
             index is saved, and indexing resumes where it stopped on the next start).
         settings: the current settings (the settings dialog edits them).
         settings_path: where the settings dialog saves them; None: the default location.
+        query: a photo to search for as soon as the window is up (``lookalike gui photo.jpg``).
 
     Returns:
         The process exit code.
@@ -75,6 +81,8 @@ def run(library: Any, settings: Settings, settings_path: Path | None = None) -> 
     wake.start()
     window.show()
     QTimer.singleShot(0, window.start)
+    if query is not None:
+        QTimer.singleShot(0, lambda: window.search_file(Path(query).expanduser().resolve()))
     try:
         code = app.exec()
     finally:
