@@ -63,6 +63,17 @@ class SmokeFailure(Exception):
     """One check failed; the message says which and why."""
 
 
+def reap(proc: subprocess.Popen[str]) -> None:
+    """Make sure a started app and everything it spawned is gone (the whole process group:
+    under strace, killing only strace would orphan the app)."""
+    if not WINDOWS:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
 # --- the bundle ----------------------------------------------------------------------------------
 
 def executables(bundle: Path) -> tuple[Path, Path]:
@@ -281,12 +292,7 @@ def start_window(runner: Runner, name: str, exe: Path, timeout: float) -> dict[s
             code = proc.wait(30)
             found["quit_seconds"] = round(time.perf_counter() - quit_at, 2)
     finally:
-        if not WINDOWS:  # the whole group: under strace, killing strace would orphan the app
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+        reap(proc)
     reader.join(5)
     log = "".join(lines)
     if "Traceback" in log or "Fatal Python error" in log:
@@ -378,12 +384,7 @@ def check_watch(runner: Runner, cli: Path, photos: Path, new_photo: Image.Image,
             os.killpg(proc.pid, signal.SIGTERM)  # as a service manager stops it
         code = proc.wait(30)
     finally:
-        if not WINDOWS:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+        reap(proc)
     reader.join(5)
     log = "".join(lines)
     if "Traceback" in log or (not WINDOWS and code != 0):

@@ -226,17 +226,24 @@ def test_albums_browse_folders_and_find_similar(
     assert indexed.tabs.currentWidget() is indexed.search
 
 
-def test_pause_and_resume_indexing(
+def start_slow_indexing(
     window: MainWindow, photos: PhotoSet, embedder: object, qtbot: object
 ) -> None:
+    """Add the photo folder with a slowed-down embedder; return once embedding has begun."""
     embedder.delay_s = 0.02  # type: ignore[attr-defined]
     window.sync.batch = 4
-    with qtbot.waitSignal(
+    with qtbot.waitSignal(  # type: ignore[attr-defined]
         window.sync.progress,
         timeout=SYNC_TIMEOUT_MS,
         check_params_cb=lambda p: p.phase == "embedding",
     ):
         window.add_folder(photos.root)
+
+
+def test_pause_and_resume_indexing(
+    window: MainWindow, photos: PhotoSet, embedder: object, qtbot: object
+) -> None:
+    start_slow_indexing(window, photos, embedder, qtbot)
     with qtbot.waitSignal(window.syncEnded, timeout=SYNC_TIMEOUT_MS) as blocker:
         window.index_status.pause.click()
     assert blocker.args[0].phase == "cancelled"
@@ -256,14 +263,7 @@ def test_closing_during_indexing_saves_and_next_start_resumes(
     tmp_path: Path,
     qtbot: object,
 ) -> None:
-    embedder.delay_s = 0.02  # type: ignore[attr-defined]
-    window.sync.batch = 4
-    with qtbot.waitSignal(
-        window.sync.progress,
-        timeout=SYNC_TIMEOUT_MS,
-        check_params_cb=lambda p: p.phase == "embedding",
-    ):
-        window.add_folder(photos.root)
+    start_slow_indexing(window, photos, embedder, qtbot)
     window.close()
     assert not window.sync.is_running()
     reopened = Library.open(tmp_path / "home", embedder)  # type: ignore[arg-type]
