@@ -1,8 +1,11 @@
 """Indexing speed: photos/s of decode + embed on full-size photos, against the model-only ceiling.
 
-The ceiling is measured in the same run: inference alone on tensors decoded beforehand. The
-pipeline is what indexing does (``Embedder.embed_files``: decoding runs ahead on a thread while
-the model runs). Prints both, their ratio and the peak memory of the process.
+The ceiling is measured in the same run: inference alone on tensors decoded beforehand, in both
+ways of using the cores (one photo at a time on a multi-threaded session; one photo per core on
+single-threaded runs), and the faster of the two is the ceiling. The pipeline is what indexing
+does (``Embedder.embed_files``). Also printed: the CPU time one photo's decoding and inference
+each cost (inference's share of the two is roughly the ratio to expect once every core is busy),
+and the peak memory of the process.
 
 python benchmarks/embed_speed.py [PHOTO_DIR] [--files 200] [--preset balanced] [--threads 0]
 """
@@ -15,6 +18,7 @@ import resource
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lookalike.decode.image import decode
@@ -41,15 +45,39 @@ def library_of(src: Path, n: int, dest: Path, suffixes: set[str]) -> list[Path]:
     return out
 
 
-def ceiling(embedder: Embedder, photos: list[Path], n: int) -> float:
+def ceilings(embedder: Embedder, photos: list[Path], n: int) -> dict[str, float]:
     """Model-only photos/s: the same per-photo work as indexing (``embed_tensors``) on inputs
-    decoded and prepared beforehand."""
-    prepared = [embedder.tensors(decode(p, embedder.max_side).rgb) for p in photos]
+    decoded and prepared beforehand, in both layouts."""
+    prepared = [embedder.tensors(decode(p, embedder.max_side, exact=False).rgb) for p in photos]
+    batch = embedder.batch_session()
+    k = len(prepared)
     embedder.embed_tensors(prepared[0])  # warm-up
+    embedder.embed_tensors(prepared[0], batch)
     start = time.perf_counter()
     for i in range(n):
         embedder.embed_tensors(prepared[i % len(prepared)])
-    return n / (time.perf_counter() - start)
+    serial = n / (time.perf_counter() - start)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(embedder.workers) as pool:
+        list(pool.map(lambda i: embedder.embed_tensors(prepared[i % k], batch), range(n)))
+    parallel = n / (time.perf_counter() - start)
+    return {"one_photo_multithreaded": serial, "photo_per_worker": parallel}
+
+
+def cpu_costs(embedder: Embedder, photos: list[Path], rounds: int = 3) -> tuple[float, float]:
+    """CPU seconds per photo of decoding + preparing, and of inference on one thread."""
+    batch = embedder.batch_session()
+    decode_s = infer_s = 0.0
+    for _ in range(rounds):
+        for p in photos:
+            start = time.thread_time()
+            xs = embedder.tensors(decode(p, embedder.max_side, exact=False).rgb)
+            middle = time.thread_time()
+            embedder.embed_tensors(xs, batch)  # one intra-op thread: runs on this thread
+            decode_s += middle - start
+            infer_s += time.thread_time() - middle
+    count = rounds * len(photos)
+    return decode_s / count, infer_s / count
 
 
 def main() -> None:
@@ -60,41 +88,69 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--preset", default="balanced")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=0, help="photos embedded at once (0: = threads)")
     ap.add_argument("--spin", action="store_true", help="let onnxruntime threads spin when idle")
     ap.add_argument("--heic", action="store_true", help="include HEIC/HEIF files (no DCT scaling)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     suffixes = {".jpg", ".jpeg"} | ({".heic", ".heif"} if args.heic else set())
     preset = PRESETS[args.preset]
-    embedder = Embedder(models_dir() / preset.model_file, preset.scales, args.threads, args.spin)
+    embedder = Embedder(
+        models_dir() / preset.model_file,
+        preset.scales,
+        args.threads,
+        args.spin,
+        local_features=preset.local_features,
+        workers=args.workers,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         files = library_of(args.photos.resolve(), args.files, Path(tmp), suffixes)
         unique = files[: len({f.stat().st_ino for f in files})]
-        model_only = ceiling(embedder, unique, max(10, args.files // 4))
+        layouts = ceilings(embedder, unique, max(10, args.files // 4))
+        decode_cpu, infer_cpu = cpu_costs(embedder, unique)
         start = time.perf_counter()
         done = sum(1 for _ in embedder.embed_files(files))
         pipeline = done / (time.perf_counter() - start)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    model_only = max(layouts.values())
+    bound = infer_cpu / (infer_cpu + decode_cpu)
     result = {
         "preset": args.preset,
         "scales": list(embedder.scales),
         "threads": embedder.threads,
+        "workers": embedder.workers,
         "files": done,
         "pipeline_photos_per_s": round(pipeline, 3),
         "model_only_photos_per_s": round(model_only, 3),
+        "model_only_by_layout": {k: round(v, 3) for k, v in layouts.items()},
         "ratio": round(pipeline / model_only, 3),
+        "decode_cpu_ms": round(decode_cpu * 1000, 1),
+        "inference_cpu_ms": round(infer_cpu * 1000, 1),
+        "inference_share_of_cpu": round(bound, 3),
         "peak_rss_mb": round(peak_mb),
     }
     if args.json:
         print(json.dumps(result))
         return
     print(
-        f"preset {args.preset} scales {embedder.scales} threads {embedder.threads}, {done} photos"
+        f"preset {args.preset} scales {embedder.scales} threads {embedder.threads} "
+        f"workers {embedder.workers}, {done} photos"
     )
-    print(f"model only (pre-decoded tensors): {model_only:6.2f} photos/s")
-    print(f"decode + embed (indexing):        {pipeline:6.2f} photos/s")
-    print(f"ratio:                            {pipeline / model_only:6.1%}")
-    print(f"peak memory:                      {peak_mb:6.0f} MB")
+    print(
+        f"model only, one photo on {embedder.threads} threads: "
+        f"{layouts['one_photo_multithreaded']:6.2f} photos/s"
+    )
+    print(
+        f"model only, {embedder.workers} photos on 1 thread each: "
+        f"{layouts['photo_per_worker']:6.2f} photos/s"
+    )
+    print(f"decode + embed (indexing):           {pipeline:6.2f} photos/s")
+    print(f"ratio to the faster ceiling:         {pipeline / model_only:6.1%}")
+    print(
+        f"CPU per photo: decode+prepare {decode_cpu * 1000:.0f} ms, "
+        f"inference on one thread {infer_cpu * 1000:.0f} ms ({bound:.1%} of the two)"
+    )
+    print(f"peak memory:                         {peak_mb:6.0f} MB")
 
 
 if __name__ == "__main__":

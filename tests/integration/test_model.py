@@ -122,6 +122,41 @@ def test_embed_files_reports_unreadable_files_in_order(lite0, tmp_path):
     np.testing.assert_allclose(results[0][1].vector, results[2][1].vector, atol=1e-6)
 
 
+def test_parallel_workers_give_the_same_vectors_in_input_order(tmp_path):
+    photos = []
+    for i in range(5):
+        photos.append(tmp_path / f"{i}.png")
+        Image.fromarray(_scene(i)).save(photos[-1])
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not a photo")
+    order = [photos[0], bad, *photos[1:]]
+    model = paths.models_dir() / "rmac_lite0.onnx"
+    serial = Embedder(model, scales=(256,), threads=1)
+    parallel = Embedder(model, scales=(256,), threads=2, workers=3)
+    assert serial.batch_session() is serial._session
+    assert parallel.batch_session() is not parallel._session  # one intra-op thread per photo
+    a, b = list(serial.embed_files(order)), list(parallel.embed_files(order))
+    assert [p for p, _ in b] == order
+    assert isinstance(b[1][1], UnreadablePhoto)
+    for (_, x), (_, y) in zip(a, b, strict=True):
+        if not isinstance(x, UnreadablePhoto):
+            np.testing.assert_allclose(x.vector, y.vector, atol=1e-5)
+
+
+def test_sizes_one_cell_off_the_stride_are_cropped_not_resampled():
+    embedder = Embedder(paths.models_dir() / "rmac_lite0.onnx", scales=(1024,), threads=1)
+    rgb = np.random.default_rng(0).integers(0, 256, (756, 1008, 3), dtype=np.uint8)
+    (x,) = embedder.tensors(rgb)
+    assert x.shape == (1, 3, 736, 992)
+    # centre crop: the pixel at (10, 8) of the photo is the tensor's first, normalised
+    expected = (rgb[10, 8].astype(np.float32) - embedder._mean) * embedder._inv_std
+    np.testing.assert_allclose(x[0, :, 0, 0], expected, rtol=1e-6)
+    (y,) = embedder.tensors(rgb[:, :670])  # 670 -> 640 is 4.5 %: resampled, not cropped
+    assert y.shape == (1, 3, 736, 640)
+    cropped = (rgb[10, 15].astype(np.float32) - embedder._mean) * embedder._inv_std
+    assert not np.allclose(y[0, :, 0, 0], cropped)
+
+
 def test_missing_or_foreign_model_is_a_known_error(tmp_path):
     with pytest.raises(ModelMissing):
         Embedder(tmp_path / "nope.onnx", scales=(256,))

@@ -178,13 +178,16 @@ def register_heif() -> None:
         _heif_registered = True
 
 
-def decode(source: Source, max_side: int | None = None) -> Decoded:
+def decode(source: Source, max_side: int | None = None, *, exact: bool = True) -> Decoded:
     """Decode a photo into upright 8-bit RGB, optionally shrunk.
 
     Args:
         source: the photo's path, or its encoded bytes (e.g. pasted from the clipboard).
         max_side: longest side of the result in pixels, or None for full size. The result's
             long side is min(max_side, the original's long side): it never enlarges a photo.
+        exact: False accepts what JPEG's DCT scaling gives when that is already within
+            ``DRAFT_SLACK`` of ``max_side`` (e.g. 1008 px for 1024), saving the resize that
+            would enlarge it by a few percent (the embedder fits sizes to its stride anyway).
 
     Returns:
         The pixels, their scale relative to the original, and the original's upright size. Any
@@ -197,7 +200,7 @@ def decode(source: Source, max_side: int | None = None) -> Decoded:
     if max_side is not None and max_side < 1:
         raise ValueError(f"max_side must be at least 1, got {max_side}")
     with _reading(source) as (im, orientation):
-        return _decode_opened(im, orientation, max_side)
+        return _decode_opened(im, orientation, max_side, exact)
 
 
 def read_size(source: Source) -> tuple[int, int]:
@@ -338,12 +341,16 @@ def _heif_failure(fp: IO[bytes]) -> str:
     return "HEIF decoding failed: unsupported HEIF variant"
 
 
-def _decode_opened(im: ImageFile.ImageFile, orientation: int, max_side: int | None) -> Decoded:
+def _decode_opened(
+    im: ImageFile.ImageFile, orientation: int, max_side: int | None, exact: bool = True
+) -> Decoded:
     """Decode an opened image: size check, fast downscale, 8-bit RGB, upright."""
     declared = im.size
     target = _target_size(declared, max_side)
     if target != declared:
         im.draft("RGB", _draft_request(declared, max(target)))
+        if not exact and max(im.size) <= max(target):
+            target = im.size  # DCT-scaled to within DRAFT_SLACK of the target
     _check_pixels(im, declared)
     steps: tuple[Callable[[Image.Image], Image.Image], ...] = (
         _to_rgb_or_rgba,

@@ -594,6 +594,17 @@ def test_4000x3000_jpeg_at_1024_uses_quarter_scale_draft(
     assert draft_calls[0][1] == (1000, 750)  # libjpeg decodes at 1/4, not 1/2
 
 
+def test_inexact_decode_keeps_the_dct_scaled_size_instead_of_enlarging(tmp_path: Path) -> None:
+    path = tmp_path / "big.jpg"
+    path.write_bytes(jpeg(4032, 3024, quality=80))
+    inexact = decode(path, max_side=1024, exact=False)
+    assert inexact.rgb.shape == (756, 1008, 3)  # 1/4 scale, not enlarged to 1024
+    assert inexact.scale == pytest.approx(0.25)
+    small = tmp_path / "small.jpg"
+    small.write_bytes(jpeg(3072, 2048, quality=80))  # 1/2 draft is larger: still shrunk
+    assert decode(small, max_side=1024, exact=False).rgb.shape == (683, 1024, 3)
+
+
 @pytest.mark.parametrize(
     ("size", "max_side", "draft_size", "result"),
     [
