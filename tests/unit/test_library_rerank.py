@@ -85,3 +85,47 @@ def test_rotated_query_finds_a_sideways_photo(library: tuple[Library, list[Path]
     assert len({m.photo_id for m in found.matches}) == len(found.matches)
     upright = lib.search(paths[2], top=3, rotate=True)  # library photo: stored vector + turns
     assert all(m.path != paths[2] for m in upright.matches)
+
+
+def test_dba_rescores_the_shortlist_with_each_photos_neighbours(tmp_path: Path) -> None:
+    from lookalike.search.expand import dba_shortlist
+
+    photos = tmp_path / "photos"
+    paths = write_library(photos, 12)
+    plain = Library.open(tmp_path / "home", FakeEmbedder(), dba=0)
+    plain.add_root(photos)
+    list(plain.sync())
+    plain.close()
+    lib = Library.open(tmp_path / "home", FakeEmbedder(), dba=2)
+    try:
+        found = lib.search(paths[3], top=11).matches
+        assert len(found) == 11
+        ids = np.asarray([m.photo_id for m in found], np.int64)
+        table = {pid: vec for pid, vec in _stored_vectors(lib).items()}
+        query_id = (set(table) - set(ids.tolist())).pop()  # the query photo is never a match
+        db_ids = np.asarray(sorted(table), np.int64)
+        db = np.stack([table[int(i)] for i in db_ids])
+
+        def neighbours(vs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            sims = vs @ db.T
+            nn = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+            return db_ids[nn], np.take_along_axis(sims, nn, axis=1)
+
+        def fetch(x: np.ndarray) -> np.ndarray:
+            return np.stack([table[int(i)] for i in x])
+
+        expected = dba_shortlist(table[query_id], ids, fetch(ids), neighbours, fetch, 2, 3.0)
+        assert [m.score for m in found] == pytest.approx(sorted(expected, reverse=True), abs=1e-5)
+        assert [m.rank for m in found] == list(range(1, len(found) + 1))
+        assert all(np.isfinite(m.score) for m in found)
+    finally:
+        lib.close()
+
+
+def _stored_vectors(lib: Library) -> dict[int, np.ndarray]:
+    out = {}
+    for pid in range(1, 100):
+        emb = lib.embedding(pid)
+        if emb is not None:
+            out[pid] = emb.vector
+    return out

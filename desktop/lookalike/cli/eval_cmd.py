@@ -13,16 +13,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lookalike.embed.presets import DEFAULT_PRESET, PRESETS
 from lookalike.errors import KnownError
+from lookalike.search.defaults import DBA_ALPHA, DBA_K
 
 if TYPE_CHECKING:  # numpy stays out of ``lookalike --help``
     import numpy as np
     import numpy.typing as npt
 
     from lookalike.search.rerank import RerankParams
+    from lookalike.search.similar import Match
     from lookalike.types import Embedding, PhotoEmbedder, Vectors
 
 DEFAULT_BENCH = Path("../shared/bench/dev")
@@ -60,8 +62,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--mirror", action="store_true", help="with --rotate: mirrored turns too")
     p.add_argument("--qe", type=int, default=0, metavar="K", help="alpha query expansion, K nn")
-    p.add_argument("--dba", type=int, default=0, metavar="K", help="alpha DBA, K neighbours")
-    p.add_argument("--alpha", type=float, default=3.0, help="alpha of --qe and --dba (default 3)")
+    p.add_argument("--dba", type=int, default=DBA_K, metavar="K",
+                   help=f"alpha DBA on the shortlist, K neighbours (default {DBA_K}; 0: off)")
+    p.add_argument("--alpha", type=float, default=DBA_ALPHA,
+                   help=f"alpha of --qe and --dba (default {DBA_ALPHA:g})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
 
@@ -207,6 +211,34 @@ def _query_variants(
     return out, time.perf_counter() - started if args.rotate else 0.0
 
 
+def _dba_matches(
+    query: npt.NDArray[np.float32],
+    matches: list[Match],
+    depth: int,
+    database: npt.NDArray[np.float32],
+    options: Options,
+) -> list[Match]:
+    """``matches`` with the first ``depth`` rescored by :func:`dba_shortlist` (exact
+    neighbours over the whole bench, as the index gives them approximately)."""
+    import numpy as np
+
+    from lookalike.search.expand import dba_shortlist
+
+    head = matches[:depth]
+    ids = np.asarray([m.photo_id for m in head], np.int64)
+
+    def neighbours(vs: npt.NDArray[np.float32], k: int) -> tuple[Any, Any]:
+        sims = vs @ database.T
+        nn = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        return nn.astype(np.int64), np.take_along_axis(sims, nn, axis=1)
+
+    scores = dba_shortlist(query, ids, database[ids], neighbours, lambda x: database[x],
+                           options.dba, options.alpha)  # fmt: skip
+    order = np.argsort(-scores, kind="stable").tolist()
+    rescored = [replace(head[j], score=float(scores[j]), rank=r + 1) for r, j in enumerate(order)]
+    return rescored + matches[depth:]
+
+
 def ablation_similarity(
     vectors: Vectors,
     embeddings: Sequence[Embedding | None],
@@ -230,13 +262,13 @@ def ablation_similarity(
     """
     import numpy as np
 
-    from lookalike.search.expand import alpha_dba, alpha_expand
+    from lookalike.search.expand import alpha_expand
     from lookalike.search.rerank import DEFAULT_PARAMS, rerank_matches
     from lookalike.search.rotate import merge_max
-    from lookalike.search.similar import Match, rank
+    from lookalike.search.similar import rank
 
     n = len(vectors)
-    database = alpha_dba(vectors, options.dba, options.alpha)
+    database = vectors
     similarity = database @ database.T
     cand_locals = {i: e.locals for i, e in enumerate(embeddings) if e and e.locals is not None}
     ids = np.arange(n, dtype=np.int64)
@@ -254,6 +286,8 @@ def ablation_similarity(
             row = (query @ database.T)[0]
             order = np.argsort(-row, kind="stable")
             matches = rank(ids[order], row[order], n, {i}, lambda _: placeholder)
+            if options.dba:  # as Library._find: the shortlist rescored, the rest unchanged
+                matches = _dba_matches(query[0], matches, params.depth, database, options)
             if options.rerank:
                 matches = rerank_matches(matches, emb.locals, cand_locals, n, params)
             found.append(matches)

@@ -12,7 +12,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +25,8 @@ from lookalike.library.results import Progress, RootInfo, SearchResult, Status
 from lookalike.library.writer import CatalogWriter, Result
 from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.search import similar
+from lookalike.search.defaults import DBA_ALPHA, DBA_K
+from lookalike.search.expand import dba_shortlist
 from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
 from lookalike.search.rotate import merge_max, turns
 from lookalike.search.similar import Match
@@ -54,6 +58,10 @@ class Library:
         rerank: whether searches re-rank their top matches by spatial verification unless a
             search says otherwise.
         rerank_params: the re-ranking knobs (depth, weight, ...).
+        dba: neighbours of database-side augmentation on the shortlist (0: off), see
+            :func:`lookalike.search.expand.dba_shortlist`; the shortlist is
+            ``rerank_params.depth`` deep.
+        dba_alpha: its weight exponent.
     """
 
     def __init__(
@@ -63,11 +71,15 @@ class Library:
         embedder: PhotoEmbedder,
         rerank: bool = False,
         rerank_params: RerankParams = DEFAULT_PARAMS,
+        dba: int = DBA_K,
+        dba_alpha: float = DBA_ALPHA,
     ) -> None:
         """Use :meth:`open`."""
         self.home = home
         self.rerank = rerank
         self.rerank_params = rerank_params
+        self.dba = dba
+        self.dba_alpha = dba_alpha
         self._writer = writer
         self._catalog = writer.catalog
         self._index = writer.index
@@ -86,6 +98,7 @@ class Library:
         *,
         exclude: Sequence[Path] = (),
         rerank: bool = False,
+        dba: int = DBA_K,
     ) -> Library:
         """Open (or create) the library in ``home`` for ``embedder``'s vector space.
 
@@ -97,6 +110,7 @@ class Library:
             embedder: computes descriptors; its ``model_id`` names the vector space.
             exclude: absolute folders never indexed (``home`` is always excluded).
             rerank: re-rank search results by spatial verification by default.
+            dba: neighbours of database-side augmentation (0: off).
 
         Raises:
             CatalogCorrupt: the catalog cannot be used.
@@ -114,7 +128,7 @@ class Library:
         except BaseException:
             catalog.close()
             raise
-        return cls(home, writer, embedder, rerank)
+        return cls(home, writer, embedder, rerank, dba=dba)
 
     # --- roots --------------------------------------------------------------------------------
 
@@ -349,17 +363,42 @@ class Library:
         return SearchResult(query, matches, time.perf_counter() - started)
 
     def _find(self, query: Embedding, top: int, exclude: set[int], rerank: bool) -> list[Match]:
-        """Global kNN, then (if asked and the query has local features) spatial re-ranking."""
+        """Global kNN, then DBA on the shortlist (if on), then (if asked and the query has
+        local features) spatial re-ranking."""
         params = self.rerank_params
         verify = rerank and query.locals is not None
+        deep = verify or self.dba > 0
         with self._lock:
             matches = similar.knn(self._index, self._catalog, query.vector,
-                                  max(top, params.depth) if verify else top, exclude)
+                                  max(top, params.depth) if deep else top, exclude)
+            if self.dba > 0:
+                matches = self._augmented(query, matches[: params.depth]) \
+                    + matches[params.depth:]  # fmt: skip
             blobs = self._catalog.locals_of([m.photo_id for m in matches[: params.depth]]) \
                 if verify else {}  # fmt: skip
         if not verify:
-            return matches
+            return matches[:top]
         return rerank_matches(matches, query.locals, _decode_locals(blobs), top, params)
+
+    def _augmented(self, query: Embedding, matches: list[Match]) -> list[Match]:
+        """The shortlist rescored against DBA descriptors, best first (lock held)."""
+        if not matches:
+            return matches
+        ids = np.asarray([m.photo_id for m in matches], np.int64)
+        try:
+            vectors = self._index.vectors(ids)
+        except KeyError:  # removed meanwhile: keep the plain order
+            return matches
+        index = self._index
+
+        def neighbours(vs: npt.NDArray[np.float32], k: int) -> tuple[Any, Any]:
+            return index.knn(vs, k)
+
+        scores = dba_shortlist(query.vector, ids, vectors, neighbours, index.vectors,
+                               self.dba, self.dba_alpha)  # fmt: skip
+        order = np.argsort(-scores, kind="stable")
+        return [replace(matches[i], score=float(scores[i]), rank=r + 1)
+                for r, i in enumerate(order.tolist())]  # fmt: skip
 
     def embedding(self, photo_id: int) -> Embedding | None:
         """A photo's stored vector and peaks, or None if it has none."""

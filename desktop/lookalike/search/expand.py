@@ -1,12 +1,20 @@
 """Query expansion and database-side augmentation on global descriptors (Radenović et al.
-2018): (N, D) vectors → expanded (N, D) vectors.
+2018).
 
 Both replace a descriptor by a weighted sum of itself and its nearest neighbours, with weights
-``sim ** alpha`` (alpha-QE / alpha-DBA). Measured on ``bench/dev`` without gain so far; kept
-for ablations (``lookalike eval --qe K --dba K``).
+``sim ** alpha`` (alpha-QE / alpha-DBA).
+
+:func:`alpha_expand` / :func:`alpha_dba` work on whole (N, D) matrices (ablations).
+:func:`dba_shortlist` is what searches use: DBA applied to the shortlist only. Augmenting the
+whole index would have to be redone around every photo added, changed or removed; augmenting
+the top ``depth`` candidates of the plain search at query time gives them the same scores
+(each candidate averaged with its own nearest photos) and never goes stale. It can only reorder
+the shortlist, not bring in a photo from beyond it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +22,59 @@ import numpy.typing as npt
 from lookalike.embed.rmac import l2n
 
 Floats = npt.NDArray[np.float32]
+Ids = npt.NDArray[np.int64]
+Neighbours = Callable[[Floats, int], tuple[Ids, Floats]]
+"""(m, D) vectors, k → ids (m, k') and similarities (m, k') of their nearest photos, best first."""
+Fetch = Callable[[Ids], Floats]
+"""(n,) photo ids → their (n, D) vectors."""
+
+
+def dba_shortlist(
+    query: Floats,
+    ids: Ids,
+    vectors: Floats,
+    neighbours: Neighbours,
+    fetch: Fetch,
+    k: int,
+    alpha: float,
+) -> Floats:
+    """Scores of shortlisted photos against their alpha-DBA descriptors.
+
+    Each candidate ``v`` becomes ``l2n(v + sum_j max(s_j, 0) ** alpha * v_j)`` over its ``k``
+    nearest other photos ``v_j`` (similarity ``s_j``), and is scored by cosine to ``query``.
+
+    Args:
+        query: (D,) unit query vector.
+        ids: (m,) candidate photo ids.
+        vectors: (m, D) their unit vectors.
+        neighbours: nearest-photo lookup over the whole library (the candidate itself is
+            dropped from its own list).
+        fetch: vectors of photo ids.
+        k: neighbours per candidate (0: plain cosine).
+        alpha: weight exponent.
+
+    Returns:
+        (m,) float32 scores, aligned with ``ids``.
+    """
+    if k <= 0 or not len(ids):
+        return np.asarray(vectors @ query, dtype=np.float32)
+    nn_ids, nn_sims = neighbours(vectors, k + 1)
+    m = len(ids)
+    chosen = np.full((m, k), -1, np.int64)
+    weights = np.zeros((m, k), np.float32)
+    for row in range(m):
+        others = nn_ids[row] != ids[row]
+        take_ids, take_sims = nn_ids[row][others][:k], nn_sims[row][others][:k]
+        chosen[row, : len(take_ids)] = take_ids
+        weights[row, : len(take_ids)] = np.maximum(take_sims, 0.0) ** alpha
+    unique, where = np.unique(chosen[chosen >= 0], return_inverse=True)
+    table = fetch(unique) if len(unique) else np.zeros((0, vectors.shape[1]), np.float32)
+    slots = np.zeros((m, k), np.int64)
+    slots[chosen >= 0] = where
+    gathered = table[slots] if len(table) else np.zeros((m, k, vectors.shape[1]), np.float32)
+    gathered[chosen < 0] = 0.0
+    augmented = l2n(vectors + np.einsum("mk,mkd->md", weights, gathered))
+    return np.asarray(augmented @ query, dtype=np.float32)
 
 
 def alpha_expand(

@@ -193,6 +193,18 @@ class VectorIndex:
         with self._lock:
             return set(self._crc)
 
+    def vectors(self, ids: npt.ArrayLike) -> Vectors:
+        """(n, D) float32 vectors the index holds for live ``ids`` (KeyError for any other)."""
+        labels = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if not len(labels):
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            missing = [int(x) for x in labels if int(x) not in self._crc]
+            if missing:
+                raise KeyError(f"not in the index: {missing[:5]}")
+            items = self._raw.get_items(labels.tolist(), return_type="numpy")
+        return np.ascontiguousarray(items, dtype=np.float32)
+
     def digests(self) -> dict[int, int]:
         """Live label → CRC-32 of the vector the index holds for it."""
         with self._lock:

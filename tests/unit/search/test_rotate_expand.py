@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.search.expand import alpha_dba, alpha_expand
+from lookalike.search.expand import alpha_dba, alpha_expand, dba_shortlist
 from lookalike.search.rotate import merge_max, turns
 from lookalike.search.similar import Match
 
@@ -60,3 +60,37 @@ def test_dba_never_counts_a_vector_as_its_own_neighbour() -> None:
     expected = db + db[nearest]
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(one, expected, atol=1e-5)
+
+
+def _exact(database: np.ndarray):  # type: ignore[no-untyped-def]
+    def neighbours(vs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        sims = vs @ database.T
+        nn = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        return nn.astype(np.int64), np.take_along_axis(sims, nn, axis=1)
+
+    return neighbours
+
+
+def test_dba_shortlist_scores_equal_whole_database_dba_rows() -> None:
+    db = _units(40, 8, seed=3)
+    q = _units(1, 8, seed=4)[0]
+    ids = np.array([5, 0, 17, 39], np.int64)
+    scores = dba_shortlist(q, ids, db[ids], _exact(db), lambda x: db[x], k=3, alpha=3.0)
+    expected = alpha_dba(db, k=3, alpha=3.0)[ids] @ q
+    np.testing.assert_allclose(scores, expected, atol=1e-5)
+    plain = dba_shortlist(q, ids, db[ids], _exact(db), lambda x: db[x], k=0, alpha=3.0)
+    np.testing.assert_allclose(plain, db[ids] @ q, atol=1e-6)
+
+
+def test_dba_shortlist_lifts_a_photo_whose_neighbour_matches_the_query() -> None:
+    # b looks unlike the query but is the nearest photo of c, which is the query's twin:
+    # averaging b with c raises b above the unrelated a.
+    q = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
+    c = np.array([0.95, 0.312, 0.0, 0.0], np.float32)
+    b = np.array([0.3, 0.954, 0.0, 0.0], np.float32)
+    a = np.array([0.35, 0.0, 0.937, 0.0], np.float32)
+    db = np.stack([a, b, c]) / np.linalg.norm(np.stack([a, b, c]), axis=1, keepdims=True)
+    ids = np.array([0, 1], np.int64)
+    before = db[ids] @ q
+    after = dba_shortlist(q, ids, db[ids], _exact(db), lambda x: db[x], k=1, alpha=1.0)
+    assert before[0] > before[1] and after[1] > after[0]

@@ -299,3 +299,14 @@ def test_queries_during_adds_from_two_threads(unit_vectors: UnitVectors) -> None
         thread.join()
     assert errors == []
     assert index.live_count == 4000 and index.labels() == set(range(4000))
+
+
+def test_vectors_returns_what_was_added_and_refuses_removed_ids(unit_vectors: UnitVectors) -> None:
+    index = make()
+    vecs = unit_vectors(20)
+    index.add(np.arange(20), vecs)
+    np.testing.assert_allclose(index.vectors([3, 7, 3]), vecs[[3, 7, 3]], atol=1e-6)
+    assert index.vectors([]).shape == (0, DIM)
+    index.remove([7])
+    with pytest.raises(KeyError):
+        index.vectors([7])
