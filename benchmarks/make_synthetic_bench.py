@@ -19,7 +19,9 @@ Method:
   quad shrunk about its centre where it would leave the photo, so there are no black borders),
   output with a long side of 600-1200 px; then brightness, contrast, gamma and colour
   temperature changes, sometimes a slight blur and sensor noise, and a JPEG quality of 70-95.
-  No mirroring: a mirrored photo is a different matter than a re-photograph.
+  No mirroring: a mirrored photo is a different matter than a re-photograph. ``--hard`` makes
+  views of 20-60% of the area, turned by up to ±25°, corners jittered by up to 30%, in light
+  from dim to harsh: the default bench is too easy for the model (mAP 100).
 * Distractors never share content with a group: they are the held-out sources' views (made like
   the group views), plus ``--tiles-per-source`` tiles per held-out source, i.e. tiny crops (8-20%
   of the area) upscaled to the same output sizes, at a scale that no group view has.
@@ -243,22 +245,44 @@ def warp(image: Image.Image, quad: Quad, size: tuple[int, int]) -> Image.Image:
     return image.transform(size, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC)
 
 
-def photometric(rng: np.random.Generator, image: Image.Image) -> Image.Image:
+@dataclass(frozen=True)
+class Difficulty:
+    """How far a view may be from its source photo."""
+
+    area: tuple[float, float] = (0.55, 0.90)
+    degrees: float = 10.0
+    jitter: float = 0.15
+    brightness: tuple[float, float] = (0.75, 1.25)
+    gamma: tuple[float, float] = (0.8, 1.25)
+    warmth: float = 0.08
+
+
+EASY = Difficulty()
+HARD = Difficulty(
+    area=(0.2, 0.6), degrees=25.0, jitter=0.3, brightness=(0.4, 1.4), gamma=(0.6, 2.2), warmth=0.2
+)
+"""``--hard``: zoomed-in parts, strong turns and perspective, dim or harsh light."""
+
+
+def photometric(
+    rng: np.random.Generator, image: Image.Image, level: Difficulty = EASY
+) -> Image.Image:
     """Other light and another camera: brightness, contrast, gamma, colour temperature, noise.
 
     Args:
         rng: The random generator.
         image: An RGB image.
+        level: How strong the changes may be.
 
     Returns:
         The changed image, sometimes slightly blurred.
     """
     pixels = np.asarray(image, dtype=np.float32) / 255.0
-    pixels = pixels * rng.uniform(0.75, 1.25)
+    pixels = pixels * rng.uniform(*level.brightness)
     mean = pixels.mean()
     pixels = (pixels - mean) * rng.uniform(0.8, 1.2) + mean
-    pixels = np.clip(pixels, 0.0, 1.0) ** rng.uniform(0.8, 1.25)
-    warmth = rng.uniform(-0.08, 0.08)
+    pixels = np.clip(pixels, 0.0, 1.0) ** rng.uniform(*level.gamma)
+    warmth = rng.uniform(-level.warmth, level.warmth)
     pixels = pixels * np.array([1 + warmth, 1.0, 1 - warmth], dtype=np.float32)
     if rng.random() < 0.4:
         pixels = pixels + rng.normal(0.0, rng.uniform(0.005, 0.02), pixels.shape)
@@ -268,17 +292,21 @@ def photometric(rng: np.random.Generator, image: Image.Image) -> Image.Image:
     return out
 
 
-def make_view(rng: np.random.Generator, image: Image.Image) -> Image.Image:
+def make_view(
+    rng: np.random.Generator, image: Image.Image, level: Difficulty = EASY
+) -> Image.Image:
     """A view that looks like a second photo of the same scene (see the module docstring)."""
-    quad = crop_quad(rng, image.size, (0.55, 0.90))
-    quad = fit_inside(rotate_and_jitter(rng, quad, 10.0, 0.15), image.size)
-    return photometric(rng, warp(image, quad, output_size(rng, quad, (600, 1200))))
+    quad = crop_quad(rng, image.size, level.area)
+    quad = fit_inside(rotate_and_jitter(rng, quad, level.degrees, level.jitter), image.size)
+    return photometric(rng, warp(image, quad, output_size(rng, quad, (600, 1200))), level)
 
 
-def make_tile(rng: np.random.Generator, image: Image.Image) -> Image.Image:
+def make_tile(
+    rng: np.random.Generator, image: Image.Image, level: Difficulty = EASY
+) -> Image.Image:
     """A tiny crop (8-20% of the area) upscaled: a distractor at a scale no group view has."""
     quad = crop_quad(rng, image.size, (0.08, 0.20))
-    return photometric(rng, warp(image, quad, output_size(rng, quad, (600, 1200))))
+    return photometric(rng, warp(image, quad, output_size(rng, quad, (600, 1200))), level)
 
 
 def save_jpeg(rng: np.random.Generator, image: Image.Image, path: Path) -> None:
@@ -308,19 +336,23 @@ def split_sources(
     return groups, distractors
 
 
-def write_group(source: Source, out: Path, views: int, seed: int) -> list[str]:
+def write_group(
+    source: Source, out: Path, views: int, seed: int, level: Difficulty = EASY
+) -> list[str]:
     """Write a source's views under ``images/<name>/``; their paths relative to ``out``."""
     rng = photo_rng(seed, source.name)
     image = load_rgb(source.path)
     paths = []
     for k in range(1, views + 1):
         relative = f"images/{source.name}/{source.name}_{k:02d}.jpg"
-        save_jpeg(rng, make_view(rng, image), out / relative)
+        save_jpeg(rng, make_view(rng, image, level), out / relative)
         paths.append(relative)
     return paths
 
 
-def write_distractors(source: Source, out: Path, views: int, tiles: int, seed: int) -> list[str]:
+def write_distractors(
+    source: Source, out: Path, views: int, tiles: int, seed: int, level: Difficulty = EASY
+) -> list[str]:
     """Write a held-out source's views and tiles under ``distractors/``; relative paths."""
     rng = photo_rng(seed, source.name)
     image = load_rgb(source.path)
@@ -328,7 +360,7 @@ def write_distractors(source: Source, out: Path, views: int, tiles: int, seed: i
     for kind, count, make in (("view", views, make_view), ("tile", tiles, make_tile)):
         for k in range(1, count + 1):
             relative = f"distractors/{source.name}_{kind}_{k:02d}.jpg"
-            save_jpeg(rng, make(rng, image), out / relative)
+            save_jpeg(rng, make(rng, image, level), out / relative)
             paths.append(relative)
     return paths
 
@@ -340,6 +372,7 @@ def build_bench(
     seed: int,
     n_distractor: int,
     tiles: int,
+    level: Difficulty = EASY,
 ) -> dict[str, object]:
     """Write the bench (images and ``groundtruth.json``) into ``out``, emptied first.
 
@@ -350,6 +383,7 @@ def build_bench(
         seed: The random seed.
         n_distractor: How many sources are held out as distractors.
         tiles: Tiles per held-out source.
+        level: How far views may be from their source.
 
     Returns:
         The ground truth that was written.
@@ -358,8 +392,8 @@ def build_bench(
     for sub in ("images", "distractors"):
         shutil.rmtree(out / sub, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    groups = {s.name: write_group(s, out, views, seed) for s in group_sources}
-    distractors = [p for s in held for p in write_distractors(s, out, views, tiles, seed)]
+    groups = {s.name: write_group(s, out, views, seed, level) for s in group_sources}
+    distractors = [p for s in held for p in write_distractors(s, out, views, tiles, seed, level)]
     truth: dict[str, object] = {"groups": groups, "distractors": distractors, "protocol": PROTOCOL}
     (out / "groundtruth.json").write_text(json.dumps(truth, indent=2) + "\n")
     return truth
@@ -377,6 +411,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--tiles-per-source", type=int, default=3, help="tiny-crop tiles per held-out source"
+    )
+    parser.add_argument(
+        "--hard", action="store_true", help="zoomed-in parts, strong perspective, harsh light"
     )
     parser.add_argument(
         "--exclude", nargs="*", default=list(DEFAULT_EXCLUDE), help="file stems to skip"
@@ -397,7 +434,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"need at least 2 usable photos in {args.source}, found {len(sources)}")
         return 1
     truth = build_bench(
-        sources, args.out, args.views, args.seed, args.distractor_sources, args.tiles_per_source
+        sources,
+        args.out,
+        args.views,
+        args.seed,
+        args.distractor_sources,
+        args.tiles_per_source,
+        HARD if args.hard else EASY,
     )
     groups: dict[str, list[str]] = truth["groups"]  # type: ignore[assignment]
     distractors: list[str] = truth["distractors"]  # type: ignore[assignment]

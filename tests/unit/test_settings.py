@@ -7,15 +7,34 @@ from pathlib import Path
 
 import pytest
 
+from lookalike import app
 from lookalike.settings import Settings, settings_path
 
 
 def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "settings.json"
-    settings = Settings(preset="best", threads=3, exclude=["/mnt/x"])
+    settings = Settings(
+        preset="best", threads=3, exclude=["/mnt/x"], dba=False, rerank=False, rotate=True
+    )
     settings.save(path)
     assert Settings.load(path) == settings
     assert not path.with_name("settings.json.tmp").exists()
+
+
+def test_search_options_default_on_except_rotation() -> None:
+    settings = Settings()
+    assert (settings.dba, settings.rerank, settings.rotate) == (True, True, False)
+
+
+def test_a_file_from_before_the_search_options_still_loads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text('{"preset": "fast", "threads": 2, "exclude": ["/mnt/x"]}', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="lookalike.settings"):
+        loaded = Settings.load(path)
+    assert loaded == Settings(preset="fast", threads=2, exclude=["/mnt/x"])
+    assert not caplog.records
 
 
 def test_missing_file_gives_defaults(tmp_path: Path) -> None:
@@ -40,6 +59,8 @@ def test_default_path_follows_lookalike_home(
         ('{"threads": -1, "exclude": "nope", "preset": "fast"}', Settings(preset="fast")),
         ('{"threads": true}', Settings()),
         ('{"colour": "blue", "threads": 4}', Settings(threads=4)),
+        ('{"dba": 0, "rerank": "no", "rotate": true}', Settings(rotate=True)),
+        ('{"rotate": null, "dba": false}', Settings(dba=False)),
     ],
 )
 def test_broken_files_fall_back_with_a_warning(
@@ -56,3 +77,30 @@ def test_binary_garbage(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     path.write_bytes(b"\xff\xfe\x00garbage")
     assert Settings.load(path) == Settings()
+
+
+@pytest.mark.parametrize(("dba", "rerank"), [(True, True), (False, False)])
+def test_the_app_opens_the_library_with_the_search_settings(
+    tmp_path: Path, dba: bool, rerank: bool
+) -> None:
+    from tests.fakes import FakeEmbedder
+
+    from lookalike.library import Library
+    from lookalike.search.defaults import DBA_K
+
+    Settings(dba=dba, rerank=rerank).save()
+    opened: list[Library] = []
+    real_open = Library.open
+
+    def spy(*args: object, **kwargs: object) -> Library:
+        opened.append(real_open(*args, **kwargs))  # type: ignore[arg-type]
+        return opened[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Library, "open", spy)
+        code = app.run(["--library", str(tmp_path / "lib"), "status"],
+                       make_embedder=lambda _settings: FakeEmbedder())  # fmt: skip
+    assert code == 0 and len(opened) == 1
+    assert opened[0].rerank is rerank
+    assert opened[0].dba == ((DBA_K or app.DBA_FALLBACK_K) if dba else 0)
+    assert app.dba_neighbours(True) > 0 and app.dba_neighbours(False) == 0

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # numpy stays out of ``lookalike --help``
     import numpy as np
     import numpy.typing as npt
 
+    from lookalike.embed.whitening import Whitening
     from lookalike.search.rerank import RerankParams
     from lookalike.search.similar import Match
     from lookalike.types import Embedding, PhotoEmbedder, Vectors
@@ -66,6 +67,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help=f"alpha DBA on the shortlist, K neighbours (default {DBA_K}; 0: off)")
     p.add_argument("--alpha", type=float, default=DBA_ALPHA,
                    help=f"alpha of --qe and --dba (default {DBA_ALPHA:g})")
+    p.add_argument("--whiten", action="store_true",
+                   help="learn a whitening from the bench's own images, as 'lookalike whiten' "
+                        "does from a library (no labels)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
 
@@ -133,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         "images_per_s": round(len(paths) / seconds, 2),
         "search_ms_per_query": round(1000 * search_s / n_queries, 1),
         "extra_embed_ms_per_query": round(1000 * variant_s / n_queries, 1),
-        "options": {k: getattr(args, k) for k in ("rerank", "rotate", "mirror", "qe", "dba")}
+        "options": {k: getattr(args, k)
+                    for k in ("rerank", "rotate", "mirror", "qe", "dba", "whiten")}
         | {"alpha": args.alpha},
         "preset": preset,
         "scales": list(embedder.scales),
@@ -166,6 +171,7 @@ class Options:
     qe: int = 0
     dba: int = 0
     alpha: float = 3.0
+    whiten: bool = False
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -176,7 +182,7 @@ def _options(args: argparse.Namespace) -> Options:
         params = replace(params, depth=args.rerank_depth)
     if args.rerank_weight is not None:
         params = replace(params, weight=args.rerank_weight)
-    return Options(args.rerank, params, args.qe, args.dba, args.alpha)
+    return Options(args.rerank, params, args.qe, args.dba, args.alpha, args.whiten)
 
 
 def _query_variants(
@@ -239,6 +245,19 @@ def _dba_matches(
     return rescored + matches[depth:]
 
 
+def _library_whitening(vectors: npt.NDArray[np.float32]) -> Whitening:
+    """What ``Library.learn_whitening`` would learn with the bench as the library: mutual
+    nearest neighbours (exact here) as pairs, no labels."""
+    import numpy as np
+
+    from lookalike.embed.whitening import fit, mutual_pairs
+
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    ids = np.arange(len(vectors), dtype=np.int64)
+    return fit(vectors, mutual_pairs(ids, sims.argmax(axis=1).astype(np.int64)))
+
+
 def ablation_similarity(
     vectors: Vectors,
     embeddings: Sequence[Embedding | None],
@@ -268,7 +287,8 @@ def ablation_similarity(
     from lookalike.search.similar import rank
 
     n = len(vectors)
-    database = vectors
+    white = _library_whitening(vectors) if options.whiten else None
+    database = vectors if white is None else white.apply(vectors)
     similarity = database @ database.T
     cand_locals = {i: e.locals for i, e in enumerate(embeddings) if e and e.locals is not None}
     ids = np.arange(n, dtype=np.int64)
@@ -279,7 +299,7 @@ def ablation_similarity(
             continue
         found: list[list[Match]] = []
         for emb in variants[i]:
-            query = emb.vector[None, :]
+            query = emb.vector[None, :] if white is None else white.apply(emb.vector[None, :])
             if options.qe:  # neighbours among the other images, as in the app
                 others = database[np.arange(n) != i]
                 query = alpha_expand(query, others, options.qe, options.alpha)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from lookalike import __version__
 from lookalike.cli import eval_cmd
 from lookalike.errors import KnownError
+from lookalike.search.defaults import DBA_K
 
 if TYPE_CHECKING:
     from lookalike.library import Library, Status
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 LibraryFactory = Callable[[argparse.Namespace], "Library"]
 PRESET_NAMES = ("fast", "balanced", "best")
-LIBRARY_COMMANDS = ("index", "search", "watch", "status")
+LIBRARY_COMMANDS = ("index", "search", "watch", "status", "whiten")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,11 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-rank the top matches by spatial verification (default: off)")
     p.add_argument("--rotate", action="store_true",
                    help="also search with the image turned 90/180/270 degrees")
+    p.add_argument("--dba", type=int, default=None, metavar="K",
+                   help=f"average each top match with its K nearest photos (default {DBA_K}; "
+                        "0: off)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
     sub.add_parser("watch", help="index, then keep the library in sync until Ctrl-C")
 
     p = sub.add_parser("status", help="show the library folders and counts")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+
+    p = sub.add_parser("whiten", help="learn a whitening from the library's own photos "
+                       "(better matches in big libraries), or --off to undo it")
+    p.add_argument("--off", action="store_true", help="drop the learned whitening")
     p.add_argument("--json", action="store_true", help="print a JSON object")
 
     p = sub.add_parser("gui", help="open the window")
@@ -177,6 +186,8 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
 
 def cmd_search(args: argparse.Namespace, library: Library) -> int:
     """``search IMAGE``: print the best matches."""
+    if args.dba is not None:
+        library.dba = max(0, args.dba)
     result = library.search(args.image, top=args.top, crop=args.crop,
                             rerank=args.rerank, rotate=args.rotate)
     if args.json:
@@ -254,7 +265,30 @@ def _status_dict(status: Status) -> dict[str, Any]:
         "index_size": status.index_size,
         "index_file_bytes": status.index_file_bytes,
         "model_id": status.model_id,
+        "whitening": None if status.whitening is None else {
+            "pairs": status.whitening.pairs, "photos": status.whitening.photos,
+            "digest": status.whitening.digest},
     }
+
+
+def cmd_whiten(args: argparse.Namespace, library: Library) -> int:
+    """``whiten [--off]``: learn (or drop) the library's whitening and re-index."""
+    started = time.perf_counter()
+    if args.off:
+        library.forget_whitening()
+        out: dict[str, Any] = {"whitening": None}
+    else:
+        info = library.learn_whitening()
+        out = {"whitening": {"pairs": info.pairs, "photos": info.photos, "digest": info.digest}}
+    out["seconds"] = round(time.perf_counter() - started, 2)
+    if args.json:
+        _print_json(out)
+    elif args.off:
+        print("whitening dropped; the index holds the vectors as the model makes them")
+    else:
+        print(f"whitening learned from {out['whitening']['photos']} photos "
+              f"({out['whitening']['pairs']} mutual-neighbour pairs) in {out['seconds']} s")
+    return 0
 
 
 def _print_json(value: object) -> None:
@@ -292,4 +326,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Library], int]] = {
     "search": cmd_search,
     "watch": cmd_watch,
     "status": cmd_status,
+    "whiten": cmd_whiten,
 }

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -25,6 +27,7 @@ from lookalike.gui.images import rgb_to_qimage
 from lookalike.gui.region_overlay import HIGHLIGHT_COLOURS, Box, Highlight, RegionOverlay
 from lookalike.gui.results_model import PhotoItem
 from lookalike.search import regions
+from lookalike.search.rerank import inlier_pairs
 from lookalike.types import Embedding
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,15 @@ MIN_BOX = 0.08
 """Smallest highlight side, as a fraction of the image, so boxes stay visible."""
 
 BEST_COLOUR = "#ffffff"
+
+INLIER_COLOUR = "#c8ff3c"
+"""Lines joining matching points (lime: unlike every numbered box colour and the white box)."""
+
+MAX_INLIER_LINES = 60
+"""Most matching points joined by lines; more would hide the photos."""
+
+Points = npt.NDArray[np.float32]
+"""(n, 2) float32 x, y positions."""
 
 EMPTY_TEXT = (
     "Select a result to compare it with the query.\n"
@@ -54,6 +66,9 @@ class MatchDetail:
         best: the result's region that best matches the query, or None.
         query_cell: (w, h) feature cell of the query, fractions of the image.
         result_cell: (w, h) feature cell of the result.
+        inliers: the spatially verified matching points (``rerank.inlier_pairs``): their
+            positions in the query and in the result, each (n, 2) float32 in units of that
+            photo's long side, best first; None when either photo has no local features.
     """
 
     item: PhotoItem
@@ -62,6 +77,7 @@ class MatchDetail:
     best: Box | None
     query_cell: tuple[float, float]
     result_cell: tuple[float, float]
+    inliers: tuple[Points, Points] | None = None
 
 
 class DecodedCache:
@@ -89,7 +105,8 @@ class DecodedCache:
 def load_detail(
     library: Any, query: Embedding, item: PhotoItem, cache: DecodedCache, top: int = 8
 ) -> MatchDetail:
-    """Decode a result and explain its match with the query (runs on a worker thread).
+    """Decode a result and explain its match with the query (runs on a worker thread): the
+    matching channels and, when both photos have local features, the verified matching points.
 
     Args:
         library: the ``Library`` (for the result's stored embedding).
@@ -102,6 +119,9 @@ def load_detail(
     image = cache.get(item.path)
     if embedding is None:
         return MatchDetail(item, image, [], None, (0.1, 0.1), (0.1, 0.1))
+    inliers = None
+    if query.locals is not None and embedding.locals is not None:
+        inliers = inlier_pairs(query.locals, embedding.locals)
     return MatchDetail(
         item=item,
         image=image,
@@ -109,20 +129,55 @@ def load_detail(
         best=regions.best_region(query, embedding),
         query_cell=regions.cell_size(query.peaks),
         result_cell=regions.cell_size(embedding.peaks),
+        inliers=inliers,
     )
 
 
+def long_side_to_fractions(xy: Points, width: int, height: int) -> Points:
+    """Positions in units of a photo's long side (``Locals``) → fractions of its width and height.
+
+    Args:
+        xy: (n, 2) x, y; x runs to ``width / long side``, y to ``height / long side``.
+        width, height: the photo's size (any scale; only the aspect ratio counts).
+
+    Returns:
+        (n, 2) float32 fractions 0..1 of the width and of the height, as the overlay takes them.
+    """
+    long_side = float(max(width, height, 1))
+    scale = np.asarray([long_side / max(width, 1), long_side / max(height, 1)], np.float32)
+    return np.asarray(xy, np.float32).reshape(-1, 2) * scale
+
+
 class _Lines(QWidget):
-    """Transparent layer over both photos joining the two boxes of each numbered pair."""
+    """Transparent layer over both photos joining the two boxes of each numbered pair, and each
+    matching point of the query to its match in the result (thin lime lines, dots at the ends).
+    """
 
     def __init__(self, left: RegionOverlay, right: RegionOverlay, parent: QWidget) -> None:
         super().__init__(parent)
         self._left, self._right = left, right
+        self._points: tuple[Points, Points] = (np.zeros((0, 2), np.float32),) * 2
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+    def set_points(self, left: Points, right: Points) -> None:
+        """Matching points to join: (n, 2) fractions 0..1 of the left and of the right photo."""
+        self._points = (np.asarray(left, np.float32), np.asarray(right, np.float32))
+        self.update()
+
+    def point_segments(self) -> list[tuple[QPointF, QPointF]]:
+        """The lines joining matching points, in this widget's coordinates (none without
+        both photos)."""
+        if self._left.image() is None or self._right.image() is None:
+            return []
+        return [
+            (self._map(self._left, a), self._map(self._right, b))
+            for a, b in zip(self._points[0].tolist(), self._points[1].tolist(), strict=True)
+        ]
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_points(painter)
         right = {h.label: h for h in self._right.highlights() if h.label}
         for a in self._left.highlights():
             b = right.get(a.label)
@@ -135,9 +190,27 @@ class _Lines(QWidget):
             painter.setPen(QPen(QColor(a.colour), 1.6))
             painter.drawLine(start, end)
 
+    def _paint_points(self, painter: QPainter) -> None:
+        segments = self.point_segments()
+        colour = QColor(INLIER_COLOUR)
+        colour.setAlpha(170)
+        for pen in (QPen(QColor(0, 0, 0, 60), 2.6), QPen(colour, 1.2)):  # faint halo, then line
+            painter.setPen(pen)
+            for start, end in segments:
+                painter.drawLine(start, end)
+        colour.setAlpha(230)
+        painter.setPen(QPen(QColor(0, 0, 0, 150), 1.0))
+        painter.setBrush(QBrush(colour))
+        for start, end in segments:
+            painter.drawEllipse(start, 2.6, 2.6)
+            painter.drawEllipse(end, 2.6, 2.6)
+
     def _centre(self, overlay: RegionOverlay, box: Box) -> QPointF:
         centre = overlay.box_to_widget(box).center()
         return QPointF(overlay.mapTo(self.parentWidget(), centre.toPoint()))
+
+    def _map(self, overlay: RegionOverlay, xy: list[float]) -> QPointF:
+        return overlay.mapTo(self.parentWidget(), overlay.map_to_widget((xy[0], xy[1])))
 
 
 class _Body(QWidget):
@@ -161,7 +234,9 @@ class MatchView(QWidget):
 
     Numbered boxes of the same colour mark where the same feature channel peaks in both photos
     (``regions.explain``); the dashed white box marks the result's region that best matches the
-    query (``regions.best_region``). "Lines" joins each pair of boxes.
+    query (``regions.best_region``). "Lines" joins each pair of boxes, and each point of the
+    query that the spatial check matched to a point of the result (``rerank.inlier_pairs``; at
+    most :data:`MAX_INLIER_LINES`, the best first). The title counts those points.
 
     Signals:
         highlightsShown(int): the boxes for a result were drawn (number of numbered pairs).
@@ -175,7 +250,10 @@ class MatchView(QWidget):
         self._title = QLabel("Why it matches")
         self._title.setObjectName("panelTitle")
         self._lines_box = QCheckBox("Lines")
-        self._lines_box.setToolTip("Join matching boxes with lines")
+        self._lines_box.setToolTip(
+            "Join matching boxes, and the points that match under one consistent shift, zoom "
+            "and turn, with lines"
+        )
         self._best_box = QCheckBox("Best region")
         self._best_box.setToolTip(
             "Dashed: the part of the result where the match concentrates (approximate)"
@@ -195,7 +273,8 @@ class MatchView(QWidget):
         self._body.lines.setVisible(False)
         legend = QLabel(
             "Numbered boxes: the same visual feature, found in both photos (1 contributes "
-            "most). Dashed box: the part of the result where the match concentrates."
+            "most). Dashed box: the part of the result where the match concentrates. "
+            "Lines: points that match in both photos."
         )
         legend.setObjectName("hint")
         legend.setWordWrap(True)
@@ -221,11 +300,11 @@ class MatchView(QWidget):
         self._detail: MatchDetail | None = None
 
     def set_lines_visible(self, visible: bool) -> None:
-        """Show or hide the lines joining matching boxes."""
+        """Show or hide the lines joining matching boxes and matching points."""
         self._lines_box.setChecked(visible)
 
     def lines_visible(self) -> bool:
-        """Whether lines join matching boxes."""
+        """Whether lines join matching boxes and matching points."""
         return self._lines_box.isChecked()
 
     def set_query(self, image: QImage | None) -> None:
@@ -240,7 +319,8 @@ class MatchView(QWidget):
         self._title.setText(message)
         self.result_canvas.set_image(None)
         self.query_canvas.set_highlights([])
-        self._body.lines.update()
+        none = np.zeros((0, 2), np.float32)
+        self._body.lines.set_points(none, none)
 
     def show_loading(self, item: PhotoItem) -> None:
         """A result was selected; its detail is being computed."""
@@ -251,8 +331,13 @@ class MatchView(QWidget):
         self._detail = detail
         item = detail.item
         score = f" · similarity {item.score:.3f}" if item.score is not None else ""
-        self._title.setText(f"#{item.rank} {item.path.name}{score}")
-        self._title.setToolTip(str(item.path))
+        points, why = "", ""
+        if detail.inliers is not None:
+            n = len(detail.inliers[0])
+            points = f" · {n} matching point{'s' if n != 1 else ''}"
+            why = f"\n{points[3:].capitalize()}: parts of the query found here in the same layout"
+        self._title.setText(f"#{item.rank} {item.path.name}{score}{points}")
+        self._title.setToolTip(f"{item.path}{why}")
         self.result_canvas.set_image(detail.image)
         self._pages.setCurrentIndex(1)
         self._refresh_highlights()
@@ -261,6 +346,11 @@ class MatchView(QWidget):
     def detail(self) -> MatchDetail | None:
         """The result shown, or None."""
         return self._detail
+
+    def point_lines(self) -> list[tuple[QPointF, QPointF]]:
+        """The lines joining matching points (drawn while :meth:`lines_visible`), from the query
+        to the result, in the coordinates of the layer over both photos."""
+        return self._body.lines.point_segments()
 
     def _refresh_highlights(self) -> None:
         detail = self._detail
@@ -282,7 +372,19 @@ class MatchView(QWidget):
             result.insert(0, Highlight(detail.best, BEST_COLOUR, "", dashed=True, tip=tip))
         self.query_canvas.set_highlights(query)
         self.result_canvas.set_highlights(result)
-        self._body.lines.update()
+        self._body.lines.set_points(*self._point_fractions(detail))
+
+    def _point_fractions(self, detail: MatchDetail) -> tuple[Points, Points]:
+        """The first :data:`MAX_INLIER_LINES` matching points as fractions of each photo shown."""
+        query_image = self.query_canvas.image()
+        if detail.inliers is None or query_image is None:
+            none = np.zeros((0, 2), np.float32)
+            return none, none
+        q_xy, r_xy = (xy[:MAX_INLIER_LINES] for xy in detail.inliers)
+        return (
+            long_side_to_fractions(q_xy, query_image.width(), query_image.height()),
+            long_side_to_fractions(r_xy, detail.image.width(), detail.image.height()),
+        )
 
 
 def _box_side(cell: tuple[float, float]) -> tuple[float, float]:

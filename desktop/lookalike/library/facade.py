@@ -20,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.decode.image import IMAGE_SUFFIXES
+from lookalike.embed import whitening
 from lookalike.errors import KnownError
-from lookalike.library.results import Progress, RootInfo, SearchResult, Status
+from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
 from lookalike.library.writer import CatalogWriter, Result
 from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.search import similar
@@ -31,7 +32,7 @@ from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
 from lookalike.search.rotate import merge_max, turns
 from lookalike.search.similar import Match
 from lookalike.store.catalog import Catalog, PhotoRow
-from lookalike.store.index import load_or_rebuild
+from lookalike.store.index import build_from_catalog, diff, load_or_rebuild, patch
 from lookalike.types import (
     Embedding,
     Locals,
@@ -120,8 +121,9 @@ class Library:
         catalog = Catalog.open(home / CATALOG_FILE)
         try:
             catalog.set_model(embedder.model_id)
+            whitening = _stored_whitening(catalog, embedder.model_id)
             index, reason = load_or_rebuild(
-                home / INDEX_FILE, catalog, embedder.model_id, embedder.dim)
+                home / INDEX_FILE, catalog, embedder.model_id, embedder.dim, whitening=whitening)
             log.debug("index %s loaded (%s)", home / INDEX_FILE, reason or "as saved")
             excluded = [*(Path(p).expanduser().resolve() for p in exclude), home]
             writer = CatalogWriter(catalog, index, embedder.model_id, IMAGE_SUFFIXES, excluded)
@@ -392,10 +394,10 @@ class Library:
         index = self._index
 
         def neighbours(vs: npt.NDArray[np.float32], k: int) -> tuple[Any, Any]:
-            return index.knn(vs, k)
+            return index.knn(vs, k, whitened=True)
 
-        scores = dba_shortlist(query.vector, ids, vectors, neighbours, index.vectors,
-                               self.dba, self.dba_alpha)  # fmt: skip
+        scores = dba_shortlist(index.to_index_space(query.vector), ids, vectors, neighbours,
+                               index.vectors, self.dba, self.dba_alpha)  # fmt: skip
         order = np.argsort(-scores, kind="stable")
         return [replace(matches[i], score=float(scores[i]), rank=r + 1)
                 for r, i in enumerate(order.tolist())]  # fmt: skip
@@ -421,9 +423,80 @@ class Library:
         roots = self.roots()
         with self._lock:
             stats = self._catalog.stats()
+            white = self._index.whitening
+            info = None if white is None else WhiteningInfo(white.pairs, white.photos,
+                                                            white.digest)  # fmt: skip
             return Status(roots, stats["indexed"], stats["pending"], self._catalog.skipped(),
                           stats["offline"], self._index.live_count, self._index.file_size,
-                          self._embedder.model_id)
+                          self._embedder.model_id, info)
+
+    # --- whitening ----------------------------------------------------------------------------
+
+    def learn_whitening(self) -> WhiteningInfo:
+        """Learn a whitening from this library's photos and re-index with it.
+
+        Pairs of photos that are each other's nearest neighbour stand in for labelled
+        matches (see :mod:`lookalike.embed.whitening`). The stored vectors are not changed:
+        the index is rebuilt from them, whitened, beside the one in use, which keeps serving
+        searches until the new one replaces it. Undo with :meth:`forget_whitening`.
+
+        Raises:
+            KnownError: too few photos or pairs to learn from.
+        """
+        with self._lock:
+            model_id = self._embedder.model_id
+            blocks = list(self._catalog.iter_vectors(model_id))
+            ids = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0, np.int64)
+            vectors = np.concatenate([b[1] for b in blocks]) if blocks else None
+            nearest = self._nearest_others(ids, vectors)
+        if vectors is None:
+            raise KnownError("the library has no indexed photos to learn from")
+        pairs = whitening.mutual_pairs(ids, nearest)
+        try:
+            fitted = whitening.fit(vectors, pairs)
+        except ValueError as exc:
+            raise KnownError(f"not enough similar photos to learn from yet: {exc}") from exc
+        with self._lock:
+            self._catalog.set_whitening(model_id, fitted.to_bytes())
+        self._reindex(fitted)
+        log.info("whitening learned from %d photos (%d pairs)", fitted.photos, fitted.pairs)
+        return WhiteningInfo(fitted.pairs, fitted.photos, fitted.digest)
+
+    def forget_whitening(self) -> None:
+        """Drop the learned whitening and re-index the stored vectors as they are."""
+        with self._lock:
+            self._catalog.set_whitening(self._embedder.model_id, None)
+            if self._index.whitening is None:
+                return
+        self._reindex(None)
+
+    def _nearest_others(
+        self, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32] | None
+    ) -> npt.NDArray[np.int64]:
+        """Each photo's nearest other photo by the index in use (-1: none; lock held)."""
+        nearest = np.full(len(ids), -1, np.int64)
+        if vectors is None or len(ids) < 2:
+            return nearest
+        for start in range(0, len(ids), 4096):
+            found, _ = self._index.knn(vectors[start : start + 4096], 2)
+            for row, hits in enumerate(found.tolist(), start=start):
+                others = [h for h in hits if h != ids[row]]
+                nearest[row] = others[0] if others else -1
+        return nearest
+
+    def _reindex(self, white: whitening.Whitening | None) -> None:
+        """Build an index with ``white`` from the catalog while the current one serves, then
+        bring it up to date with what changed meanwhile, swap it in and save it."""
+        model_id, dim = self._embedder.model_id, self._embedder.dim
+        fresh = build_from_catalog(self._catalog, model_id, dim, self._index.params, white)
+        with self._lock:
+            found = diff(fresh, self._catalog)
+            if found.size:
+                patch(fresh, self._catalog, found)
+            self._index = fresh
+            self._writer.index = fresh
+            if not self._closed:
+                fresh.save(self.home / INDEX_FILE)
 
     # --- lifetime -----------------------------------------------------------------------------
 
@@ -454,6 +527,18 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _stored_whitening(catalog: Catalog, model_id: str) -> whitening.Whitening | None:
+    """The catalog's whitening for ``model_id``; a damaged one is logged and ignored."""
+    data = catalog.whitening(model_id)
+    if data is None:
+        return None
+    try:
+        return whitening.Whitening.from_bytes(data)
+    except ValueError as exc:
+        log.warning("stored whitening ignored: %s", exc)
+        return None
 
 
 def _decode_locals(blobs: dict[int, bytes]) -> dict[int, Locals]:

@@ -63,6 +63,21 @@ class RootInfo:
 
 
 @dataclass(frozen=True)
+class WhiteningInfo:
+    """The whitening a library learned from its photos (see ``Library.learn_whitening``).
+
+    Attributes:
+        pairs: mutual-neighbour pairs it was fitted on.
+        photos: photos in the library at the time.
+        digest: identity of the map.
+    """
+
+    pairs: int
+    photos: int
+    digest: str
+
+
+@dataclass(frozen=True)
 class Status:
     """Summary of the whole library; ``skipped`` lists (path, reason) by path."""
 
@@ -74,3 +89,4 @@ class Status:
     index_size: int
     index_file_bytes: int
     model_id: str
+    whitening: WhiteningInfo | None = None

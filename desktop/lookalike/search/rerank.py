@@ -162,6 +162,42 @@ def count_inliers(query: Locals, candidate: Locals, params: RerankParams = DEFAU
     return int(mask.sum())
 
 
+def inlier_pairs(
+    query: Locals, candidate: Locals, params: RerankParams = DEFAULT_PARAMS
+) -> tuple[Floats, Floats]:
+    """Where the inliers counted by :func:`count_inliers` lie in both photos.
+
+    The same mutual matching and RANSAC as :func:`count_inliers`, so there are exactly
+    ``count_inliers(query, candidate, params)`` pairs; they show why a photo matched.
+
+    Args:
+        query: the query's local features.
+        candidate: the candidate's local features.
+        params: the knobs.
+
+    Returns:
+        (n, 2) float32 positions in the query and (n, 2) float32 positions of their matches in
+        the candidate, x and y in units of each photo's long side (as in ``Locals``); the
+        pairs whose codes agree most come first. (0, 2) each when there are none.
+    """
+    q = np.asarray(query, np.float32)
+    c = np.asarray(candidate, np.float32)
+    if q.ndim != 2 or c.ndim != 2 or q.shape[1] != c.shape[1]:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
+    codes_q, codes_c = np.ascontiguousarray(q[:, 2:]), np.ascontiguousarray(c[:, 2:])
+    iq, ic = mutual_matches(codes_q, codes_c, params.min_similarity)
+    _, mask = ransac_affine(
+        q[iq, :2], c[ic, :2], params.tolerance, params.iterations, params.max_scale
+    )
+    iq, ic = iq[mask], ic[mask]
+    similarity = np.einsum("ij,ij->i", codes_q[iq], codes_c[ic])
+    order = np.argsort(-similarity, kind="stable")
+    return (
+        np.ascontiguousarray(q[iq[order], :2]),
+        np.ascontiguousarray(c[ic[order], :2]),
+    )
+
+
 def boost(inliers: int, params: RerankParams = DEFAULT_PARAMS) -> float:
     """Score added for ``inliers``: ``weight · clip(inliers - baseline, 0, cap) / cap``."""
     return params.weight * min(max(inliers - params.baseline, 0), params.cap) / params.cap

@@ -28,7 +28,7 @@ from lookalike.types import PEAK_DTYPE, Vectors, vector_from_bytes, vector_to_by
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 _PHOTO = "SELECT id, root_id, path, size_bytes, mtime_ns, content_hash, status, skip_reason " \
     "FROM photos"  # fmt: skip
@@ -79,10 +79,24 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE vectors ADD COLUMN locals BLOB")
 
 
+_WHITENING_TABLE = """
+CREATE TABLE whitening (
+    model_id     TEXT PRIMARY KEY,
+    data         BLOB NOT NULL,
+    fitted_at_ns INTEGER NOT NULL
+)"""
+
+
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """v3 → v4: add the ``whitening`` table (a whitening learned from the library)."""
+    conn.execute(_WHITENING_TABLE)
+
+
 # MIGRATIONS[v] turns schema v into v + 1; each step runs in its own transaction.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
+    3: _migrate_3_to_4,
 }
 
 
@@ -490,6 +504,7 @@ class Catalog:
             if current == model_id:
                 return False
             self._write("DELETE FROM vectors WHERE model_id != ?", (model_id,))
+            self._write("DELETE FROM whitening WHERE model_id != ?", (model_id,))
             self._write(
                 "UPDATE photos SET status = 'pending', indexed_at_ns = NULL "
                 "WHERE status = 'indexed' AND id NOT IN (SELECT photo_id FROM vectors)"
@@ -518,6 +533,21 @@ class Catalog:
         """True if ``PRAGMA integrity_check`` and ``foreign_key_check`` find nothing (slow)."""
         check = [tuple(r) for r in self._all("PRAGMA integrity_check")]
         return check == [("ok",)] and not self._all("PRAGMA foreign_key_check")
+
+    def whitening(self, model_id: str) -> bytes | None:
+        """The serialised whitening learned for ``model_id``'s vectors, or None."""
+        data = self._one("SELECT data FROM whitening WHERE model_id = ?", (model_id,))
+        return None if data is None else bytes(data)
+
+    def set_whitening(self, model_id: str, data: bytes | None) -> None:
+        """Store (or with None, drop) the whitening of ``model_id``'s vectors."""
+        if data is None:
+            self._write("DELETE FROM whitening WHERE model_id = ?", (model_id,))
+            return
+        self._write(
+            "INSERT OR REPLACE INTO whitening(model_id, data, fitted_at_ns) VALUES (?, ?, ?)",
+            (model_id, sqlite3.Binary(data), time.time_ns()),
+        )
 
     def get_meta(self, key: str) -> str | None:
         """A value of the ``meta`` table, or None."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lookalike.embed.whitening import Whitening
 from lookalike.store.catalog import Catalog
 from lookalike.store.vectors import Ids, IndexParams, IndexUnusable, VectorIndex
 
@@ -67,13 +68,20 @@ def diff(index: VectorIndex, catalog: Catalog) -> IndexDiff:
 
 
 def build_from_catalog(
-    catalog: Catalog, model_id: str, dim: int, params: IndexParams | None = None
+    catalog: Catalog,
+    model_id: str,
+    dim: int,
+    params: IndexParams | None = None,
+    whitening: Whitening | None = None,
 ) -> VectorIndex:
-    """A new index holding every searchable vector of ``model_id``; adds use all CPU cores."""
+    """A new index holding every searchable vector of ``model_id`` (whitened with
+    ``whitening`` if given); adds use all CPU cores."""
     params = params or IndexParams()
     params = replace(params, num_threads=max(params.num_threads, os.cpu_count() or 1))
     count = catalog.count_indexed(model_id)
-    index = VectorIndex(dim, model_id, params, capacity=max(1024, count + count // 8))
+    index = VectorIndex(
+        dim, model_id, params, capacity=max(1024, count + count // 8), whitening=whitening
+    )
     started = time.perf_counter()
     for ids, vectors in catalog.iter_vectors(model_id):
         index.add(ids, vectors)
@@ -90,7 +98,12 @@ def patch(index: VectorIndex, catalog: Catalog, found: IndexDiff) -> None:
 
 
 def load_or_rebuild(
-    path: Path, catalog: Catalog, model_id: str, dim: int, params: IndexParams | None = None
+    path: Path,
+    catalog: Catalog,
+    model_id: str,
+    dim: int,
+    params: IndexParams | None = None,
+    whitening: Whitening | None = None,
 ) -> tuple[VectorIndex, str | None]:
     """Load the index at ``path`` and make it match the catalog, rebuilding when needed.
 
@@ -103,14 +116,16 @@ def load_or_rebuild(
         model_id: the current model; an index of another model is rebuilt.
         dim: descriptor size D.
         params: HNSW settings for a new index and for searching.
+        whitening: the library's learned whitening (None: none); an index built with another
+            one is rebuilt.
 
     Returns:
         The index, and None if it was used as saved, else why it was rebuilt or patched.
     """
     try:
-        index = VectorIndex.load(path, model_id, dim, params)
+        index = VectorIndex.load(path, model_id, dim, params, whitening)
     except IndexUnusable as e:
-        index, reason = build_from_catalog(catalog, model_id, dim, params), e.reason
+        index, reason = build_from_catalog(catalog, model_id, dim, params, whitening), e.reason
         if reason == "missing" and not index.live_count:
             log.info("index %s created (empty catalog)", path)
         else:
@@ -121,7 +136,7 @@ def load_or_rebuild(
             return index, None
         reason = f"stale ({found})"
         if found.size > max(PATCH_LIMIT_FRACTION * index.live_count, PATCH_LIMIT_MIN):
-            index = build_from_catalog(catalog, model_id, dim, params)
+            index = build_from_catalog(catalog, model_id, dim, params, whitening)
             log.warning("index %s rebuilt: %s", path, reason)
         else:
             patch(index, catalog, found)

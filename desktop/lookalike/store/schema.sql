@@ -1,5 +1,5 @@
--- Lookalike catalog, schema version 3 (the latest; older files are migrated step by step in
--- catalog.py). Run once on an empty file; catalog.py then sets PRAGMA user_version = 3.
+-- Lookalike catalog, schema version 4 (the latest; older files are migrated step by step in
+-- catalog.py). Run once on an empty file; catalog.py then sets PRAGMA user_version = 4.
 -- Units are in the column names: *_ns = nanoseconds since the Unix epoch, *_bytes = bytes.
 
 CREATE TABLE meta (
@@ -46,3 +46,11 @@ CREATE TABLE vectors (
 -- Covers the index's start-up diff (ids and CRCs of one model) without reading the blobs,
 -- which sit in overflow pages in front of vector_crc32.
 CREATE INDEX vectors_digest ON vectors(model_id, photo_id, vector_crc32);
+
+-- A whitening learned from the library's own vectors (lookalike.embed.whitening), per model;
+-- the stored vectors stay unwhitened, so dropping the row undoes it. Added in v4.
+CREATE TABLE whitening (
+    model_id     TEXT PRIMARY KEY,
+    data         BLOB NOT NULL,                  -- Whitening.to_bytes (.npz: mean, matrix)
+    fitted_at_ns INTEGER NOT NULL
+);

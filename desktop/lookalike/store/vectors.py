@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.embed.whitening import Whitening
 from lookalike.errors import BugError, KnownError
 from lookalike.types import Vectors
 
@@ -127,14 +128,24 @@ class VectorIndex:
     resize is safe with nothing. Re-adding a live or removed label rewrites its vector in its
     own slot; removing marks it deleted; new labels fill deleted slots before the index grows.
 
+    With a ``whitening``, vectors are given to :meth:`add` and queries to :meth:`knn` as the
+    model makes them (the catalog's form) and whitened on the way in; CRCs and the sidecar
+    describe the unwhitened vectors, so diffs against the catalog work the same.
+
     Attributes:
         dim: descriptor size D.
         model_id: the vector space the index belongs to.
         params: HNSW settings; ``m`` and ``ef_construction`` come from the file after a load.
+        whitening: the learned map applied to every vector and query, or None.
     """
 
     def __init__(
-        self, dim: int, model_id: str, params: IndexParams | None = None, capacity: int = 1024
+        self,
+        dim: int,
+        model_id: str,
+        params: IndexParams | None = None,
+        capacity: int = 1024,
+        whitening: Whitening | None = None,
     ) -> None:
         """Create an empty index with room for ``capacity`` vectors (it grows on demand)."""
         import hnswlib
@@ -147,14 +158,21 @@ class VectorIndex:
             ef_construction=params.ef_construction,
             allow_replace_deleted=True,
         )
-        self._attach(raw, model_id, params, {}, set())
+        self._attach(raw, model_id, params, {}, set(), whitening)
 
     def _attach(
-        self, raw: Any, model_id: str, params: IndexParams, crcs: dict[int, int], deleted: set[int]
+        self,
+        raw: Any,
+        model_id: str,
+        params: IndexParams,
+        crcs: dict[int, int],
+        deleted: set[int],
+        whitening: Whitening | None = None,
     ) -> None:
         self._raw = raw
         self.dim: int = raw.dim
         self.model_id = model_id
+        self.whitening = whitening
         self.params = params
         self._crc = crcs  # live label -> CRC-32 of its vector
         self._deleted = deleted  # labels hnswlib holds as marked-deleted
@@ -194,7 +212,8 @@ class VectorIndex:
             return set(self._crc)
 
     def vectors(self, ids: npt.ArrayLike) -> Vectors:
-        """(n, D) float32 vectors the index holds for live ``ids`` (KeyError for any other)."""
+        """(n, D) float32 vectors the index holds for live ``ids``, whitened if it whitens
+        (KeyError for any other id)."""
         labels = np.asarray(ids, dtype=np.int64).reshape(-1)
         if not len(labels):
             return np.zeros((0, self.dim), np.float32)
@@ -204,6 +223,11 @@ class VectorIndex:
                 raise KeyError(f"not in the index: {missing[:5]}")
             items = self._raw.get_items(labels.tolist(), return_type="numpy")
         return np.ascontiguousarray(items, dtype=np.float32)
+
+    def to_index_space(self, vectors: npt.ArrayLike) -> Vectors:
+        """Vectors as the model makes them → as this index holds them (whitened if it whitens)."""
+        x = np.asarray(vectors, np.float32)
+        return x if self.whitening is None else self.whitening.apply(x)
 
     def digests(self) -> dict[int, int]:
         """Live label → CRC-32 of the vector the index holds for it."""
@@ -229,6 +253,8 @@ class VectorIndex:
         if not labels.size:
             return
         crcs = [vector_crc32(v) for v in vecs]
+        if self.whitening is not None:
+            vecs = self.whitening.apply(vecs)
         with self._lock:
             known = np.array([int(x) in self._crc or int(x) in self._deleted for x in labels])
             for label in labels[known]:
@@ -276,7 +302,12 @@ class VectorIndex:
         return removed
 
     def knn(
-        self, query: npt.NDArray[np.float32], k: int, filter: Callable[[int], bool] | None = None
+        self,
+        query: npt.NDArray[np.float32],
+        k: int,
+        filter: Callable[[int], bool] | None = None,
+        *,
+        whitened: bool = False,
     ) -> tuple[Ids, npt.NDArray[np.float32]]:
         """Approximate k nearest neighbours by cosine similarity.
 
@@ -284,12 +315,15 @@ class VectorIndex:
             query: (D,) or (Q, D) float32 unit vector(s).
             k: wanted neighbours; clamped to the live count (and to the ids ``filter`` accepts).
             filter: optional predicate on photo ids; hnswlib then searches with one thread.
+            whitened: the query is already in the index's space (e.g. from :meth:`vectors`).
 
         Returns:
             ids (Q, k') int64 and scores (Q, k') float32 in [-1, 1], best first; k' ≤ k and
             k' = 0 for an empty index.
         """
         q = check_vectors(query[None, :] if getattr(query, "ndim", 0) == 1 else query, self.dim)
+        if self.whitening is not None and not whitened:
+            q = self.whitening.apply(q)
         with self._lock:
             allowed = len(self._crc)
             if filter is not None:
@@ -347,6 +381,7 @@ class VectorIndex:
         return {
             "format": SIDECAR_FORMAT,
             "model_id": self.model_id,
+            "whitening": self.whitening.digest if self.whitening is not None else "",
             "dim": self.dim,
             "index_bytes": size,
             "live_count": len(self._crc),
@@ -358,18 +393,23 @@ class VectorIndex:
 
     @classmethod
     def load(
-        cls, path: Path, model_id: str, dim: int, params: IndexParams | None = None
+        cls,
+        path: Path,
+        model_id: str,
+        dim: int,
+        params: IndexParams | None = None,
+        whitening: Whitening | None = None,
     ) -> VectorIndex:
         """Load an index saved by :meth:`save` and check it against its sidecar.
 
         Raises:
-            IndexUnusable: missing, truncated, corrupt, another model or dimension, or a
-                sidecar that does not describe this file.
+            IndexUnusable: missing, truncated, corrupt, another model, dimension or whitening,
+                or a sidecar that does not describe this file.
         """
         import hnswlib
 
         params = params or IndexParams()
-        meta = _read_sidecar(path, model_id, dim)
+        meta = _read_sidecar(path, model_id, dim, whitening.digest if whitening else "")
         raw = hnswlib.Index(space="ip", dim=dim)
         try:
             raw.load_index(str(path), allow_replace_deleted=True)
@@ -382,12 +422,12 @@ class VectorIndex:
         params = IndexParams(raw.M, raw.ef_construction, params.ef_search, params.num_threads)
         index = cls.__new__(cls)
         crc_map = dict(zip(labels.tolist(), crcs.tolist(), strict=True))
-        index._attach(raw, model_id, params, crc_map, deleted)
+        index._attach(raw, model_id, params, crc_map, deleted, whitening)
         index._file_size = int(meta["index_bytes"])
         return index
 
 
-def _read_sidecar(path: Path, model_id: str, dim: int) -> dict[str, Any]:
+def _read_sidecar(path: Path, model_id: str, dim: int, whitening: str = "") -> dict[str, Any]:
     """Read and check the sidecar of ``path`` (raises IndexUnusable)."""
     if not path.exists():
         raise IndexUnusable("missing")
@@ -400,7 +440,13 @@ def _read_sidecar(path: Path, model_id: str, dim: int) -> dict[str, Any]:
         if digest_sha256(labels, crcs) != meta["labels_sha256"]:
             raise ValueError("label checksum mismatch")
         meta.update(labels=labels, crc32=crcs, deleted={int(x) for x in meta["deleted"]})
-        expected = {"format": SIDECAR_FORMAT, "model_id": model_id, "dim": dim}
+        meta.setdefault("whitening", "")  # sidecars written before whitening existed
+        expected = {
+            "format": SIDECAR_FORMAT,
+            "model_id": model_id,
+            "dim": dim,
+            "whitening": whitening,
+        }
         wrong = {key: meta[key] for key, value in expected.items() if meta[key] != value}
     except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
         raise IndexUnusable(f"sidecar unreadable ({e})") from e

@@ -79,7 +79,8 @@ def test_status_json(
     assert lookalike("--library", home, "status", "--json") == 0
     status = json.loads(capsys.readouterr().out)
     assert set(status) == {"roots", "indexed", "pending", "offline", "skipped", "index_size",
-                           "index_file_bytes", "model_id"}
+                           "index_file_bytes", "model_id", "whitening"}
+    assert status["whitening"] is None
     assert status["roots"] == [{"path": str(photos.resolve()), "photos": 8, "pending": 0,
                                 "skipped": 1, "online": True}]
     assert (status["indexed"], status["index_size"], status["model_id"]) == (8, 8, "fake-1")
@@ -178,3 +179,32 @@ def test_progress_printer_plain_and_tty() -> None:
 @pytest.mark.parametrize(("seconds", "text"), [(None, "?"), (5, "0:05"), (3725, "1:02:05")])
 def test_format_duration(seconds: float | None, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_whiten_learns_and_undoes_and_status_reports_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photos, home = tmp_path / "photos", tmp_path / "lib"
+    for seed in range(22):  # each scene twice: mutual nearest neighbours
+        write_photo(photos / f"{seed}_a.png", seed)
+        write_photo(photos / f"{seed}_b.png", seed, crop=(0.05, 0.05, 0.95, 0.95), scale=0.8)
+    assert lookalike("--library", home, "index", photos) == 0
+    capsys.readouterr()
+    assert lookalike("--library", home, "whiten", "--json") == 0
+    learned = json.loads(capsys.readouterr().out)["whitening"]
+    assert learned["photos"] == 44 and learned["pairs"] >= 20
+    assert lookalike("--library", home, "status", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["whitening"] == learned
+    assert lookalike("--library", home, "search", photos / "3_b.png", "--top", "1", "--json",
+                     "--dba", "0") == 0
+    assert json.loads(capsys.readouterr().out)[0]["path"] == str((photos / "3_a.png").resolve())
+    assert lookalike("--library", home, "whiten", "--off") == 0
+    assert "dropped" in capsys.readouterr().out
+    assert lookalike("--library", home, "status", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["whitening"] is None
+
+
+def test_whiten_on_an_empty_library_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                             ) -> None:
+    assert lookalike("--library", tmp_path / "lib", "whiten") == 1
+    assert "no indexed photos" in capsys.readouterr().err

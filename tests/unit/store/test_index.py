@@ -159,3 +159,19 @@ def test_failed_save_keeps_the_index_usable(
     index, reason = load_or_rebuild(tmp_path / "no-such-dir" / "index.hnsw", catalog, MODEL, DIM)
     assert reason == "missing" and index.live_count == 5
     assert any("could not be saved" in m for m in warnings(caplog))
+
+
+def test_an_index_of_another_whitening_is_rebuilt(
+    path: Path, catalog: Catalog, fill: Fill, unit_vectors: UnitVectors
+) -> None:
+    from lookalike.embed.whitening import fit
+
+    fill(60)
+    white = fit(unit_vectors(60), np.arange(60, dtype=np.int64).reshape(30, 2))
+    index, _ = load_or_rebuild(path, catalog, MODEL, DIM)
+    assert index.whitening is None
+    index, reason = load_or_rebuild(path, catalog, MODEL, DIM, whitening=white)
+    assert reason is not None and "whitening" in reason and index.whitening is white
+    assert_matches_catalog(index, catalog)  # CRCs are the catalog's, whitened or not
+    assert load_or_rebuild(path, catalog, MODEL, DIM, whitening=white)[1] is None
+    assert "whitening" in str(load_or_rebuild(path, catalog, MODEL, DIM)[1])  # undone
