@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 EmbedderFactory = Callable[[Settings], "PhotoEmbedder"]
 
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lookalike`` console script and ``python -m lookalike``.
 
@@ -61,7 +60,8 @@ def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = N
 
         home = args.library if args.library is not None else paths.data_dir()
         exclude = [Path(p) for p in settings.exclude]
-        return Library.open(home, factory(settings), exclude=exclude)
+        return Library.open(home, factory(settings), exclude=exclude, rerank=settings.rerank,
+                            dba=dba_neighbours(settings.dba))  # fmt: skip
 
     if args.command == "gui":
         return run_gui(args, settings, open_library)
@@ -76,6 +76,14 @@ def effective_settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "threads", None) is not None:
         settings.threads = max(0, args.threads)
     return settings
+
+
+def dba_neighbours(enabled: bool) -> int:
+    """Neighbours of database-side augmentation for the ``dba`` setting: the search default
+    (:data:`lookalike.search.defaults.DBA_K`), 0 when disabled."""
+    from lookalike.search.defaults import DBA_K
+
+    return DBA_K if enabled else 0
 
 
 def default_embedder(settings: Settings) -> PhotoEmbedder:

@@ -36,11 +36,17 @@ class Settings:
         preset: model preset, one of :data:`PRESETS`.
         threads: inference threads; 0 = let onnxruntime decide.
         exclude: absolute folders never indexed.
+        dba: refine results with each match's nearest photos (database-side augmentation).
+        rerank: check the top matches point by point (only with local features).
+        rotate: also search with the query turned sideways and upside down.
     """
 
     preset: str = "balanced"
     threads: int = 0
     exclude: list[str] = field(default_factory=list)
+    dba: bool = True
+    rerank: bool = True
+    rotate: bool = False
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
@@ -91,6 +97,9 @@ def _valid_fields(raw: dict[str, Any], path: Path) -> dict[str, Any]:
         "preset": lambda v: isinstance(v, str) and v in PRESETS,
         "threads": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         "exclude": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "dba": lambda v: isinstance(v, bool),
+        "rerank": lambda v: isinstance(v, bool),
+        "rotate": lambda v: isinstance(v, bool),
     }
     valid: dict[str, Any] = {}
     for name in known & set(raw):

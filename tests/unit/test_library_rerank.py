@@ -61,8 +61,9 @@ def test_locals_are_stored_and_reranking_promotes_the_verified_photo(
     query = write_photo(tmp_path / "q.jpg", 3)  # globally: photo 3 is the nearest
     _mark_red(query)
     query = query.with_suffix(".png")
-    plain = lib.search(query, top=3)
-    assert not lib.rerank and plain.matches[0].path == paths[3]
+    assert lib.rerank  # on by default: verification runs whenever locals are stored
+    plain = lib.search(query, top=3, rerank=False)
+    assert plain.matches[0].path == paths[3]
     lib.rerank_params = RerankParams(weight=2.0)  # a boost that outweighs the colour cues
     verified = lib.search(query, top=3, rerank=True)
     assert verified.matches[0].path == paths[5]  # same "place" by its local features

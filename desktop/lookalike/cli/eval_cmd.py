@@ -53,8 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument(
         "--rerank",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="spatial re-ranking of the top matches (default off, as in the app)",
+        default=None,
+        help="spatial re-ranking of the top matches (default: on when the preset stores local "
+        "features, as in the app)",
     )
     p.add_argument("--rerank-depth", type=int, default=None, help="matches verified per query")
     p.add_argument("--rerank-weight", type=float, default=None, help="largest inlier boost")
@@ -101,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
     preset = args.preset or getattr(args, "preset_global", None) or DEFAULT_PRESET
     chosen = PRESETS[preset]
+    if args.rerank is None:
+        args.rerank = chosen.local_features
     embedder = Embedder(
         models_dir() / chosen.model_file,
         [int(s) for s in args.scales.split(",")] if args.scales else chosen.scales,

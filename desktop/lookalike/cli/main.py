@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=_parse_crop, metavar="x0,y0,x1,y1",
                    help="search for part of the image, as fractions 0..1 of its width/height")
     p.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=None,
-                   help="re-rank the top matches by spatial verification (default: off)")
+                   help="re-rank the top matches by spatial verification (default: the "
+                        "rerank setting, on; needs a preset with local features)")
     p.add_argument("--rotate", action="store_true",
                    help="also search with the image turned 90/180/270 degrees")
     p.add_argument("--dba", type=int, default=None, metavar="K",

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from lookalike import paths
 from lookalike.decode.image import decode
+from lookalike.embed.local import LOCAL_DIM, MAX_LOCALS
 from lookalike.embed.local import extract as extract_locals
 from lookalike.embed.presets import PRESETS, Preset
 from lookalike.embed.rmac import l2n, region_grid
@@ -170,7 +171,8 @@ class Embedder:
     Attributes:
         info: the model's metadata.
         scales: long sides (pixels) the photo is embedded at; descriptors are summed.
-        model_id: ``sha256[:16]`` of the model + the scales: one vector space.
+        model_id: ``sha256[:16]`` of the model + the scales (+ the local features' size when
+            they are computed): one vector space.
         dim: descriptor size D.
         max_side: the size photos are decoded at (the largest scale).
     """
@@ -197,7 +199,9 @@ class Embedder:
         self.info = ModelInfo.from_metadata(model_path, _metadata(self._session))
         self.dim = self.info.dim
         self.max_side = self.scales[0]
-        self.model_id = f"{self.info.sha256[:16]}@{'+'.join(map(str, self.scales))}"
+        self.model_id = f"{self.info.sha256[:16]}@{'+'.join(map(str, self.scales))}" + (
+            f"+L{MAX_LOCALS}x{LOCAL_DIM}" if local_features else ""
+        )
         self._mean = np.asarray(self.info.mean, np.float32)
         self._inv_std = 1.0 / np.asarray(self.info.std, np.float32)
         self._lock = threading.Lock()

@@ -18,7 +18,12 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "fast": Preset("rmac_lite0.onnx", (768,), "EfficientNet-Lite0, one scale"),
-    "balanced": Preset("rmac_lite2.onnx", (1024,), "EfficientNet-Lite2, one scale"),
+    "balanced": Preset(
+        "rmac_lite2.onnx",
+        (1024,),
+        "EfficientNet-Lite2, one scale, local features for re-ranking",
+        local_features=True,
+    ),
     "best": Preset(
         "rmac_lite2.onnx",
         (1024, 768),

@@ -22,7 +22,8 @@ class WindowActions:
     Ctrl+Q quit (platform standard keys where the platform has one).
 
     Attributes:
-        open, paste, add_folder, find_similar, rescan, settings, skipped, quit, about: QActions.
+        open, paste, add_folder, find_similar, rescan, settings, skipped, learn, forget, quit,
+            about: QActions.
         toolbar: the main toolbar.
     """
 
@@ -48,6 +49,18 @@ class WindowActions:
         )
         self.settings = self._make("Settings…", "settings", QKeySequence.StandardKey.Preferences)
         self.skipped = self._make("Unreadable Files…", None, None)
+        self.learn = self._make(
+            "Learn From This Library…",
+            None,
+            None,
+            "Tune searches to the photos in this library (takes a while; searches keep working)",
+        )
+        self.forget = self._make(
+            "Forget What Was Learned",
+            None,
+            None,
+            "Compare photos as they are again, without what was learned from this library",
+        )
         self.quit = self._make("Quit", None, "Ctrl+Q")
         self.about = self._make("About Lookalike", None, None)
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
@@ -81,7 +94,15 @@ class WindowActions:
                 None,
                 self.quit,
             ),
-            "&Library": (self.find_similar, None, self.rescan, self.skipped),
+            "&Library": (
+                self.find_similar,
+                None,
+                self.rescan,
+                self.skipped,
+                None,
+                self.learn,
+                self.forget,
+            ),
             "&Help": (self.about,),
         }
         for title, actions in layout.items():

@@ -110,8 +110,9 @@ class IndexStatus(QWidget):
         if progress.current is not None:
             self.message.setToolTip(str(progress.current))
 
-    def show_summary(self, indexed: int, pending: int, offline: int) -> None:
-        """The idle line: how much is searchable."""
+    def show_summary(self, indexed: int, pending: int, offline: int, learned: Any = None) -> None:
+        """The idle line: how much is searchable, and whether searches use what was learned
+        from the library (``learned``: a ``WhiteningInfo`` or None)."""
         if self._paused:
             self.set_paused(True, pending)
             return
@@ -123,9 +124,16 @@ class IndexStatus(QWidget):
             parts.append(f"{pending:,} waiting to be indexed")
         if offline:
             parts.append(f"{offline:,} on offline drives")
+        if learned is not None:
+            parts.append("tuned to this library")
         if not self._running:
             self.message.setText(" · ".join(parts))
-            self.message.setToolTip("")
+            self.message.setToolTip(
+                ""
+                if learned is None
+                else f"Searches use what was learned from {learned.photos:,} photos "
+                f"({learned.pairs:,} pairs of similar photos)"
+            )
 
     def set_skipped(self, count: int) -> None:
         """Show the "N unreadable" link (hidden at 0)."""

@@ -30,10 +30,11 @@ from lookalike.gui.album_view import AlbumView
 from lookalike.gui.drops import DropContent, read_mime
 from lookalike.gui.icons import action_icon, app_icon
 from lookalike.gui.index_status import IndexStatus
+from lookalike.gui.learning import LearningCommands
 from lookalike.gui.library_sidebar import LibrarySidebar
 from lookalike.gui.messages import show_about, show_failure
 from lookalike.gui.search_page import SearchPage
-from lookalike.gui.settings_dialog import SettingsDialog
+from lookalike.gui.settings_dialog import edit_settings
 from lookalike.gui.skipped_dialog import SkippedDialog
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.workers import Failure, SyncRunner, TaskRunner, WatchBridge
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         self.watch_bridge = WatchBridge(self)
         self._build_widgets()
         self.commands = WindowActions(self)
+        self.learning = LearningCommands(self, library, self.commands.learn, self.commands.forget)
+        self.search.rotate = settings.rotate
         self._connect()
         self._status_timer = QTimer(self, singleShot=True, interval=250)
         self._status_timer.timeout.connect(self._refresh_status_now)
@@ -144,6 +147,8 @@ class MainWindow(QMainWindow):
         self.sync.failed.connect(self._show_failure)
         self.sync.runningChanged.connect(self.index_status.set_running)
         self.watch_bridge.changed.connect(self._on_watch)
+        self.learning.finished.connect(self.request_status)
+        self.learning.changed.connect(self.search.search_again)
 
     # -- searching ------------------------------------------------------------------------
     def search_file(self, path: Path) -> None:
@@ -299,7 +304,10 @@ class MainWindow(QMainWindow):
             self._status_busy = False
             self.status_info = status
             self.sidebar.set_roots(status.roots)
-            self.index_status.show_summary(status.indexed, status.pending, status.offline)
+            self.index_status.show_summary(
+                status.indexed, status.pending, status.offline, status.whitening
+            )
+            self.learning.set_whitening(status.whitening)
             self.index_status.set_skipped(len(status.skipped))
             self.statusRefreshed.emit(status)
 
@@ -319,18 +327,21 @@ class MainWindow(QMainWindow):
 
     # -- settings, messages ---------------------------------------------------------------
     def show_settings(self) -> None:
-        """Edit the saved settings (not this run's command-line overrides); save on OK."""
-        dialog = SettingsDialog(Settings.load(self.settings_path), self)
-        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
-            return
-        edited = dialog.settings()
-        try:
-            edited.save(self.settings_path)
-        except OSError as exc:
-            QMessageBox.warning(self, "Settings not saved", f"Could not save the settings:\n{exc}")
-            return
-        note = "restart Lookalike to apply them" if dialog.needs_restart(self.settings) else ""
-        self.statusBar().showMessage(f"Settings saved; {note}" if note else "Settings saved", 8000)
+        """Edit the saved settings; save on OK and apply the search options at once."""
+        saved = edit_settings(self.settings_path, self.settings, self)
+        if saved is not None:
+            edited, restart = saved
+            note = "; restart Lookalike to apply them" if restart else ""
+            self.statusBar().showMessage(f"Settings saved{note}", 8000)
+            self.apply_search_settings(edited)
+
+    def apply_search_settings(self, edited: Settings) -> None:
+        """Use the search options of ``edited`` from the next search on (no restart), and
+        repeat the current search if they changed."""
+        options = (edited.dba, edited.rerank, edited.rotate)
+        changed = options != (self.settings.dba, self.settings.rerank, self.settings.rotate)
+        self.settings.dba, self.settings.rerank, self.settings.rotate = options
+        self.search.set_options(*options, search_again=changed)
 
     def _show_failure(self, failure: Failure) -> None:
         show_failure(self, failure)
@@ -385,6 +396,9 @@ class MainWindow(QMainWindow):
             self.sync.stop(None)
         if self._watch is not None:
             self._watch.stop()
+        if not self.learning.shutdown(CLOSE_WAIT_MS):
+            log.warning("still learning from the library; waiting for it to finish")
+            self.learning.shutdown(-1)
         self.runner.shutdown(CLOSE_WAIT_MS)
         self.decoder.shutdown(CLOSE_WAIT_MS)
         self.thumbnails.shutdown()

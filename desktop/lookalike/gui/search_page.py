@@ -30,10 +30,14 @@ from lookalike.gui.results_model import PhotoItem, ResultsModel
 from lookalike.gui.results_view import ResultsView
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.workers import Failure, TaskRunner
+from lookalike.search.defaults import DBA_K
 
 log = logging.getLogger(__name__)
 
 RESULT_COUNTS = (50, 100, 500, 1000)
+DBA_ON_K = DBA_K
+"""Neighbours of database-side augmentation when the setting is on (as
+``lookalike.app.dba_neighbours``, which opens the library with it)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,10 @@ class SearchPage(QWidget):
     Library calls go through ``library_runner`` (one thread, in order); photo decoding for
     display through ``decode_runner``. Each new query or crop bumps a token, so answers to an
     outdated request are dropped instead of shown.
+
+    Attributes:
+        rotate: also search with the query turned sideways and upside down (the "rotate"
+            setting; a library photo searched as a whole uses its stored vector, unturned).
 
     Signals:
         resultsShown(int): a search's results are in the grid (their number).
@@ -84,6 +92,7 @@ class SearchPage(QWidget):
         self._query_embedding: Any = None
         self._token = 0
         self._match_token = 0
+        self.rotate = False
         self.query_view = QueryView(self)
         self.query_view.cropChanged.connect(self._on_crop_changed)
         self.model = ResultsModel(thumbnails, self)
@@ -161,6 +170,32 @@ class SearchPage(QWidget):
         """The current query, or None."""
         return self._query
 
+    def search_again(self) -> None:
+        """Repeat the current search (the index or the options changed); no-op without one."""
+        self._run_search()
+
+    def set_options(self, dba: bool, rerank: bool, rotate: bool, *, search_again: bool) -> None:
+        """Search with these options from the next search on (the settings of the same names).
+
+        The library's ``dba`` and ``rerank`` are set on the library runner, so searches already
+        queued keep the options they were asked with.
+
+        Args:
+            dba: refine results with each match's nearest photos.
+            rerank: check the top matches point by point.
+            rotate: also search with the query turned (see :attr:`rotate`).
+            search_again: repeat the current search with them (if there is one).
+        """
+        self.rotate = rotate
+        library, dba_k = self._library, DBA_ON_K if dba else 0
+
+        def apply() -> None:
+            library.dba, library.rerank = dba_k, rerank
+
+        self._lib_runner.submit(apply, lambda _none: None, self.failed.emit)
+        if search_again:
+            self._run_search()
+
     def _start(self, query: Query) -> None:
         self._query = query
         self._query_embedding = None
@@ -192,12 +227,12 @@ class SearchPage(QWidget):
         self._token += 1
         self._query_embedding = None
         token, crop, top = self._token, self.query_view.crop(), int(self.top.currentData())
-        library = self._library
+        library, rotate = self._library, self.rotate
 
         def call() -> Any:
             if query.photo_id is not None and crop is None:
                 return library.search_photo(query.photo_id, top=top)
-            return library.search(query.source, top=top, crop=crop)
+            return library.search(query.source, top=top, crop=crop, rotate=rotate)
 
         self._count.setText("Searching…")
         self._lib_runner.submit(

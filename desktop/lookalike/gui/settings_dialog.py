@@ -1,4 +1,4 @@
-"""Preferences: quality preset, inference threads, folders never to index."""
+"""Preferences: quality preset, inference threads, folders never to index, search options."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QMessageBox,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -38,6 +41,29 @@ RESTART_NOTE = (
     "Quality and threads take effect the next time Lookalike starts. Changing the quality "
     "re-analyses every photo once. Excluded folders are skipped from the next start on."
 )
+
+SEARCH_OPTIONS = (
+    (
+        "dba",
+        "Refine results with each match's nearest photos",
+        "Compares each of the top matches together with the photos most like it, which "
+        "brings up more photos of the same place. Costs a few milliseconds per search.",
+    ),
+    (
+        "rerank",
+        "Check the top matches point by point",
+        "Compares the top matches with the photo point by point and moves the ones that "
+        "really show the same thing up (about 0.1 s per search). Needs the Best quality, "
+        "which keeps the points of every photo; with the other qualities it does nothing.",
+    ),
+    (
+        "rotate",
+        "Also find photos stored sideways",
+        "Searches with the photo turned a quarter, half and three quarters too, so photos "
+        "saved sideways or upside down are found. Searches take about four times longer.",
+    ),
+)
+"""(Settings field, check box text, tooltip) of the options that apply without a restart."""
 
 
 class SettingsDialog(QDialog):
@@ -83,6 +109,17 @@ class SettingsDialog(QDialog):
         form.addRow("Quality:", self.preset)
         form.addRow("Threads:", self.threads)
         form.addRow("Never index:", exclude_box)
+        self.search_options = {
+            name: self._check_box(text, tip, bool(getattr(settings, name)))
+            for name, text, tip in SEARCH_OPTIONS
+        }
+        search_group = QGroupBox("Search", self)
+        search_box = QVBoxLayout(search_group)
+        for box in self.search_options.values():
+            search_box.addWidget(box)
+        search_note = QLabel("These apply from the next search on.", search_group)
+        search_note.setObjectName("hint")
+        search_box.addWidget(search_note)
         note = QLabel(RESTART_NOTE)
         note.setObjectName("hint")
         note.setWordWrap(True)
@@ -96,6 +133,8 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(note)
+        layout.addSpacing(6)
+        layout.addWidget(search_group)
         layout.addWidget(buttons)
 
     def settings(self) -> Settings:
@@ -104,6 +143,8 @@ class SettingsDialog(QDialog):
         result.preset = self.preset.currentData()
         result.threads = self.threads.value()
         result.exclude = [self.exclude.item(i).text() for i in range(self.exclude.count())]
+        for name, box in self.search_options.items():
+            setattr(result, name, box.isChecked())
         return result
 
     def needs_restart(self, running: Settings) -> bool:
@@ -115,6 +156,12 @@ class SettingsDialog(QDialog):
             running.threads,
             sorted(running.exclude),
         )
+
+    def _check_box(self, text: str, tip: str, checked: bool) -> QCheckBox:
+        box = QCheckBox(text, self)
+        box.setToolTip(tip)
+        box.setChecked(checked)
+        return box
 
     def add_exclude(self, folder: Path) -> None:
         """Add a folder to the exclusion list (ignored if listed already)."""
@@ -131,3 +178,29 @@ class SettingsDialog(QDialog):
     def _remove_exclude(self) -> None:
         for item in self.exclude.selectedItems():
             self.exclude.takeItem(self.exclude.row(item))
+
+
+def edit_settings(
+    path: Path | None, running: Settings, parent: QWidget | None = None
+) -> tuple[Settings, bool] | None:
+    """Edit the saved settings (not this run's command-line overrides) and save them on OK.
+
+    Args:
+        path: the settings file; None: the default location.
+        running: what this session runs with (to tell whether a restart is needed).
+        parent: the dialog's parent window.
+
+    Returns:
+        The saved settings and whether some of the changes need a restart; None when the
+        dialog was cancelled or the file could not be written (a warning box said why).
+    """
+    dialog = SettingsDialog(Settings.load(path), parent)
+    if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+        return None
+    edited = dialog.settings()
+    try:
+        edited.save(path)
+    except OSError as exc:
+        QMessageBox.warning(parent, "Settings not saved", f"Could not save the settings:\n{exc}")
+        return None
+    return edited, dialog.needs_restart(running)

@@ -70,7 +70,7 @@ class Library:
         home: Path,
         writer: CatalogWriter,
         embedder: PhotoEmbedder,
-        rerank: bool = False,
+        rerank: bool = True,
         rerank_params: RerankParams = DEFAULT_PARAMS,
         dba: int = DBA_K,
         dba_alpha: float = DBA_ALPHA,
@@ -98,7 +98,7 @@ class Library:
         embedder: PhotoEmbedder,
         *,
         exclude: Sequence[Path] = (),
-        rerank: bool = False,
+        rerank: bool = True,
         dba: int = DBA_K,
     ) -> Library:
         """Open (or create) the library in ``home`` for ``embedder``'s vector space.
