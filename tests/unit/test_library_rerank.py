@@ -130,3 +130,24 @@ def _stored_vectors(lib: Library) -> dict[int, np.ndarray]:
         if emb is not None:
             out[pid] = emb.vector
     return out
+
+
+def test_query_expansion_searches_with_the_query_plus_its_nearest_photos(tmp_path: Path) -> None:
+    from lookalike.embed.rmac import l2n
+
+    photos = tmp_path / "photos"
+    paths = write_library(photos, 10)
+    with Library.open(tmp_path / "home", FakeEmbedder(), dba=0) as lib:
+        lib.add_root(photos)
+        list(lib.sync())
+        plain = lib.search(paths[2], top=9, rerank=False).matches
+        lib.qe = 1
+        expanded = lib.search(paths[2], top=9, rerank=False).matches
+        stored = _stored_vectors(lib)
+        query = next(pid for pid in stored if pid not in {m.photo_id for m in plain})
+        nearest = plain[0].photo_id
+        weight = max(float(stored[query] @ stored[nearest]), 0.0) ** lib.dba_alpha
+        q = l2n(stored[query] + weight * stored[nearest])
+        assert [m.score for m in expanded] == pytest.approx(
+            sorted((float(stored[m.photo_id] @ q) for m in expanded), reverse=True), abs=1e-5)
+        assert {m.photo_id for m in expanded} == {m.photo_id for m in plain}

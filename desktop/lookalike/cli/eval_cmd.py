@@ -71,6 +71,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--whiten", action="store_true",
                    help="learn a whitening from the bench's own images, as 'lookalike whiten' "
                         "does from a library (no labels)")
+    p.add_argument("--ablation", action="store_true",
+                   help="score every combination of DBA, re-ranking, whitening and QE (and "
+                        "rotation with --rotate) from one embedding pass, with time per query")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
 
@@ -108,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         models_dir() / chosen.model_file,
         [int(s) for s in args.scales.split(",")] if args.scales else chosen.scales,
         getattr(args, "threads", 0) or 0,
-        local_features=chosen.local_features or bool(args.rerank),
+        local_features=chosen.local_features or bool(args.rerank) or bool(args.ablation),
     )
     paths, labels = load_bench(args.bench)
     start = time.perf_counter()
@@ -126,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
         if emb is not None:
             vectors[i] = emb.vector
     variants, variant_s = _query_variants(args, embedder, paths, labels, embeddings)
+    if args.ablation:
+        rows = ablation_table(vectors, embeddings, variants, labels, args, variant_s)
+        _print_ablation(rows, args, len(paths), seconds)
+        return 0
     search_start = time.perf_counter()
     similarity = ablation_similarity(vectors, embeddings, variants, labels, _options(args))
     search_s = time.perf_counter() - search_start
@@ -186,6 +193,64 @@ def _options(args: argparse.Namespace) -> Options:
     if args.rerank_weight is not None:
         params = replace(params, weight=args.rerank_weight)
     return Options(args.rerank, params, args.qe, args.dba, args.alpha, args.whiten)
+
+
+def ablation_table(
+    vectors: npt.NDArray[np.float32],
+    embeddings: Sequence[Embedding | None],
+    variants: Sequence[Sequence[Embedding]],
+    labels: Sequence[int],
+    args: argparse.Namespace,
+    variant_s: float,
+) -> list[dict[str, Any]]:
+    """mAP, recall and search time per query of each combination of the search options."""
+    from lookalike.search.metrics import evaluate
+
+    dba = args.dba or DBA_K
+    qe = args.qe or 2
+    combos: list[tuple[str, Options]] = [
+        ("plain", Options()),
+        (f"dba{dba}", Options(dba=dba)),
+        ("rerank", Options(rerank=True)),
+        (f"dba{dba}+rerank", Options(rerank=True, dba=dba)),
+        ("whiten", Options(whiten=True)),
+        (f"whiten+dba{dba}", Options(dba=dba, whiten=True)),
+        (f"whiten+dba{dba}+rerank", Options(rerank=True, dba=dba, whiten=True)),
+        (f"qe{qe}", Options(qe=qe)),
+        (f"qe{qe}+dba{dba}+rerank", Options(rerank=True, qe=qe, dba=dba)),
+    ]
+    upright = [list(v[:1]) for v in variants]
+    rows = []
+    for name, options in combos:
+        options = replace(options, alpha=args.alpha)
+        for turned in ([False, True] if args.rotate else [False]):
+            started = time.perf_counter()
+            sim = ablation_similarity(vectors, embeddings, variants if turned else upright,
+                                      labels, options)  # fmt: skip
+            search_s = time.perf_counter() - started
+            scores = evaluate(sim, labels)
+            n = max(1, scores.queries)
+            rows.append({
+                "options": name + ("+rotate" if turned else ""),
+                "mAP": round(scores.mean_ap, 2),
+                "recall@1": round(scores.recall_at_1, 2),
+                "recall@5": round(scores.recall_at_5, 2),
+                "ms_per_query": round(1000 * (search_s + (variant_s if turned else 0)) / n, 1),
+            })
+    return rows
+
+
+def _print_ablation(
+    rows: list[dict[str, Any]], args: argparse.Namespace, images: int, seconds: float
+) -> None:
+    if args.json:
+        print(json.dumps({"images": images, "seconds": round(seconds, 2), "ablation": rows}))
+        return
+    print(f"bench {args.bench}: {images} images embedded in {seconds:.1f} s")
+    print(f"{'options':28s} {'mAP':>6s} {'R@1':>6s} {'R@5':>6s} {'ms/query':>9s}")
+    for r in rows:
+        print(f"{r['options']:28s} {r['mAP']:6.2f} {r['recall@1']:6.2f} {r['recall@5']:6.2f} "
+              f"{r['ms_per_query']:9.1f}")
 
 
 def _query_variants(

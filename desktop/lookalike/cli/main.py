@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dba", type=int, default=None, metavar="K",
                    help=f"average each top match with its K nearest photos (default {DBA_K}; "
                         "0: off)")
+    p.add_argument("--qe", type=int, default=0, metavar="K",
+                   help="alpha query expansion with the K nearest photos (default 0: off)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
     sub.add_parser("watch", help="index, then keep the library in sync until Ctrl-C")
@@ -189,6 +191,7 @@ def cmd_search(args: argparse.Namespace, library: Library) -> int:
     """``search IMAGE``: print the best matches."""
     if args.dba is not None:
         library.dba = max(0, args.dba)
+    library.qe = max(0, args.qe)
     result = library.search(args.image, top=args.top, crop=args.crop,
                             rerank=args.rerank, rotate=args.rotate)
     if args.json:

@@ -32,9 +32,9 @@ from lookalike.settings import PRESETS, Settings
 log = logging.getLogger(__name__)
 
 PRESET_TEXT = {
-    "fast": "Fast: smaller model, one scale (about twice as fast to index)",
-    "balanced": "Balanced: larger model, two scales (recommended)",
-    "best": "Best: larger model, three scales (slowest; finds small or distant objects)",
+    "fast": "Fast: smaller model, no point-by-point check (quickest to index)",
+    "balanced": "Balanced: larger model, point-by-point check (recommended)",
+    "best": "Best: larger model at two sizes (slower to index; finds smaller objects)",
 }
 
 RESTART_NOTE = (

@@ -27,7 +27,7 @@ from lookalike.library.writer import CatalogWriter, Result
 from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.search import similar
 from lookalike.search.defaults import DBA_ALPHA, DBA_K
-from lookalike.search.expand import dba_shortlist
+from lookalike.search.expand import alpha_expand, dba_shortlist
 from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
 from lookalike.search.rotate import merge_max, turns
 from lookalike.search.similar import Match
@@ -62,7 +62,9 @@ class Library:
         dba: neighbours of database-side augmentation on the shortlist (0: off), see
             :func:`lookalike.search.expand.dba_shortlist`; the shortlist is
             ``rerank_params.depth`` deep.
-        dba_alpha: its weight exponent.
+        dba_alpha: its weight exponent (also alpha-QE's).
+        qe: neighbours of alpha query expansion (0: off; measured to hurt on both benches, so
+            off by default, see docs/QUALITY.md).
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class Library:
         self.rerank_params = rerank_params
         self.dba = dba
         self.dba_alpha = dba_alpha
+        self.qe = 0
         self._writer = writer
         self._catalog = writer.catalog
         self._index = writer.index
@@ -371,8 +374,12 @@ class Library:
         verify = rerank and query.locals is not None
         deep = verify or self.dba > 0
         with self._lock:
-            matches = similar.knn(self._index, self._catalog, query.vector,
-                                  max(top, params.depth) if deep else top, exclude)
+            vector, whitened = query.vector, False
+            if self.qe > 0:
+                vector, whitened = self._expanded(query.vector, exclude), True
+            matches = similar.knn(self._index, self._catalog, vector,
+                                  max(top, params.depth) if deep else top, exclude,
+                                  whitened=whitened)  # fmt: skip
             if self.dba > 0:
                 matches = self._augmented(query, matches[: params.depth]) \
                     + matches[params.depth:]  # fmt: skip
@@ -381,6 +388,19 @@ class Library:
         if not verify:
             return matches[:top]
         return rerank_matches(matches, query.locals, _decode_locals(blobs), top, params)
+
+    def _expanded(self, vector: npt.NDArray[np.float32], exclude: set[int]
+                  ) -> npt.NDArray[np.float32]:  # fmt: skip
+        """alpha-QE: the query (in the index's space) plus its ``qe`` nearest photos, weighted
+        ``sim ** dba_alpha`` (lock held)."""
+        index = self._index
+        query = index.to_index_space(vector)
+        ids, _ = index.knn(query, self.qe + len(exclude), whitened=True)
+        keep = np.asarray([i for i in ids[0].tolist() if i not in exclude][: self.qe], np.int64)
+        if not len(keep):
+            return query
+        expanded = alpha_expand(query[None, :], index.vectors(keep), self.qe, self.dba_alpha)
+        return np.ascontiguousarray(expanded[0])
 
     def _augmented(self, query: Embedding, matches: list[Match]) -> list[Match]:
         """The shortlist rescored against DBA descriptors, best first (lock held)."""

@@ -92,6 +92,8 @@ def knn(
     query: npt.NDArray[np.float32],
     k: int,
     exclude: Collection[int] = (),
+    *,
+    whitened: bool = False,
 ) -> list[Match]:
     """The ``k`` photos most similar to ``query``.
 
@@ -103,6 +105,7 @@ def knn(
         query: (D,) float32 L2-normalised descriptor.
         k: wanted number of matches; clamped to what the index holds.
         exclude: photo ids never returned (the query photo itself).
+        whitened: ``query`` is already in the index's space (see ``VectorIndex.knn``).
 
     Returns:
         Up to ``k`` matches, best first.
@@ -110,7 +113,7 @@ def knn(
     n = clamp_k(k, index.live_count, len(exclude))
     if n == 0:
         return []
-    ids, scores = index.knn(np.ascontiguousarray(query, dtype=np.float32), n)
+    ids, scores = index.knn(np.ascontiguousarray(query, dtype=np.float32), n, whitened=whitened)
 
     def lookup(photo_id: int) -> Path | None:
         row: PhotoRow | None = catalog.photo_by_id(photo_id)
