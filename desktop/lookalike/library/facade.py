@@ -33,6 +33,7 @@ from lookalike.search.rotate import merge_max, turns
 from lookalike.search.similar import Match
 from lookalike.store.catalog import Catalog, PhotoRow
 from lookalike.store.index import build_from_catalog, diff, load_or_rebuild, patch
+from lookalike.store.vectors import VectorIndex
 from lookalike.types import (
     Embedding,
     Locals,
@@ -463,12 +464,13 @@ class Library:
         Raises:
             KnownError: too few photos or pairs to learn from.
         """
-        with self._lock:
-            model_id = self._embedder.model_id
-            blocks = list(self._catalog.iter_vectors(model_id))
-            ids = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0, np.int64)
-            vectors = np.concatenate([b[1] for b in blocks]) if blocks else None
-            nearest = self._nearest_others(ids, vectors)
+        # Nothing here needs the library lock: the catalog is read block by block and each
+        # index query locks the index briefly, so searches go on between them.
+        model_id = self._embedder.model_id
+        blocks = list(self._catalog.iter_vectors(model_id))
+        ids = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0, np.int64)
+        vectors = np.concatenate([b[1] for b in blocks]) if blocks else None
+        nearest = _nearest_others(self._index, ids, vectors)
         if vectors is None:
             raise KnownError("the library has no indexed photos to learn from")
         pairs = whitening.mutual_pairs(ids, nearest)
@@ -489,20 +491,6 @@ class Library:
             if self._index.whitening is None:
                 return
         self._reindex(None)
-
-    def _nearest_others(
-        self, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32] | None
-    ) -> npt.NDArray[np.int64]:
-        """Each photo's nearest other photo by the index in use (-1: none; lock held)."""
-        nearest = np.full(len(ids), -1, np.int64)
-        if vectors is None or len(ids) < 2:
-            return nearest
-        for start in range(0, len(ids), 4096):
-            found, _ = self._index.knn(vectors[start : start + 4096], 2)
-            for row, hits in enumerate(found.tolist(), start=start):
-                others = [h for h in hits if h != ids[row]]
-                nearest[row] = others[0] if others else -1
-        return nearest
 
     def _reindex(self, white: whitening.Whitening | None) -> None:
         """Build an index with ``white`` from the catalog while the current one serves, then
@@ -547,6 +535,21 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _nearest_others(
+    index: VectorIndex, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32] | None
+) -> npt.NDArray[np.int64]:
+    """Each photo's nearest other photo by ``index`` (-1: none), in blocks of 256 queries."""
+    nearest = np.full(len(ids), -1, np.int64)
+    if vectors is None or len(ids) < 2:
+        return nearest
+    for start in range(0, len(ids), 256):
+        found, _ = index.knn(vectors[start : start + 256], 2)
+        for row, hits in enumerate(found.tolist(), start=start):
+            others = [h for h in hits if h != ids[row]]
+            nearest[row] = others[0] if others else -1
+    return nearest
 
 
 def _stored_whitening(catalog: Catalog, model_id: str) -> whitening.Whitening | None:
