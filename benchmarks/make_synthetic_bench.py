@@ -26,6 +26,14 @@ Method:
   the group views), plus ``--tiles-per-source`` tiles per held-out source, i.e. tiny crops (8-20%
   of the area) upscaled to the same output sizes, at a scale that no group view has.
 
+The default source photos are the sample photos inside the scikit-image, scikit-learn and
+matplotlib wheels (public domain / permissive); to fetch them::
+
+    pip download --no-deps scikit-image scikit-learn matplotlib -d /tmp/wheels
+    mkdir -p /tmp/wphotos && for w in /tmp/wheels/*.whl; do unzip -j -o -q "$w" \
+        'skimage/data/*.png' 'skimage/data/*.jpg' 'sklearn/datasets/images/*.jpg' \
+        'matplotlib/mpl-data/sample_data/*.jpg' -d /tmp/wphotos; done
+
 Layout: ``OUT/groundtruth.json`` (``groups``: name → relative paths, ``distractors``: relative
 paths, ``protocol``), ``OUT/images/<group>/<group>_NN.jpg``, ``OUT/distractors/*.jpg``.
 Deterministic for a given ``--seed``, source folder and Pillow version (each photo draws from

@@ -1,0 +1,483 @@
+"""Time of one search with DBA and spatial re-ranking on a large synthetic library.
+
+Builds a real library home (``catalog.sqlite`` filled through the Catalog API the writer uses,
+plus ``index.hnsw`` built from it) with N photos: clustered unit vectors (as in
+``search_speed.py``: C = N/50 "places", cluster mates at cosine ≈ 0.4–0.8) and synthetic local
+features per photo (128 × (2 + 64) float16). Every place has a "scene" of 128 local features;
+each photo shows 16–64 of them through its own random affine map (rotation ±15°, scale
+0.8–1.25, shift ±0.1) with jitter and code noise, and fills the rest with random ones, so that
+verification finds inliers between cluster mates and only chance ones elsewhere.
+
+It then opens the home with ``Library.open`` (a stand-in embedder carries the catalog's model
+id) and times ``search_photo(id, top=50)`` for Q random photos in four configurations (plain,
+DBA, re-rank, DBA + re-rank), with the share of each stage. Separately it times embedding a
+full-size photo with the real model and a whole ``Library.search(path)`` of it (embed + search
++ re-rank), the path of a photo dragged into the app. Timings are with the files in the page
+cache (the fill has just written them, or a previous run has read them).
+
+    python benchmarks/query_speed.py --n 5000                     # quick
+    python benchmarks/query_speed.py --keep /tmp/qs100k           # 100k; reuse the home later
+    python benchmarks/query_speed.py --keep /tmp/qs100k --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lookalike.library import facade
+from lookalike.library.facade import CATALOG_FILE, INDEX_FILE, Library
+from lookalike.search import rerank, similar
+from lookalike.store.catalog import Catalog
+from lookalike.store.vectors import IndexParams, VectorIndex
+from lookalike.types import PEAK_DTYPE, Embedding, locals_to_bytes, peaks_to_bytes
+
+F32 = npt.NDArray[np.float32]
+MODEL = "bench-query-speed"
+DIM = 1280
+K_LOCALS, CODE_DIM = 128, 64
+SHARED = (16, 64)
+"""Fewest and most scene features a photo shows (the rest are its own)."""
+CHUNK = 2048
+MARKER = "bench.json"
+LABELS = "clusters.npy"
+PHOTOS = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench" / "perf"
+CONFIGS = {"plain": (0, False), "dba": (2, False), "rerank": (0, True), "dba+rerank": (2, True)}
+"""name → (library.dba, rerank)."""
+
+
+def say(msg: str) -> None:
+    """Progress to stderr (stdout is kept for the result)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- synthetic data ---------------------------------------------------------------------------
+
+
+def unit(a: F32) -> F32:
+    """Rows (last axis) scaled to unit norm."""
+    out = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+    return np.asarray(out, np.float32)
+
+
+@dataclass(frozen=True)
+class World:
+    """The places photos are drawn from: global centres and spreads, local scenes."""
+
+    centres: F32  # (C, D) unit
+    spread: F32  # (C,) noise / centre norm
+    scene_xy: F32  # (C, K, 2) in 0.15..0.85
+    scene_codes: F32  # (C, K, d) unit
+
+    @classmethod
+    def make(cls, rng: np.random.Generator, clusters: int) -> World:
+        centres = unit(rng.standard_normal((clusters, DIM), dtype=np.float32))
+        spread = rng.uniform(0.5, 1.5, clusters).astype(np.float32)
+        xy = rng.uniform(0.15, 0.85, (clusters, K_LOCALS, 2)).astype(np.float32)
+        codes = unit(rng.standard_normal((clusters, K_LOCALS, CODE_DIM), dtype=np.float32))
+        return cls(centres, spread, xy, codes)
+
+
+def photo_vectors(rng: np.random.Generator, world: World, which: npt.NDArray[np.intp]) -> F32:
+    """(b, D) unit vectors: each photo's centre plus gaussian noise of its spread."""
+    noise = rng.standard_normal((len(which), DIM), dtype=np.float32)
+    return unit(world.centres[which] + noise * (world.spread[which, None] / np.sqrt(DIM)))
+
+
+def affine_views(rng: np.random.Generator, xy: F32) -> F32:
+    """Each photo's (K, 2) scene points through its own random similarity map, jittered."""
+    b = len(xy)
+    theta = rng.uniform(-np.pi / 12, np.pi / 12, b)
+    scale = rng.uniform(0.8, 1.25, b)
+    cos, sin = np.cos(theta) * scale, np.sin(theta) * scale
+    rot = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)  # (b, 2, 2)
+    shift = rng.uniform(-0.1, 0.1, (b, 1, 2))
+    moved = np.einsum("bkj,bij->bki", xy - 0.5, rot) + 0.5 + shift
+    return np.asarray(moved + rng.normal(0.0, 0.004, moved.shape), np.float32)
+
+
+def photo_locals(
+    rng: np.random.Generator, world: World, which: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float16]:
+    """(b, K, 2 + d) float16 local features: part of the place's scene, the rest random."""
+    b = len(which)
+    pick = np.argsort(rng.random((b, K_LOCALS)), axis=1)  # a random order of the scene
+    xy = affine_views(rng, world.scene_xy[which[:, None], pick])
+    noise = rng.standard_normal((b, K_LOCALS, CODE_DIM), dtype=np.float32) * 0.06
+    codes = unit(world.scene_codes[which[:, None], pick] + noise)
+    own = np.arange(K_LOCALS)[None, :] >= rng.integers(*SHARED, size=b, endpoint=True)[:, None]
+    xy[own] = rng.uniform(0.0, 1.0, (int(own.sum()), 2))
+    codes[own] = unit(rng.standard_normal((int(own.sum()), CODE_DIM), dtype=np.float32))
+    out = np.empty((b, K_LOCALS, 2 + CODE_DIM), np.float16)
+    out[..., :2] = np.clip(xy, 0.0, 1.0)
+    out[..., 2:] = codes
+    return out
+
+
+def peaks_blob(rng: np.random.Generator) -> bytes:
+    """256 plausible peak records (what the real embedder stores per photo)."""
+    peaks = np.zeros(256, PEAK_DTYPE)
+    peaks["channel"] = np.arange(256)
+    for field in ("value", "x", "y"):
+        peaks[field] = rng.uniform(0, 1, 256)
+    return peaks_to_bytes(peaks)
+
+
+# --- building the home ------------------------------------------------------------------------
+
+
+def fill_catalog(home: Path, n: int, seed: int) -> npt.NDArray[np.int32]:
+    """Write N indexed photos (vector, peaks, locals) in chunks; returns id → cluster."""
+    rng = np.random.default_rng(seed)
+    world = World.make(rng, max(1, n // 50))
+    peaks = peaks_blob(rng)
+    labels = np.full(n + 1, -1, np.int32)
+    (home / "photos").mkdir(exist_ok=True)
+    started = time.perf_counter()
+    with Catalog.open(home / CATALOG_FILE) as catalog:
+        root = catalog.add_root(home / "photos")
+        for start in range(0, n, CHUNK):
+            which = rng.integers(len(world.centres), size=min(CHUNK, n - start))
+            vectors, locals_ = photo_vectors(rng, world, which), photo_locals(rng, world, which)
+            with catalog.transaction():
+                for i, (vec, loc) in enumerate(zip(vectors, locals_, strict=True)):
+                    path = home / "photos" / f"{start + i:07d}.jpg"
+                    photo_id = catalog.upsert_pending(root, path, 1, 1, None)
+                    catalog.set_indexed(photo_id, MODEL, vec, peaks, locals_to_bytes(loc))
+                    labels[photo_id] = which[i]
+            done = start + len(which)
+            say(f"catalog {done:,}/{n:,} photos ({time.perf_counter() - started:.0f} s)")
+    return labels
+
+
+def build_index(home: Path) -> None:
+    """What ``store.index.build_from_catalog`` does (all cores), with progress; then save."""
+    params = IndexParams(num_threads=os.cpu_count() or 1)
+    with Catalog.open(home / CATALOG_FILE) as catalog:
+        count = catalog.count_indexed(MODEL)
+        index = VectorIndex(DIM, MODEL, params, capacity=max(1024, count + count // 8))
+        started = time.perf_counter()
+        for ids, vectors in catalog.iter_vectors(MODEL):
+            index.add(ids, vectors)
+            took = time.perf_counter() - started
+            if index.live_count % 16384 < len(ids) or index.live_count == count:
+                say(f"index {index.live_count:,}/{count:,} vectors ({took:.0f} s)")
+    index.save(home / INDEX_FILE)
+
+
+def prepare_home(home: Path, n: int, seed: int) -> dict[str, Any]:
+    """Build the home unless the marker says it holds this N and seed; returns build times."""
+    wanted = {"n": n, "seed": seed, "model": MODEL, "dim": DIM}
+    marker = home / MARKER
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
+        say(f"reusing {home}")
+        return {"fill_s": None, "index_build_s": None}
+    home.mkdir(parents=True, exist_ok=True)
+    for name in (CATALOG_FILE, f"{CATALOG_FILE}-wal", f"{CATALOG_FILE}-shm", INDEX_FILE,
+                 f"{INDEX_FILE}.json", LABELS, MARKER):  # fmt: skip
+        (home / name).unlink(missing_ok=True)
+    started = time.perf_counter()
+    np.save(home / LABELS, fill_catalog(home, n, seed))
+    filled = time.perf_counter()
+    build_index(home)
+    built = time.perf_counter()
+    marker.write_text(json.dumps(wanted))
+    return {"fill_s": round(filled - started, 1), "index_build_s": round(built - filled, 1)}
+
+
+# --- searching --------------------------------------------------------------------------------
+
+
+class StandIn:
+    """A :class:`lookalike.types.PhotoEmbedder` with the catalog's model id; photos dragged in
+    are embedded by ``real`` (a real Embedder of the same dimension) when one is set."""
+
+    def __init__(self) -> None:
+        self.model_id, self.dim = MODEL, DIM
+        self.real: Any = None
+
+    def embed_file(self, path: Path) -> Embedding:
+        if self.real is None:
+            raise NotImplementedError("stand-in embedder: no real model set")
+        return self.real.embed_file(path)  # type: ignore[no-any-return]
+
+    def embed_rgb(self, rgb: npt.NDArray[np.uint8]) -> Embedding:
+        return self.real.embed_rgb(rgb)  # type: ignore[no-any-return]
+
+    def embed_files(self, paths: Any) -> Any:
+        raise NotImplementedError("the benchmark never syncs")
+
+
+class Stages:
+    """Seconds spent in named functions, summed while :meth:`patched` is active."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+        return timed
+
+    @contextlib.contextmanager
+    def patched(self, library: Library) -> Iterator[None]:
+        """Wrap the stages of ``Library._find`` (module globals and instance attributes)."""
+        targets: list[tuple[Any, str, str]] = [
+            (library, "embedding", "query vector + locals from catalog"),
+            (similar, "knn", "kNN (HNSW + path lookups)"),
+            (library, "_augmented", "DBA on shortlist"),
+            (library._catalog, "locals_of", "read candidate locals (SQLite)"),
+            (facade, "_decode_locals", "decode locals blobs"),
+            (rerank, "mutual_matches", "re-rank: mutual NN"),
+            (rerank, "ransac_affine", "re-rank: RANSAC"),
+        ]
+        saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in targets]
+        for obj, attr, name in targets:
+            setattr(obj, attr, self.wrap(name, getattr(obj, attr)))
+        try:
+            yield
+        finally:
+            for obj, attr, original in saved:
+                if obj is library or obj is library._catalog:
+                    delattr(obj, attr)  # drop the instance attribute: the method shows again
+                else:
+                    setattr(obj, attr, original)
+
+
+def summary_ms(seconds: list[float]) -> dict[str, float]:
+    ms = np.asarray(seconds) * 1000
+    p50, p95 = np.percentile(ms, [50, 95])
+    return {"p50_ms": round(float(p50), 1), "p95_ms": round(float(p95), 1),
+            "mean_ms": round(float(ms.mean()), 1)}  # fmt: skip
+
+
+def time_config(
+    library: Library, ids: list[int], labels: npt.NDArray[np.int32], dba: int, use: bool
+) -> dict[str, Any]:
+    """Latency, stage shares and same-place precision@50 of ``search_photo`` over ``ids``."""
+    library.dba = dba
+    for photo_id in ids[:3]:  # warm-up
+        library.search_photo(photo_id, top=50, rerank=use)
+    stages, seconds, hits, shown = Stages(), [], 0, 0
+    with stages.patched(library):
+        for photo_id in ids:
+            start = time.perf_counter()
+            found = library.search_photo(photo_id, top=50, rerank=use)
+            seconds.append(time.perf_counter() - start)
+            hits += sum(labels[m.photo_id] == labels[photo_id] for m in found.matches)
+            shown += len(found.matches)
+    total = sum(seconds)
+    shares = {k: round(100 * v / total, 1) for k, v in stages.seconds.items()}
+    shares["other"] = round(100 - sum(shares.values()), 1)
+    return {**summary_ms(seconds), "stage_pct": shares, "same_place_at50": round(hits / shown, 3)}
+
+
+def inlier_check(library: Library, labels: npt.NDArray[np.int32], rng: np.random.Generator
+                 ) -> dict[str, float]:  # fmt: skip
+    """Mean inliers between a photo and a random place mate, and a random other photo."""
+    ids = np.flatnonzero(labels >= 0)
+    mates: list[int] = []
+    others: list[int] = []
+    for photo_id in rng.choice(ids, 40, replace=False):
+        same = ids[(labels[ids] == labels[photo_id]) & (ids != photo_id)]
+        q = library.embedding(int(photo_id))
+        if not len(same) or q is None or q.locals is None:
+            continue
+        for pool, out in ((same, mates), (ids, others)):
+            cand = library.embedding(int(rng.choice(pool)))
+            if cand is not None and cand.locals is not None:
+                out.append(rerank.count_inliers(q.locals, cand.locals, library.rerank_params))
+    return {"mate": round(float(np.mean(mates)), 1), "other": round(float(np.mean(others)), 1)}
+
+
+def dragged_in(library: Library, stand_in: StandIn, presets: list[str], count: int
+               ) -> dict[str, Any]:  # fmt: skip
+    """Embedding alone and ``Library.search(path, rerank=True)`` of real full-size photos."""
+    from lookalike.embed.model import Embedder
+
+    photos = sorted(PHOTOS.glob("*.jpg"))[:count]
+    if not photos:
+        return {"skipped": f"no JPEG in {PHOTOS.resolve()}"}
+    library.dba = 0
+    out: dict[str, Any] = {"photos": len(photos)}
+    for preset in presets:
+        real = Embedder.from_preset(preset)
+        if real.dim != DIM:
+            out[preset] = {"skipped": f"dim {real.dim} != {DIM}"}
+            continue
+        stand_in.real = real
+        real.embed_file(photos[0])  # warm-up
+        embed, whole = [], []
+        for photo in photos:
+            start = time.perf_counter()
+            has_locals = real.embed_file(photo).locals is not None
+            embed.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            library.search(photo, top=50, rerank=True)
+            whole.append(time.perf_counter() - start)
+        out[preset] = {"embed": summary_ms(embed), "search_path_rerank": summary_ms(whole),
+                       "has_locals": has_locals, "threads": real.threads}  # fmt: skip
+    return out
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def storage(home: Path) -> dict[str, Any]:
+    """Bytes per photo of the catalog's blobs, and file sizes."""
+    with Catalog.open(home / CATALOG_FILE) as catalog:
+        sql = "SELECT count(*), avg(length(vector)), avg(length(peaks)), avg(length(locals)) "
+        row = catalog._all(sql + "FROM vectors")[0]
+    size = (home / INDEX_FILE).stat().st_size + (home / f"{INDEX_FILE}.json").stat().st_size
+    cat = sum((home / f).stat().st_size for f in (CATALOG_FILE, f"{CATALOG_FILE}-wal")
+              if (home / f).exists())  # fmt: skip
+    return {"photos": row[0], "vector_blob_b": row[1], "peaks_blob_b": row[2],
+            "locals_blob_b": row[3], "catalog_bytes": cat, "catalog_b_per_photo": cat // row[0],
+            "index_bytes": size, "index_b_per_photo": size // row[0]}  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.keep:
+        return measure(args, args.keep.resolve())
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        return measure(args, Path(tmp))
+
+
+def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
+    """Build or reuse the home, then take every measurement."""
+    result: dict[str, Any] = {
+        "n": args.n,
+        "queries": args.queries,
+        "top": 50,
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+    }
+    result["build"] = prepare_home(home, args.n, args.seed)
+    result["load_average_start"] = [round(x, 2) for x in os.getloadavg()]
+    result["storage"] = storage(home)
+    labels = np.load(home / LABELS)
+    rng = np.random.default_rng(args.seed + 1)
+    stand_in = StandIn()
+    start = time.perf_counter()
+    with Library.open(home, stand_in) as library:
+        result["open_s"] = round(time.perf_counter() - start, 2)
+        result["rerank_params"] = asdict(library.rerank_params)
+        ids = [int(i) for i in rng.choice(np.flatnonzero(labels >= 0), args.queries, False)]
+        result["configs"] = {}
+        for name, (dba, use) in CONFIGS.items():
+            say(f"timing {name} over {len(ids)} queries")
+            result["configs"][name] = time_config(library, ids, labels, dba, use)
+        result["inliers"] = inlier_check(library, labels, rng)
+        say("timing real embedding of dragged-in photos")
+        result["dragged_in"] = dragged_in(library, stand_in, args.presets, args.photos)
+    result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    scale = 1 if sys.platform == "darwin" else 1024
+    result["peak_rss_mib"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+    )
+    return result
+
+
+def table(r: dict[str, Any]) -> str:
+    s, b = r["storage"], r["build"]
+    rows = [
+        ("photos", f"{r['n']:,} ({r['queries']} queries, top {r['top']})"),
+        ("build: catalog fill / index", f"{b['fill_s']} s / {b['index_build_s']} s"
+         if b["fill_s"] is not None else "reused (--keep)"),
+        ("Library.open", f"{r['open_s']:.2f} s"),
+        ("OPENBLAS_NUM_THREADS", r["openblas_threads"]),
+        ("blob per photo: vector / peaks / locals",
+         f"{s['vector_blob_b']:,.0f} / {s['peaks_blob_b']:,.0f} / {s['locals_blob_b']:,.0f} B"),
+        ("catalog file", f"{s['catalog_bytes'] / 2**20:,.0f} MiB "
+         f"({s['catalog_b_per_photo']:,} B/photo)"),
+        ("index file (+ sidecar)", f"{s['index_bytes'] / 2**20:,.0f} MiB "
+         f"({s['index_b_per_photo']:,} B/photo)"),
+        ("inliers: place mate / other (mean)",
+         f"{r['inliers']['mate']} / {r['inliers']['other']}"),
+    ]  # fmt: skip
+    for name, c in r["configs"].items():
+        rows.append((f"search_photo {name}: p50 / p95 / mean",
+                     f"{c['p50_ms']} / {c['p95_ms']} / {c['mean_ms']} ms, "
+                     f"same place@50 {c['same_place_at50']}"))  # fmt: skip
+        shares = ", ".join(f"{k} {v}%" for k, v in c["stage_pct"].items() if v >= 0.5)
+        rows.append(("  stages", shares))
+    rows += dragged_rows(r)
+    rows += [("load average (1/5/15 min)", f"{r['load_average_start']} → {r['load_average_end']}"),
+             ("peak RSS", f"{r['peak_rss_mib']:,} MiB")]  # fmt: skip
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def dragged_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    d = r["dragged_in"]
+    if "skipped" in d:
+        return [("dragged-in photo", f"skipped: {d['skipped']}")]
+    rows = []
+    rr = r["configs"]["rerank"]["p50_ms"]
+    for preset, p in d.items():
+        if not isinstance(p, dict):
+            continue
+        if "skipped" in p:
+            rows.append((f"embed ({preset})", f"skipped: {p['skipped']}"))
+            continue
+        e, w = p["embed"], p["search_path_rerank"]
+        rows.append(
+            (
+                f"embed one photo ({preset}, {p['threads']} threads)",
+                f"p50 {e['p50_ms']} ms (locals: {'yes' if p['has_locals'] else 'no'})",
+            )
+        )
+        rows.append((f"  embed + search + rerank ({preset})",
+                     f"measured p50 {w['p50_ms']} ms; estimate embed + rerank search "
+                     f"{e['p50_ms'] + rr:.0f} ms"))  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--n", type=int, default=100_000, help="photos in the library")
+    ap.add_argument("--queries", type=int, default=200, help="library photos searched")
+    ap.add_argument("--photos", type=int, default=4, help="real photos embedded per preset")
+    ap.add_argument(
+        "--presets",
+        nargs="*",
+        default=["balanced", "best"],
+        help="real models timed for a dragged-in photo (only 'best' makes locals)",
+    )
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="library home to build once and reuse (same --n and --seed)",
+    )
+    ap.add_argument("--tmp", type=Path, default=None, help="parent of the home without --keep")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args()  # fmt: skip
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    result = run(args)
+    print(json.dumps(result) if args.json else table(result))
+
+
+if __name__ == "__main__":
+    main()
