@@ -16,6 +16,13 @@ from typing import TYPE_CHECKING
 from lookalike import paths
 from lookalike.settings import Settings
 
+# NumPy's BLAS would start a thread per core for every product, however small; the app already
+# keeps the cores busy with its own threads (onnxruntime, hnswlib, decoding), and thread
+# wake-ups made each re-ranked search several times slower on a busy 2-core machine
+# (benchmarks/query_speed.py). Set before NumPy is first imported; the user's value wins.
+for _blas in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_blas, "1")
+
 if TYPE_CHECKING:
     from lookalike.library import Library
     from lookalike.types import PhotoEmbedder

@@ -9,6 +9,7 @@ run while a sync is under way. Only one embedding loop runs at a time.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -415,7 +416,7 @@ class Library:
         index = self._index
 
         def neighbours(vs: npt.NDArray[np.float32], k: int) -> tuple[Any, Any]:
-            return index.knn(vs, k, whitened=True)
+            return index.knn(vs, k, whitened=True, threads=os.cpu_count() or 1)
 
         scores = dba_shortlist(index.to_index_space(query.vector), ids, vectors, neighbours,
                                index.vectors, self.dba, self.dba_alpha)  # fmt: skip

@@ -75,10 +75,19 @@ def mutual_matches(
     if len(query) == 0 or len(candidate) == 0:
         empty = np.zeros(0, np.intp)
         return empty, empty
-    sim = query @ candidate.T
+    return mutual_from_similarity(query @ candidate.T, min_similarity)
+
+
+def mutual_from_similarity(
+    sim: Floats, min_similarity: float = -1.0
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """:func:`mutual_matches` from the (Kq, Kc) cosine matrix of the two sets."""
+    if sim.size == 0:
+        empty = np.zeros(0, np.intp)
+        return empty, empty
     fwd = np.argmax(sim, axis=1)
     back = np.argmax(sim, axis=0)
-    rows = np.arange(len(query))
+    rows = np.arange(sim.shape[0])
     iq = np.flatnonzero((back[fwd] == rows) & (sim[rows, fwd] > min_similarity))
     return iq, fwd[iq]
 
@@ -224,9 +233,29 @@ def rerank_scores(
     out = np.asarray(scores, np.float32).copy()
     if query is None:
         return out
-    for i, cand in enumerate(candidates):
-        if cand is not None:
-            out[i] += boost(count_inliers(query, cand, params), params)
+    q = np.asarray(query, np.float32)
+    usable = [
+        (i, np.asarray(c, np.float32))
+        for i, c in enumerate(candidates)
+        if c is not None and q.ndim == 2 and c.ndim == 2 and c.shape[1] == q.shape[1] and len(c)
+    ]
+    if not usable or not len(q):
+        return out
+    # One product for all candidates: many small ones cost more in BLAS thread wake-ups than in
+    # arithmetic (measured: 7 ms instead of 0.2 ms per candidate on a busy 2-core machine).
+    stacked = np.concatenate([c[:, 2:] for _, c in usable])
+    sim_all = np.ascontiguousarray(q[:, 2:]) @ stacked.T
+    start = 0
+    for i, cand in usable:
+        sim = sim_all[:, start : start + len(cand)]
+        start += len(cand)
+        iq, ic = mutual_from_similarity(sim, params.min_similarity)
+        if len(iq) <= params.baseline:  # inliers <= matches: no boost possible, skip RANSAC
+            continue
+        _, mask = ransac_affine(
+            q[iq, :2], cand[ic, :2], params.tolerance, params.iterations, params.max_scale
+        )
+        out[i] += boost(int(mask.sum()), params)
     return out
 
 

@@ -308,6 +308,7 @@ class VectorIndex:
         filter: Callable[[int], bool] | None = None,
         *,
         whitened: bool = False,
+        threads: int | None = None,
     ) -> tuple[Ids, npt.NDArray[np.float32]]:
         """Approximate k nearest neighbours by cosine similarity.
 
@@ -316,6 +317,8 @@ class VectorIndex:
             k: wanted neighbours; clamped to the live count (and to the ids ``filter`` accepts).
             filter: optional predicate on photo ids; hnswlib then searches with one thread.
             whitened: the query is already in the index's space (e.g. from :meth:`vectors`).
+            threads: for a batch of queries (default ``params.num_threads``); ignored with a
+                ``filter``.
 
         Returns:
             ids (Q, k') int64 and scores (Q, k') float32 in [-1, 1], best first; k' ≤ k and
@@ -331,14 +334,14 @@ class VectorIndex:
             k_eff = min(int(k), allowed)
             if k_eff <= 0 or not len(q):
                 return np.zeros((len(q), 0), np.int64), np.zeros((len(q), 0), np.float32)
-            labels, dist = self._query(q, k_eff, filter)
+            labels, dist = self._query(q, k_eff, filter, threads)
         return labels.astype(np.int64), (1.0 - dist).astype(np.float32)
 
     def _query(
-        self, q: Vectors, k: int, filter: Callable[[int], bool] | None
+        self, q: Vectors, k: int, filter: Callable[[int], bool] | None, threads: int | None = None
     ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]:
         """knn_query with ef ≥ k, halving k when the graph yields fewer hits (lock held)."""
-        threads = 1 if filter is not None else self.params.num_threads
+        threads = 1 if filter is not None else (threads or self.params.num_threads)
         while True:
             self._raw.set_ef(max(self.params.ef_search, k))
             try:

@@ -56,3 +56,32 @@ def test_flags_parse() -> None:
     assert opts.rerank and opts.qe == 2 and opts.dba == 1 and opts.alpha == 1.0
     assert opts.params is not None and opts.params.depth == 50
     assert not parser.parse_args(["eval", "--no-rerank"]).rerank
+
+
+def test_ablation_table_scores_every_combination_and_reports_whitening_it_cannot_fit(
+) -> None:
+    x, embs, labels = _bench()
+    variants = [[e] if lab >= 0 else [] for e, lab in zip(embs, labels, strict=True)]
+    parser = argparse.ArgumentParser()
+    eval_cmd.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["eval", "b", "--ablation"])
+    rows = eval_cmd.ablation_table(x, embs, variants, labels, args, 0.0)
+    names = [r["options"] for r in rows]
+    assert names[0] == "plain" and "dba2+rerank" in names and "whiten" in names
+    plain = rows[0]
+    assert plain["mAP"] == round(evaluate(x @ x.T, labels).mean_ap, 2)
+    whiten = rows[names.index("whiten")]  # 12 photos: fewer than 20 mutual pairs
+    assert whiten["mAP"] is None and "too small" in whiten["error"]
+    assert all(r["mAP"] is not None for r in rows if "whiten" not in r["options"])
+
+
+def test_whiten_option_learns_from_the_bench_without_labels() -> None:
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((30, 16))
+    x = np.repeat(centres, 2, axis=0) + 0.3 * rng.standard_normal((60, 16))
+    x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    labels = [i // 2 for i in range(60)]
+    embs = [Embedding(v, fake_peaks(v), None) for v in x]
+    variants = [[e] for e in embs]
+    sim = ablation_similarity(x, embs, variants, labels, Options(whiten=True))
+    assert evaluate(sim, labels).queries == 60

@@ -139,3 +139,18 @@ def test_boost_is_zero_up_to_the_baseline_and_saturates() -> None:
     assert boost(11, p) == pytest.approx(0.25)
     assert boost(16, p) == boost(500, p) == pytest.approx(0.5)
     np.testing.assert_allclose(rerank_scores([0.3, 0.2], None, [None, None], p), [0.3, 0.2])
+
+
+def test_batched_scores_equal_one_candidate_at_a_time() -> None:
+    from lookalike.search.rerank import boost, count_inliers, rerank_scores
+
+    rng = np.random.default_rng(7)
+    fmaps = [np.maximum(rng.standard_normal((32, 12, 16)) - 0.5, 0).astype(np.float32)
+             for _ in range(4)]  # fmt: skip
+    query = extract(fmaps[0], top=96, dim=16)
+    cands = [extract(f, top=96, dim=16) for f in fmaps] + [None]
+    cands[2] = extract(fmaps[0][:, 1:, 2:], top=96, dim=16)  # a crop of the query's scene
+    got = rerank_scores([0.5] * 5, query, cands)
+    want = [0.5 + (boost(count_inliers(query, c)) if c is not None else 0.0) for c in cands]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert got[2] > 0.5 and got[4] == 0.5
