@@ -452,6 +452,9 @@ def dragged_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def main() -> None:
+    if "OPENBLAS_NUM_THREADS" not in os.environ:  # run as the app does (see lookalike.app)
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
