@@ -96,6 +96,30 @@ def _homog(points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.concatenate([points, np.ones((*points.shape[:-1], 1))], axis=-1)
 
 
+def _affine_from_triples(
+    src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]
+) -> tuple[Affine, npt.NDArray[np.bool_]]:
+    """The exact affine maps of (I, 3, 2) point triples onto theirs, in closed form (Cramer's
+    rule: many times faster than ``np.linalg.solve`` on a stack of 3x3 systems).
+
+    Returns:
+        (I, 3, 2) maps (``[x y 1] @ A``) and the (I,) mask of non-degenerate triples (the
+        others hold zeros).
+    """
+    p1, p2 = src[:, 1] - src[:, 0], src[:, 2] - src[:, 0]
+    q1, q2 = dst[:, 1] - dst[:, 0], dst[:, 2] - dst[:, 0]
+    det = p1[:, 0] * p2[:, 1] - p2[:, 0] * p1[:, 1]
+    ok = np.abs(det) > 1e-9
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    maps = np.empty((len(src), 3, 2), np.float64)
+    # x' = m[0, c] x + m[1, c] y + m[2, c] for output coordinate c: solve [q1 q2] = M [p1 p2].
+    for c in (0, 1):
+        maps[:, 0, c] = (q1[:, c] * p2[:, 1] - q2[:, c] * p1[:, 1]) * inv
+        maps[:, 1, c] = (q2[:, c] * p1[:, 0] - q1[:, c] * p2[:, 0]) * inv
+        maps[:, 2, c] = dst[:, 0, c] - maps[:, 0, c] * src[:, 0, 0] - maps[:, 1, c] * src[:, 0, 1]
+    return maps, ok
+
+
 def fit_affine(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]) -> Affine:
     """Least-squares affine map (3, 2) from ``src`` (n, 2) to ``dst`` (n, 2), n >= 3."""
     sol = np.linalg.lstsq(_homog(src), dst, rcond=None)[0]
@@ -133,20 +157,18 @@ def ransac_affine(
         return None, none
     rng = np.random.default_rng(seed)
     picks = np.argsort(rng.random((iterations, n)), axis=1)[:, :3]  # 3 distinct per row
-    a = _homog(src64[picks])  # (I, 3, 3)
-    b = dst64[picks]  # (I, 3, 2)
-    det_src = np.linalg.det(a)
-    ok = np.abs(det_src) > 1e-9
-    a[~ok] = np.eye(3)
-    maps = np.linalg.solve(a, b)  # (I, 3, 2)
+    maps, ok = _affine_from_triples(src64[picks], dst64[picks])  # (I, 3, 2), (I,)
     area = maps[:, 0, 0] * maps[:, 1, 1] - maps[:, 0, 1] * maps[:, 1, 0]
     ok &= (area > 1.0 / max_scale) & (area < max_scale)
     if not ok.any():
         return None, none
-    pred = _homog(src64) @ maps[ok]  # (I', n, 2)
-    inside = ((pred - dst64) ** 2).sum(axis=-1) < tolerance**2
+    kept = maps[ok]
+    x, y = src64[:, 0], src64[:, 1]
+    dx = kept[:, 0, 0, None] * x + kept[:, 1, 0, None] * y + kept[:, 2, 0, None] - dst64[:, 0]
+    dy = kept[:, 0, 1, None] * x + kept[:, 1, 1, None] * y + kept[:, 2, 1, None] - dst64[:, 1]
+    inside = dx * dx + dy * dy < tolerance**2  # (I', n): each map's inliers
     winner = int(np.argmax(inside.sum(axis=1)))
-    best, mask = maps[ok][winner], inside[winner]
+    best, mask = kept[winner], inside[winner]
     if mask.sum() >= 3:
         refit = fit_affine(src64[mask], dst64[mask])
         area = refit[0, 0] * refit[1, 1] - refit[0, 1] * refit[1, 0]
