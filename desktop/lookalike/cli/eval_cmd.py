@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lookalike.embed.presets import DEFAULT_PRESET, PRESETS
 from lookalike.errors import KnownError
-from lookalike.search.defaults import DBA_ALPHA, DBA_K
+from lookalike.search.defaults import DBA_ALPHA, DBA_DEPTH, DBA_K
 
 if TYPE_CHECKING:  # numpy stays out of ``lookalike --help``
     import numpy as np
@@ -66,6 +66,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--qe", type=int, default=0, metavar="K", help="alpha query expansion, K nn")
     p.add_argument("--dba", type=int, default=DBA_K, metavar="K",
                    help=f"alpha DBA on the shortlist, K neighbours (default {DBA_K}; 0: off)")
+    p.add_argument("--dba-depth", type=int, default=DBA_DEPTH, metavar="N",
+                   help=f"top matches DBA rescores (default {DBA_DEPTH})")
     p.add_argument("--alpha", type=float, default=DBA_ALPHA,
                    help=f"alpha of --qe and --dba (default {DBA_ALPHA:g})")
     p.add_argument("--whiten", action="store_true",
@@ -182,6 +184,7 @@ class Options:
     dba: int = 0
     alpha: float = 3.0
     whiten: bool = False
+    dba_depth: int = DBA_DEPTH
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -192,7 +195,8 @@ def _options(args: argparse.Namespace) -> Options:
         params = replace(params, depth=args.rerank_depth)
     if args.rerank_weight is not None:
         params = replace(params, weight=args.rerank_weight)
-    return Options(args.rerank, params, args.qe, args.dba, args.alpha, args.whiten)
+    return Options(args.rerank, params, args.qe, args.dba, args.alpha, args.whiten,
+                   args.dba_depth)
 
 
 def ablation_table(
@@ -222,7 +226,7 @@ def ablation_table(
     upright = [list(v[:1]) for v in variants]
     rows = []
     for name, options in combos:
-        options = replace(options, alpha=args.alpha)
+        options = replace(options, alpha=args.alpha, dba_depth=args.dba_depth)
         for turned in ([False, True] if args.rotate else [False]):
             started = time.perf_counter()
             try:
@@ -387,7 +391,7 @@ def ablation_similarity(
             order = np.argsort(-row, kind="stable")
             matches = rank(ids[order], row[order], n, {i}, lambda _: placeholder)
             if options.dba:  # as Library._find: the shortlist rescored, the rest unchanged
-                matches = _dba_matches(query[0], matches, params.depth, database, options)
+                matches = _dba_matches(query[0], matches, options.dba_depth, database, options)
             if options.rerank:
                 matches = rerank_matches(matches, emb.locals, cand_locals, n, params)
             found.append(matches)

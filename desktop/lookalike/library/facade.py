@@ -27,7 +27,7 @@ from lookalike.library.results import Progress, RootInfo, SearchResult, Status, 
 from lookalike.library.writer import CatalogWriter, Result
 from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.search import similar
-from lookalike.search.defaults import DBA_ALPHA, DBA_K
+from lookalike.search.defaults import DBA_ALPHA, DBA_DEPTH, DBA_K
 from lookalike.search.expand import alpha_expand, dba_shortlist
 from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
 from lookalike.search.rotate import merge_max, turns
@@ -62,8 +62,9 @@ class Library:
             search says otherwise.
         rerank_params: the re-ranking knobs (depth, weight, ...).
         dba: neighbours of database-side augmentation on the shortlist (0: off), see
-            :func:`lookalike.search.expand.dba_shortlist`; the shortlist is
-            ``rerank_params.depth`` deep.
+            :func:`lookalike.search.expand.dba_shortlist`; the shortlist is ``dba_depth``
+            deep.
+        dba_depth: how many of the top matches DBA rescores.
         dba_alpha: its weight exponent (also alpha-QE's).
         qe: neighbours of alpha query expansion (0: off; measured to hurt on both benches, so
             off by default, see docs/QUALITY.md).
@@ -85,6 +86,7 @@ class Library:
         self.rerank_params = rerank_params
         self.dba = dba
         self.dba_alpha = dba_alpha
+        self.dba_depth = DBA_DEPTH
         self.qe = 0
         self._writer = writer
         self._catalog = writer.catalog
@@ -380,11 +382,12 @@ class Library:
             if self.qe > 0:
                 vector, whitened = self._expanded(query.vector, exclude), True
             matches = similar.knn(self._index, self._catalog, vector,
-                                  max(top, params.depth) if deep else top, exclude,
+                                  max(top, params.depth, self.dba_depth) if deep else top,
+                                  exclude,
                                   whitened=whitened)  # fmt: skip
             if self.dba > 0:
-                matches = self._augmented(query, matches[: params.depth]) \
-                    + matches[params.depth:]  # fmt: skip
+                matches = self._augmented(query, matches[: self.dba_depth]) \
+                    + matches[self.dba_depth:]  # fmt: skip
             blobs = self._catalog.locals_of([m.photo_id for m in matches[: params.depth]]) \
                 if verify else {}  # fmt: skip
         if not verify:
