@@ -8,7 +8,7 @@ of the window offscreen: docs/main_window.png, docs/match_view.png and docs/albu
     python docs/render_screenshots.py [IMAGES] [--fake] [--dark] [--query PATH] [--out docs]
 
 IMAGES defaults to ../shared/bench/dev/images (next to the repository). The real embedder
-(``Embedder.from_preset("fast")``) is used when its model is installed; ``--fake`` uses the test
+(``Embedder.from_preset("balanced")``) is used when its model is installed; ``--fake`` uses the test
 suite's FakeEmbedder instead (colour layout, for layout work only).
 """
 
@@ -29,7 +29,7 @@ log = logging.getLogger("render_screenshots")
 
 
 def make_embedder(fake: bool) -> object:
-    """The real "fast" embedder, or the tests' FakeEmbedder with ``--fake``."""
+    """The real default ("balanced") embedder, or the tests' FakeEmbedder with ``--fake``."""
     if fake:
         sys.path.insert(0, str(REPO))
         from tests.fakes import FakeEmbedder
@@ -37,7 +37,7 @@ def make_embedder(fake: bool) -> object:
         return FakeEmbedder()
     from lookalike.embed.model import Embedder
 
-    return Embedder.from_preset("fast")
+    return Embedder.from_preset("balanced")
 
 
 def wait_for(signal: object, timeout_s: float = 60.0) -> list[object]:

@@ -72,7 +72,7 @@ def test_results_model_roles_and_drag_data(
     assert model.rowCount() == 2
     index = model.index(0)
     assert index.data(Qt.ItemDataRole.DisplayRole) == "b.jpg"
-    assert "Rank 1 · similarity 0.912" in index.data(Qt.ItemDataRole.ToolTipRole)
+    assert "Rank 1 · score 0.912" in index.data(Qt.ItemDataRole.ToolTipRole)
     with qtbot.waitSignal(model.dataChanged, timeout=WAIT_MS):
         assert model.thumbnail(0) is None  # loads lazily
     assert model.thumbnail(0) is not None

@@ -330,7 +330,7 @@ class MatchView(QWidget):
         """Show a result and its matching regions."""
         self._detail = detail
         item = detail.item
-        score = f" · similarity {item.score:.3f}" if item.score is not None else ""
+        score = f" · score {item.score:.3f}" if item.score is not None else ""
         points, why = "", ""
         if detail.inliers is not None:
             n = len(detail.inliers[0])

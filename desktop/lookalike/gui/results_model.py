@@ -33,7 +33,7 @@ class PhotoItem:
     Attributes:
         photo_id: catalog id (0 when the photo is not indexed).
         path: the file.
-        score: similarity to the query (cosine, higher is closer), or None in albums.
+        score: similarity to the query (cosine, plus the re-ranking boost), or None in albums.
         rank: 1-based rank among the results, or None in albums.
         state: catalog state ("indexed", "pending", "skipped", ...) or "" when unknown.
     """
@@ -146,7 +146,8 @@ class ResultsModel(QAbstractListModel):
     def _tooltip(self, item: PhotoItem) -> str:
         lines = [str(item.path)]
         if item.rank is not None and item.score is not None:
-            lines.append(f"Rank {item.rank} · similarity {item.score:.3f}")
+            lines.append(f"Rank {item.rank} · score {item.score:.3f} (similarity, plus up to 0.5 "
+                         "for points that match in both photos)")
         if item.state and item.state != "indexed":
             lines.append(f"Not searchable: {item.state}")
         failure = self._thumbs.failure(item.path)
