@@ -60,26 +60,51 @@ def peaks_from_bytes(blob: bytes) -> Peaks:
 
 
 _LOCALS_HEADER = np.dtype("<u4")
+_INT8_CODES = 0x8000_0000
+"""Header flag: positions as float16, then codes as int8 (code · 127); without it, the float16
+rows written before this format (still read)."""
+CODE_STEP = 1.0 / 127.0
+"""Local feature codes are multiples of this (``embed.local.extract`` rounds them), so the
+compact format stores them exactly."""
 
 
 def locals_to_bytes(locals_: Locals) -> bytes:
-    """Serialise local features: a uint32 row width (2 + d), then the float16 rows."""
-    arr = np.ascontiguousarray(locals_, dtype="<f2")
+    """Serialise local features compactly: a uint32 header (row width 2 + d, flagged), the (K, 2)
+    float16 positions, then the (K, d) codes as int8 steps of ``CODE_STEP`` (K·(4 + d) bytes:
+    8.7 KB for 128 cells of 64 dims, half the float16 rows)."""
+    arr = np.asarray(locals_, dtype=np.float32)
     if arr.ndim != 2 or arr.shape[1] < 3:
         raise ValueError(f"locals must be (K, 2 + d), got {arr.shape}")
-    return np.asarray([arr.shape[1]], _LOCALS_HEADER).tobytes() + arr.tobytes()
+    head = np.asarray([arr.shape[1] | _INT8_CODES], _LOCALS_HEADER).tobytes()
+    positions = np.ascontiguousarray(arr[:, :2], dtype="<f2").tobytes()
+    codes = np.clip(np.rint(arr[:, 2:] / CODE_STEP), -127, 127).astype(np.int8)
+    return bytes(head + positions + codes.tobytes())
 
 
 def locals_from_bytes(blob: bytes) -> Locals:
-    """Inverse of :func:`locals_to_bytes`; raises ValueError on a malformed blob."""
+    """Inverse of :func:`locals_to_bytes` (also reads the older float16 rows); raises
+    ValueError on a malformed blob."""
     head = _LOCALS_HEADER.itemsize
     if len(blob) < head:
         raise ValueError("locals blob too short")
-    width = int(np.frombuffer(blob[:head], _LOCALS_HEADER)[0])
-    body = np.frombuffer(blob[head:], dtype="<f2")
-    if width < 3 or body.size % width:
+    word = int(np.frombuffer(blob[:head], _LOCALS_HEADER)[0])
+    width = word & ~_INT8_CODES
+    if width < 3:
+        raise ValueError(f"locals blob with rows of {width}")
+    if not word & _INT8_CODES:  # the float16 rows of schema v3
+        body = np.frombuffer(blob[head:], dtype="<f2")
+        if body.size % width:
+            raise ValueError(f"locals blob of {len(blob)} bytes does not hold rows of {width}")
+        legacy: Locals = body.reshape(-1, width).astype(np.float16)
+        return legacy
+    row = 4 + (width - 2)
+    if (len(blob) - head) % row:
         raise ValueError(f"locals blob of {len(blob)} bytes does not hold rows of {width}")
-    out: Locals = body.reshape(-1, width).astype(np.float16)
+    k = (len(blob) - head) // row
+    out: Locals = np.empty((k, width), np.float16)
+    out[:, :2] = np.frombuffer(blob[head : head + 4 * k], dtype="<f2").reshape(k, 2)
+    codes = np.frombuffer(blob[head + 4 * k :], dtype=np.int8).reshape(k, width - 2)
+    out[:, 2:] = codes.astype(np.float32) * CODE_STEP
     return out
 
 

@@ -4,7 +4,8 @@ Each feature-map cell is a local descriptor of the image patch under it. The cel
 largest L2 norm (a cheap attention proxy: strong activations sit on textured, distinctive
 structure) are kept; each cell's C-dim vector is L2-normalised, projected to ``LOCAL_DIM``
 dimensions by a fixed random orthogonal matrix (seeded, never fitted on any data), normalised
-again and stored as float16 with the cell centre.
+again and rounded to steps of 1/127 (so the catalog stores each component in one byte, see
+``types.locals_to_bytes``), with the cell centre.
 
 Positions are in units of the image's long side (x in 0..1 on a landscape photo, y in
 0..h/w), so a rotation of the photo is a rotation of the coordinates (no anisotropic scaling)
@@ -18,7 +19,7 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
-from lookalike.types import Locals
+from lookalike.types import CODE_STEP, Locals
 
 LOCAL_DIM = 64
 """Code size d of a local feature (the projection's output dimension). On bench/dev with
@@ -74,6 +75,7 @@ def extract(
     codes = cells[keep] / norms[keep, None]
     codes = codes @ projection(channels, dim)
     codes /= np.maximum(np.linalg.norm(codes, axis=1, keepdims=True), 1e-6)
+    codes = np.rint(codes / CODE_STEP) * CODE_STEP  # int8 steps: stored exactly (types.py)
     long_side = float(max(fh, fw))
     out = np.empty((len(keep), 2 + dim), np.float16)
     out[:, 0] = ((keep % fw) + 0.5) / long_side

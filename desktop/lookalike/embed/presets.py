@@ -13,7 +13,7 @@ class Preset:
     scales: tuple[int, ...]
     description: str
     local_features: bool = False
-    """Also store compact local features per photo (~17 KB), which spatial re-ranking needs."""
+    """Also store compact local features per photo (~9 KB), which spatial re-ranking needs."""
 
 
 PRESETS: dict[str, Preset] = {

@@ -91,7 +91,7 @@ def test_extract_keeps_the_strongest_cells_as_unit_codes_with_positions() -> Non
     loc = extract(fmap, top=20, dim=16)
     assert loc.dtype == np.float16 and loc.shape == (20, 18)
     norms = np.linalg.norm(loc[:, 2:].astype(np.float32), axis=1)
-    np.testing.assert_allclose(norms, 1.0, atol=2e-3)
+    np.testing.assert_allclose(norms, 1.0, atol=1e-2)  # codes rounded to steps of 1/127
     assert (loc[:, 0] > 0).all() and (loc[:, 0] < 1).all()
     assert (loc[:, 1] >= 1.5 / 8 - 1e-3).all() and (loc[:, 1] < 6 / 8).all()  # y in long-side units
     assert extract(np.zeros((4, 3, 3), np.float32), top=5, dim=2).shape == (0, 4)

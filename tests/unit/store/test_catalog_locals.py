@@ -11,7 +11,7 @@ import pytest
 
 from lookalike.errors import BugError
 from lookalike.store.catalog import SCHEMA_VERSION, Catalog
-from lookalike.types import locals_from_bytes, locals_to_bytes
+from lookalike.types import CODE_STEP, locals_from_bytes, locals_to_bytes
 
 MODEL = "model-a"
 DIM = 16
@@ -44,7 +44,10 @@ def unit(seed: int) -> np.ndarray:
 
 
 def some_locals(seed: int, k: int = 5, d: int = 8) -> np.ndarray:
-    return np.random.default_rng(seed).random((k, 2 + d)).astype(np.float16)
+    """Positions and codes as ``embed.local.extract`` makes them (codes on the 1/127 grid)."""
+    x = np.random.default_rng(seed).random((k, 2 + d)).astype(np.float32)
+    x[:, 2:] = np.rint(x[:, 2:] / CODE_STEP) * CODE_STEP
+    return x.astype(np.float16)
 
 
 def _columns(path: Path) -> list[tuple[object, ...]]:
@@ -110,3 +113,26 @@ def test_set_indexed_rejects_locals_that_are_not_bytes(catalog: Catalog, root: P
 def test_malformed_locals_blob_is_refused(blob: bytes) -> None:
     with pytest.raises(ValueError):
         locals_from_bytes(blob)
+
+
+def test_locals_blob_is_compact_and_exact_for_extracted_features() -> None:
+    from lookalike.embed.local import extract
+
+    fmap = np.maximum(np.random.default_rng(0).standard_normal((256, 12, 16)) - 0.3, 0)
+    loc = extract(fmap.astype(np.float32), top=128, dim=64)
+    blob = locals_to_bytes(loc)
+    assert len(blob) == 4 + 128 * (4 + 64)  # half the float16 rows
+    np.testing.assert_array_equal(locals_from_bytes(blob), loc)
+
+
+def test_codes_off_the_grid_are_rounded_to_it() -> None:
+    loc = np.random.default_rng(1).uniform(-1, 1, (6, 10)).astype(np.float16)
+    back = locals_from_bytes(locals_to_bytes(loc))
+    np.testing.assert_array_equal(back[:, :2], loc[:, :2])
+    np.testing.assert_allclose(back[:, 2:], loc[:, 2:], atol=CODE_STEP / 2 + 1e-3)
+
+
+def test_float16_blobs_of_earlier_versions_still_read() -> None:
+    loc = some_locals(4, k=3, d=6)
+    legacy = np.asarray([8], "<u4").tobytes() + np.ascontiguousarray(loc, "<f2").tobytes()
+    np.testing.assert_array_equal(locals_from_bytes(legacy), loc)
