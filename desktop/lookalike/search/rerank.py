@@ -35,7 +35,8 @@ class RerankParams:
     """The knobs of spatial re-ranking.
 
     Attributes:
-        depth: how many of the best global matches are verified.
+        depth: how many of the best global matches are verified (50 and 100 score the same on
+            both benches, dev 93.40 / 93.40, synthetic 96.95 / 96.94; 50 costs half).
         weight: the largest boost, in units of cosine similarity.
         cap: inliers (above the baseline) at which the boost saturates.
         baseline: inliers that chance alone gives (3 of them are the minimal sample itself).
@@ -46,7 +47,7 @@ class RerankParams:
         max_scale: largest area ratio (and smallest, as its inverse) of an accepted map.
     """
 
-    depth: int = 100
+    depth: int = 50
     weight: float = 0.5
     cap: int = 20
     baseline: int = 6
