@@ -208,7 +208,7 @@ class StandIn:
     are embedded by ``real`` (a real Embedder of the same dimension) when one is set."""
 
     def __init__(self) -> None:
-        self.model_id, self.dim = MODEL, DIM
+        self.model_id, self.dim, self.max_side = MODEL, DIM, 1024
         self.real: Any = None
 
     def embed_file(self, path: Path) -> Embedding:

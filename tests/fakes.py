@@ -86,6 +86,7 @@ class FakeEmbedder:
     def __init__(self, model_id: str = FAKE_MODEL_ID, delay_s: float = 0.0) -> None:
         self.model_id = model_id
         self.dim = DIM
+        self.max_side = 64  # as _decode
         self.delay_s = delay_s
         self.calls = 0
         self.embedded: list[Path] = []

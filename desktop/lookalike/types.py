@@ -126,10 +126,14 @@ class PhotoEmbedder(Protocol):
         model_id: identifies the vector space (sha256 of the model file + embedding settings);
             vectors made under different ids never mix.
         dim: descriptor size D.
+        max_side: the long side photos are decoded at for embedding (``embed_file`` decodes
+            so); a whole image given as bytes is decoded the same way, so a pasted copy of a
+            library photo gets that photo's vector.
     """
 
     model_id: str
     dim: int
+    max_side: int
 
     def embed_file(self, path: Path) -> Embedding:
         """Decode and embed one photo. Raises ``UnreadablePhoto`` with a reason."""

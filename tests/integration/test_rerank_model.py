@@ -87,3 +87,17 @@ def test_rotated_query_finds_the_upright_photo(library: tuple[Library, dict[int,
         assert found.matches[0].score > 0.9
     finally:
         lib.close()
+
+
+def test_a_pasted_copy_of_a_library_photo_gets_its_stored_vector(
+    library: tuple[Library, dict[int, Path]],
+) -> None:
+    lib, files = library
+    try:
+        pasted = lib.search(files[2].read_bytes(), top=1)  # as Ctrl+V of the file's bytes
+        assert pasted.matches[0].path == files[2]
+        stored = lib.embedding(pasted.matches[0].photo_id)
+        assert stored is not None
+        assert float(pasted.query.vector @ stored.vector) > 0.9999  # decoded as indexing does
+    finally:
+        lib.close()

@@ -145,10 +145,11 @@ class _SyncThread(QThread):
         last, last_sent = None, 0.0
         try:
             for progress in self._library.sync(cancel=self._cancel, batch=self._runner.batch):
+                new_phase = last is None or progress.phase != last.phase
                 last = progress
                 now = time.monotonic()
                 final = progress.phase in ("done", "cancelled")
-                if final or now - last_sent >= PROGRESS_INTERVAL_S:
+                if final or new_phase or now - last_sent >= PROGRESS_INTERVAL_S:
                     last_sent = now
                     self._runner.progress.emit(progress)
         except Exception as exc:
@@ -169,7 +170,7 @@ class SyncRunner(QObject):
 
     Signals:
         progress(object): a ``lookalike.library.Progress`` (throttled to one per
-            :data:`PROGRESS_INTERVAL_S`, the final one always sent).
+            :data:`PROGRESS_INTERVAL_S`; the first of each phase and the final one always sent).
         ended(object): the sync stopped: its last ``Progress`` (phase "done" or "cancelled"),
             or None if it failed.
         failed(object): a :class:`Failure`, before ``ended(None)``.

@@ -347,7 +347,7 @@ class Library:
                 query = self._embedder.embed_file(image)
         queries = [] if query is None else [query]
         if query is None or rotate:
-            pixels = similar.query_pixels(image, crop)
+            pixels = similar.query_pixels(image, crop, self._embedder.max_side)
             variants = turns(pixels) if rotate else [pixels]
             queries += [self._embedder.embed_rgb(v) for v in variants[len(queries):]]
             query = queries[0]

@@ -148,13 +148,18 @@ def crop_fraction(
 
 
 def query_pixels(
-    image: Path | bytes | npt.NDArray[np.uint8], crop: tuple[float, float, float, float] | None
+    image: Path | bytes | npt.NDArray[np.uint8],
+    crop: tuple[float, float, float, float] | None,
+    max_side: int | None = None,
 ) -> npt.NDArray[np.uint8]:
     """The upright pixels of a query image, cropped if asked.
 
     Args:
         image: a file, encoded image bytes, or an (H, W, 3) uint8 RGB array.
         crop: ``(x0, y0, x1, y1)`` fractions (see :func:`crop_fraction`), or None.
+        max_side: without a crop, decode a file or bytes as indexing does (at this long side,
+            DCT-scaled: ``decode(..., exact=False)``) so the query's pixels are the library's;
+            a crop is cut from the full-size photo.
 
     Returns:
         (h, w, 3) uint8 RGB.
@@ -164,7 +169,8 @@ def query_pixels(
         KnownError: an array of another shape or type, or an invalid crop.
     """
     if isinstance(image, Path | bytes):
-        rgb = decode(image).rgb
+        side = max_side if crop is None else None
+        rgb = decode(image, side, exact=side is None).rgb
     elif isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 \
             and image.shape[2] == 3:
         rgb = image
