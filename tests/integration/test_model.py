@@ -180,3 +180,19 @@ def test_tensors_collapse_scales_above_a_small_photos_size():
     assert [x.shape for x in embedder.tensors(small)] == [(1, 3, 288, 384)]
     big = np.zeros((1200, 1600, 3), np.uint8)
     assert [x.shape[2:] for x in embedder.tensors(big)] == [(768, 1024), (576, 768), (384, 512)]
+
+
+def test_positions_of_a_cropped_input_are_on_the_whole_image():
+    embedder = Embedder(
+        paths.models_dir() / "rmac_lite0.onnx", scales=(1024,), threads=1, local_features=True
+    )
+    rgb = np.asarray(Image.fromarray(_scene(3)).resize((1008, 756)))  # cropped to 992 x 736
+    raw = embedder.embed_tensors(embedder.tensors(rgb))  # positions on the crop
+    whole = embedder.embed_rgb(rgb)  # positions on the image
+    np.testing.assert_allclose(whole.peaks["x"], (8 + raw.peaks["x"] * 992) / 1008, rtol=1e-5)
+    np.testing.assert_allclose(whole.peaks["y"], (10 + raw.peaks["y"] * 736) / 756, rtol=1e-5)
+    assert raw.locals is not None and whole.locals is not None
+    expect = (raw.locals[:, :2].astype(np.float32) * 992 + [8, 10]) / 1008
+    np.testing.assert_allclose(whole.locals[:, :2].astype(np.float32), expect, atol=2e-3)
+    np.testing.assert_array_equal(whole.locals[:, 2:], raw.locals[:, 2:])
+    np.testing.assert_array_equal(whole.vector, raw.vector)

@@ -165,6 +165,34 @@ def _croppable(size: tuple[int, int], to: tuple[int, int]) -> bool:
     return all(t <= s and s - t <= CROP_LIMIT * s for s, t in zip(size, to, strict=True))
 
 
+def _crop_offset(size: tuple[int, int], to: tuple[int, int]) -> tuple[int, int] | None:
+    """(left, top) of the centred crop :meth:`Embedder.tensor` takes from an image of ``size``
+    for an input of ``to``, or None when it resamples instead (or needs neither)."""
+    if to == size or not _croppable(size, to):
+        return None
+    return (size[0] - to[0]) // 2, (size[1] - to[1]) // 2
+
+
+def _uncrop(
+    peaks: Peaks,
+    locals_: Locals | None,
+    offset: tuple[int, int],
+    size: tuple[int, int],
+    cropped: tuple[int, int],
+) -> tuple[Peaks, Locals | None]:
+    """Positions measured on a centred crop → positions on the whole image."""
+    (left, top), (w, h), (cw, ch) = offset, size, cropped
+    peaks = peaks.copy()
+    peaks["x"] = (left + peaks["x"] * cw) / w
+    peaks["y"] = (top + peaks["y"] * ch) / h
+    if locals_ is not None:
+        xy = locals_[:, :2].astype(np.float32) * max(cw, ch)  # cell centres in pixels
+        locals_ = locals_.copy()
+        locals_[:, 0] = (xy[:, 0] + left) / max(w, h)
+        locals_[:, 1] = (xy[:, 1] + top) / max(w, h)
+    return peaks, locals_
+
+
 class Embedder:
     """The real :class:`lookalike.types.PhotoEmbedder`: decode → resize per scale → ONNX → sum.
 
@@ -224,8 +252,9 @@ class Embedder:
         height, width = rgb.shape[:2]
         size = input_size(width, height, side, self.info.size_multiple)
         if size != (width, height):
-            if _croppable((width, height), size):
-                left, top = (width - size[0]) // 2, (height - size[1]) // 2
+            offset = _crop_offset((width, height), size)
+            if offset is not None:
+                left, top = offset
                 rgb = rgb[top : top + size[1], left : left + size[0]]
             else:
                 rgb = np.asarray(
@@ -254,7 +283,7 @@ class Embedder:
 
     def embed_rgb(self, rgb: npt.NDArray[np.uint8]) -> Embedding:
         """Embed an upright (H, W, 3) uint8 RGB image at every scale and sum."""
-        return self.embed_tensors(self.tensors(rgb))
+        return self.embed_tensors(self.tensors(rgb), image_size=(rgb.shape[1], rgb.shape[0]))
 
     def tensors(self, rgb: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.float32]]:
         """The network inputs of an image, one per distinct scale, largest first (a small photo
@@ -270,11 +299,13 @@ class Embedder:
         self,
         xs: list[npt.NDArray[np.float32]],
         session: onnxruntime.InferenceSession | None = None,
+        image_size: tuple[int, int] | None = None,
     ) -> Embedding:
         """Run the model on prepared inputs (from :meth:`tensors`) and sum the descriptors.
 
         Peaks (and local features, when enabled) come from the largest scale, from the same
-        session run.
+        session run. With the (width, height) of the image the inputs came from, their
+        positions are on that image even when the input is a centred crop of it.
         """
         first = ("descriptor", "mac", "argmax") + (("features",) if self.local_features else ())
         outputs = self.run(xs[0], first, session)
@@ -286,6 +317,10 @@ class Embedder:
             locals_ = extract_locals(np.asarray(outputs[3][0], np.float32))
         for x in xs[1:]:
             total += self.run(x, ("descriptor",), session)[0][0]
+        cropped = (xs[0].shape[3], xs[0].shape[2])
+        offset = None if image_size is None else _crop_offset(image_size, cropped)
+        if offset is not None and image_size is not None:
+            peaks, locals_ = _uncrop(peaks, locals_, offset, image_size, cropped)
         return Embedding(vector=l2n(total), peaks=peaks, locals=locals_)
 
     def feature_map(self, rgb: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.float32]:
@@ -326,7 +361,8 @@ class Embedder:
 
         def work(path: Path) -> Embedding:
             rgb = decode(path, self.max_side, exact=False).rgb
-            return self.embed_tensors(self.tensors(rgb), session)
+            size = (rgb.shape[1], rgb.shape[0])
+            return self.embed_tensors(self.tensors(rgb), session, image_size=size)
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embed") as pool:
 
