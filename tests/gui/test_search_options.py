@@ -14,9 +14,9 @@ from tests.gui.scenes import SCENES, SYNC_TIMEOUT_MS, PhotoSet
 
 from lookalike.gui.learning import describe_learned
 from lookalike.gui.main_window import MainWindow
-from lookalike.gui.search_page import DBA_ON_K
 from lookalike.gui.settings_dialog import SettingsDialog
 from lookalike.library import Library
+from lookalike.search.defaults import DBA_K
 from lookalike.settings import Settings
 
 WAIT_MS = 10_000
@@ -61,7 +61,7 @@ def test_search_options_apply_without_a_restart(
     library.dba, library.rerank = 0, False
     _accept_settings_with({"dba": True, "rerank": True, "rotate": True})
     window.show_settings()
-    qtbot.waitUntil(lambda: library.dba == DBA_ON_K and library.rerank, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: library.dba == DBA_K and library.rerank, timeout=WAIT_MS)
     assert window.search.rotate
     assert window.statusBar().currentMessage() == "Settings saved"  # no restart asked for
     saved = Settings.load(tmp_path / "settings.json")

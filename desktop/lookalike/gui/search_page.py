@@ -35,9 +35,6 @@ from lookalike.search.defaults import DBA_K
 log = logging.getLogger(__name__)
 
 RESULT_COUNTS = (50, 100, 500, 1000)
-DBA_ON_K = DBA_K
-"""Neighbours of database-side augmentation when the setting is on (as
-``lookalike.app.dba_neighbours``, which opens the library with it)."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +184,7 @@ class SearchPage(QWidget):
             search_again: repeat the current search with them (if there is one).
         """
         self.rotate = rotate
-        library, dba_k = self._library, DBA_ON_K if dba else 0
+        library, dba_k = self._library, DBA_K if dba else 0
 
         def apply() -> None:
             library.dba, library.rerank = dba_k, rerank

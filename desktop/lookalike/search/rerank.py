@@ -180,18 +180,42 @@ def ransac_affine(
     return best, mask
 
 
-def count_inliers(query: Locals, candidate: Locals, params: RerankParams = DEFAULT_PARAMS) -> int:
-    """Inliers of the best affine map between two photos' local features (0 if none)."""
+def _comparable(query: Locals, candidate: Locals) -> tuple[Floats, Floats] | None:
+    """Both photos' local features as float32, or None when they cannot be matched."""
     q = np.asarray(query, np.float32)
     c = np.asarray(candidate, np.float32)
     if q.ndim != 2 or c.ndim != 2 or q.shape[1] != c.shape[1]:
-        return 0
-    codes_q, codes_c = np.ascontiguousarray(q[:, 2:]), np.ascontiguousarray(c[:, 2:])  # BLAS
-    iq, ic = mutual_matches(codes_q, codes_c, params.min_similarity)
+        return None
+    return q, c
+
+
+def _verified(
+    q: Floats, c: Floats, sim: Floats, params: RerankParams, at_least: int = 0
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Indices into ``q`` and ``c`` of the mutual matches (from their code cosines ``sim``)
+    that agree with RANSAC's affine map; none when there are ``at_least`` matches or fewer."""
+    iq, ic = mutual_from_similarity(sim, params.min_similarity)
+    if len(iq) <= at_least:
+        return iq[:0], ic[:0]
     _, mask = ransac_affine(
         q[iq, :2], c[ic, :2], params.tolerance, params.iterations, params.max_scale
     )
-    return int(mask.sum())
+    return iq[mask], ic[mask]
+
+
+def _codes_similarity(q: Floats, c: Floats) -> Floats:
+    sim: Floats = np.ascontiguousarray(q[:, 2:]) @ np.ascontiguousarray(c[:, 2:]).T
+    return sim
+
+
+def count_inliers(query: Locals, candidate: Locals, params: RerankParams = DEFAULT_PARAMS) -> int:
+    """Inliers of the best affine map between two photos' local features (0 if none)."""
+    pair = _comparable(query, candidate)
+    if pair is None:
+        return 0
+    q, c = pair
+    iq, _ = _verified(q, c, _codes_similarity(q, c), params)
+    return len(iq)
 
 
 def inlier_pairs(
@@ -212,18 +236,13 @@ def inlier_pairs(
         the candidate, x and y in units of each photo's long side (as in ``Locals``); the
         pairs whose codes agree most come first. (0, 2) each when there are none.
     """
-    q = np.asarray(query, np.float32)
-    c = np.asarray(candidate, np.float32)
-    if q.ndim != 2 or c.ndim != 2 or q.shape[1] != c.shape[1]:
+    pair = _comparable(query, candidate)
+    if pair is None:
         return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
-    codes_q, codes_c = np.ascontiguousarray(q[:, 2:]), np.ascontiguousarray(c[:, 2:])
-    iq, ic = mutual_matches(codes_q, codes_c, params.min_similarity)
-    _, mask = ransac_affine(
-        q[iq, :2], c[ic, :2], params.tolerance, params.iterations, params.max_scale
-    )
-    iq, ic = iq[mask], ic[mask]
-    similarity = np.einsum("ij,ij->i", codes_q[iq], codes_c[ic])
-    order = np.argsort(-similarity, kind="stable")
+    q, c = pair
+    sim = _codes_similarity(q, c)
+    iq, ic = _verified(q, c, sim, params)
+    order = np.argsort(-sim[iq, ic], kind="stable")
     return (
         np.ascontiguousarray(q[iq[order], :2]),
         np.ascontiguousarray(c[ic[order], :2]),
@@ -256,12 +275,9 @@ def rerank_scores(
     out = np.asarray(scores, np.float32).copy()
     if query is None:
         return out
+    pairs = [(i, _comparable(query, c)) for i, c in enumerate(candidates) if c is not None]
+    usable = [(i, pair[1]) for i, pair in pairs if pair is not None and len(pair[1])]
     q = np.asarray(query, np.float32)
-    usable = [
-        (i, np.asarray(c, np.float32))
-        for i, c in enumerate(candidates)
-        if c is not None and q.ndim == 2 and c.ndim == 2 and c.shape[1] == q.shape[1] and len(c)
-    ]
     if not usable or not len(q):
         return out
     # One product for all candidates: many small ones cost more in BLAS thread wake-ups than in
@@ -272,13 +288,9 @@ def rerank_scores(
     for i, cand in usable:
         sim = sim_all[:, start : start + len(cand)]
         start += len(cand)
-        iq, ic = mutual_from_similarity(sim, params.min_similarity)
-        if len(iq) <= params.baseline:  # inliers <= matches: no boost possible, skip RANSAC
-            continue
-        _, mask = ransac_affine(
-            q[iq, :2], cand[ic, :2], params.tolerance, params.iterations, params.max_scale
-        )
-        out[i] += boost(int(mask.sum()), params)
+        # inliers <= matches: with no more matches than the baseline, no boost is possible
+        iq, _ = _verified(q, cand, sim, params, at_least=params.baseline)
+        out[i] += boost(len(iq), params)
     return out
 
 
