@@ -3,8 +3,9 @@
 Builds a real library home (``catalog.sqlite`` filled through the Catalog API the writer uses,
 plus ``index.hnsw`` built from it) with N photos: clustered unit vectors (as in
 ``search_speed.py``: C = N/50 "places", cluster mates at cosine ≈ 0.4–0.8) and synthetic local
-features per photo (128 × (2 + 64) float16). Every place has a "scene" of 128 local features;
-each photo shows 16–64 of them through its own random affine map (rotation ±15°, scale
+features per photo (``MAX_LOCALS`` × (2 + ``LOCAL_DIM``), as the embedder makes them: 256 × 66,
+stored as int8 codes). Every place has a "scene" of that many local features; each photo shows
+1/8 to 1/2 of them through its own random affine map (rotation ±15°, scale
 0.8–1.25, shift ±0.1) with jitter and code noise, and fills the rest with random ones, so that
 verification finds inliers between cluster mates and only chance ones elsewhere.
 
@@ -39,6 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.embed.local import LOCAL_DIM, MAX_LOCALS
 from lookalike.library import facade
 from lookalike.library.facade import CATALOG_FILE, INDEX_FILE, Library
 from lookalike.search import rerank, similar
@@ -50,8 +52,8 @@ from lookalike.types import PEAK_DTYPE, Embedding, locals_to_bytes, peaks_to_byt
 F32 = npt.NDArray[np.float32]
 MODEL = "bench-query-speed"
 DIM = 1280
-K_LOCALS, CODE_DIM = 128, 64
-SHARED = (16, 64)
+K_LOCALS, CODE_DIM = MAX_LOCALS, LOCAL_DIM
+SHARED = (K_LOCALS // 8, K_LOCALS // 2)
 """Fewest and most scene features a photo shows (the rest are its own)."""
 CHUNK = 2048
 MARKER = "bench.json"

@@ -15,6 +15,9 @@ Outputs:
     mac: (1, C) float32, the per-channel maximum over the whole map.
     argmax: (1, C) int64, flat index ``y * w + x`` of each channel's maximum in the feature map.
     features: (1, C, H/32, W/32) float32, the trunk's feature map (for localising matches).
+    fine_features: (1, C', H/16, W/16) float32, the output of the trunk's last stride-16 block
+        (raw, signed), from which ``lookalike.embed.local`` takes the local features that
+        spatial re-ranking matches (cells half the size of the head's).
 
 Usage (one command re-exports every shipped model)::
 
@@ -37,10 +40,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from trunk import BUILD_SIZE, STRIDE, Trunk, load_efficientnet  # noqa: E402
+from trunk import BUILD_SIZE, FINE_STRIDE, STRIDE, Trunk, load_efficientnet  # noqa: E402
 
 MODELS_DIR = HERE.parent
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"
+"""2: adds the ``fine_features`` output (stride-16 local features)."""
 LEVELS = 3
 MEAN = (127.0, 127.0, 127.0)
 STD = (128.0, 128.0, 128.0)
@@ -56,8 +60,12 @@ def export_trunk(trunk: torch.nn.Module, path: Path) -> None:
         (dummy,),
         str(path),
         input_names=["image"],
-        output_names=["features"],
-        dynamic_axes={"image": {2: "height", 3: "width"}, "features": {2: "fh", 3: "fw"}},
+        output_names=["features", "fine_features"],
+        dynamic_axes={
+            "image": {2: "height", 3: "width"},
+            "features": {2: "fh", 3: "fw"},
+            "fine_features": {2: "gh", 3: "gw"},
+        },
         opset_version=17,
         dynamo=False,
     )
@@ -127,8 +135,9 @@ def set_metadata(model: onnx.ModelProto, meta: dict[str, str]) -> None:
 def build(name: str, head: str, whitening: Path | None, out: Path) -> Path:
     """Export one complete R-MAC model to ``out``; returns the path."""
     torch.manual_seed(0)
-    trunk = Trunk(load_efficientnet(name), head=head).eval()
+    trunk = Trunk(load_efficientnet(name), head=head, fine=True).eval()
     channels = int(trunk.net._conv_head.out_channels)
+    fine_channels = int(trunk.net._blocks[trunk.fine_block]._project_conv.out_channels)
     if whitening is None:
         shift, proj, provenance = (
             np.zeros(channels, np.float32),
@@ -160,6 +169,9 @@ def build(name: str, head: str, whitening: Path | None, out: Path) -> Path:
             "lookalike.build_size": str(BUILD_SIZE),
             "lookalike.levels": str(LEVELS),
             "lookalike.channels": str(channels),
+            "lookalike.local_output": "fine_features",
+            "lookalike.local_stride": str(FINE_STRIDE),
+            "lookalike.local_channels": str(fine_channels),
             "lookalike.descriptor_dim": str(proj.shape[0]),
             "lookalike.whitening": provenance,
             "lookalike.head": head,

@@ -29,7 +29,8 @@ def main(path: Path) -> None:
     proj, bias = init["whiten_w"], init["whiten_b"]
     shift = np.linalg.lstsq(proj, -bias, rcond=None)[0].astype(np.float32)
     name = "lite2" if "lite2" in meta["lookalike.trunk"] else "lite0"
-    trunk = Trunk(load_efficientnet(name), head=meta["lookalike.head"]).eval()
+    fine = meta.get("lookalike.local_output") == "fine_features"
+    trunk = Trunk(load_efficientnet(name), head=meta["lookalike.head"], fine=fine).eval()
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     sess_fmap = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
@@ -41,7 +42,14 @@ def main(path: Path) -> None:
         desc, mac, argmax = sess.run(["descriptor", "mac", "argmax"], {"image": x, "rois": rois})
         fmap = sess_fmap.run(["features"], {"image": x, "rois": rois})[0][0]
         with torch.no_grad():
-            ref_fmap = trunk(torch.from_numpy(x))[0].numpy()
+            out = trunk(torch.from_numpy(x))
+        ref_fmap = (out[0] if fine else out)[0].numpy()
+        fine_note = ""
+        if fine:
+            got = sess_fmap.run(["fine_features"], {"image": x, "rois": rois})[0][0]
+            ref_fine = out[1][0].numpy()
+            err_fine = float(np.abs(got - ref_fine).max() / (np.abs(ref_fine).max() + 1e-9))
+            fine_note = f"  fine rel {err_fine:.2e} {got.shape}"
         ref = rmac(ref_fmap, boxes, shift, proj)
         err_desc = float(np.abs(desc[0] - ref).max())
         err_fmap = float(np.abs(fmap - ref_fmap).max() / (np.abs(ref_fmap).max() + 1e-9))
@@ -50,7 +58,7 @@ def main(path: Path) -> None:
         worst = max(worst, err_desc)
         print(
             f"{h}x{w}: regions {len(boxes)} desc max|d| {err_desc:.2e}  fmap rel {err_fmap:.2e}"
-            f"  argmax ok {ok_arg}  mac |d| {ok_mac:.1e}"
+            f"  argmax ok {ok_arg}  mac |d| {ok_mac:.1e}{fine_note}"
         )
     print("PASS" if worst < 1e-4 else "FAIL", f"worst descriptor difference {worst:.2e}")
 

@@ -44,17 +44,41 @@ class Trunk(nn.Module):
     flattened to one value.
     """
 
-    def __init__(self, net: nn.Module, head: str = "preclip") -> None:
+    def __init__(self, net: nn.Module, head: str = "preclip", fine: bool = False) -> None:
         super().__init__()
         if head not in ("relu6", "preclip"):
             raise ValueError(head)
         self.net = net
         self.head = head
+        self.fine = fine
+        self.fine_block = last_block_at_stride(net, FINE_STRIDE)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         net = self.net
         x = net._swish(net._bn0(net._conv_stem(x)))
-        for block in net._blocks:
+        fine = x
+        for i, block in enumerate(net._blocks):
             x = block(x)
+            if i == self.fine_block:
+                fine = x
         x = net._bn1(net._conv_head(x))
-        return torch.clamp(x, 0.0, 6.0) if self.head == "relu6" else torch.relu(x)
+        x = torch.clamp(x, 0.0, 6.0) if self.head == "relu6" else torch.relu(x)
+        return (x, fine) if self.fine else x
+
+
+FINE_STRIDE = 16
+"""Stride of the finer map exported for local features (``fine_features``)."""
+
+
+def last_block_at_stride(net: nn.Module, stride: int) -> int:
+    """Index of the last MBConv block whose output is at ``stride`` (found with a dummy pass)."""
+    last = -1
+    with torch.no_grad():
+        x = net._swish(net._bn0(net._conv_stem(torch.zeros(1, 3, BUILD_SIZE, BUILD_SIZE))))
+        for i, block in enumerate(net._blocks):
+            x = block(x)
+            if x.shape[-1] * stride == BUILD_SIZE:
+                last = i
+    if last < 0:
+        raise ValueError(f"no block at stride {stride}")
+    return last

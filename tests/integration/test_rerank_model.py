@@ -1,4 +1,4 @@
-"""Spatial re-ranking and rotated queries with the real Lite0 model, end to end in a Library."""
+"""Spatial re-ranking and rotated queries with the real models, end to end in a Library."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from lookalike import paths
+from lookalike.embed.local import LOCAL_DIM, MAX_LOCALS
 from lookalike.embed.model import Embedder
 from lookalike.library.facade import Library
 from lookalike.search.rerank import count_inliers
@@ -54,11 +55,28 @@ def library(tmp_path: Path, lite0: Embedder) -> tuple[Library, dict[int, Path]]:
 def test_embedder_returns_locals_from_the_same_run(lite0: Embedder) -> None:
     emb = lite0.embed_rgb(_scene(1))
     assert emb.locals is not None and emb.locals.dtype == np.float16
-    assert 0 < len(emb.locals) <= 128 and emb.locals.shape[1] == 2 + 64
+    assert 0 < len(emb.locals) <= MAX_LOCALS and emb.locals.shape[1] == 2 + LOCAL_DIM
     crop = lite0.embed_rgb(np.ascontiguousarray(_scene(1)[40:440, 60:600]))
     other = lite0.embed_rgb(_scene(2))
     assert crop.locals is not None and other.locals is not None
     assert count_inliers(emb.locals, crop.locals) > count_inliers(emb.locals, other.locals)
+
+
+def test_lite2_local_features_come_from_the_finer_stride_16_map() -> None:
+    lite2 = Embedder(
+        paths.models_dir() / "rmac_lite2.onnx", scales=(512,), threads=1, local_features=True
+    )
+    assert (lite2.info.local_output, lite2.info.local_stride) == ("fine_features", 16)
+    assert lite2.model_id.endswith(f"+L{MAX_LOCALS}x{LOCAL_DIM}s16")
+    emb = lite2.embed_rgb(_scene(1))  # 512x384 input: 16x12 head cells, 32x24 fine cells
+    assert emb.locals is not None and len(emb.locals) == MAX_LOCALS > 16 * 12
+    # cell centres sit on the 16-pixel grid: (i + 0.5) / 32 of the long side
+    grid = emb.locals[:, :2].astype(np.float64) * 32 - 0.5
+    assert np.allclose(grid, np.round(grid), atol=0.02)
+    crop = lite2.embed_rgb(np.ascontiguousarray(_scene(1)[40:440, 60:600]))
+    other = lite2.embed_rgb(_scene(2))
+    assert crop.locals is not None and other.locals is not None
+    assert count_inliers(emb.locals, crop.locals) > 2 * count_inliers(emb.locals, other.locals)
 
 
 def test_reranking_keeps_the_right_scene_first(library: tuple[Library, dict[int, Path]]) -> None:

@@ -1,11 +1,14 @@
-"""Local features from the trunk's feature map: (C, h, w) float32 → compact ``Locals``.
+"""Local features from a trunk feature map: (C, h, w) float32 → compact ``Locals``.
 
-Each feature-map cell is a local descriptor of the image patch under it. The cells with the
-largest L2 norm (a cheap attention proxy: strong activations sit on textured, distinctive
-structure) are kept; each cell's C-dim vector is L2-normalised, projected to ``LOCAL_DIM``
-dimensions by a fixed random orthogonal matrix (seeded, never fitted on any data), normalised
-again and rounded to steps of 1/127 (so the catalog stores each component in one byte, see
-``types.locals_to_bytes``), with the cell centre.
+Each feature-map cell is a local descriptor of the image patch under it. The map is the
+model's ``fine_features`` output (the trunk's last stride-16 block: 16-pixel cells, a quarter
+of the area of the head's 32-pixel cells, so a wide view of a scene still has cells on the
+detail another photo shows up close); a model without it gives its head map instead. The
+cells with the largest L2 norm (a cheap attention proxy: strong activations sit on textured,
+distinctive structure) are kept; each cell's C-dim vector is L2-normalised, projected to
+``LOCAL_DIM`` dimensions by a fixed random orthogonal matrix (seeded, never fitted on any
+data), normalised again and rounded to steps of 1/127 (so the catalog stores each component in
+one byte, see ``types.locals_to_bytes``), with the cell centre.
 
 Positions are in units of the image's long side (x in 0..1 on a landscape photo, y in
 0..h/w), so a rotation of the photo is a rotation of the coordinates (no anisotropic scaling)
@@ -28,7 +31,7 @@ photo), 128 x 32 93.53 (8.7 KB), 64 x 64 93.05, 64 x 32 93.03: within the bench'
 32-d codes find about half the inliers between a photo and a crop of it (11 vs 21 on the
 synthetic scenes of tests/integration/test_rerank_model.py) while chance stays at ~5, so
 verification keeps 64."""
-MAX_LOCALS = 128
+MAX_LOCALS = 256
 """Most cells kept per photo."""
 PROJECTION_SEED = 20_240_607
 """Seed of the random orthogonal projection; changing it makes stored locals incomparable."""

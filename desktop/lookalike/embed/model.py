@@ -54,6 +54,9 @@ class ModelInfo:
         whitening: provenance of the whitening baked into the graph ("identity" or a description).
         trunk: human-readable trunk name.
         version: the exporter's model version.
+        local_output: the output local features are taken from: ``fine_features`` (stride 16,
+            model version 2) or, in a model without it, ``features``.
+        local_stride: pixels per cell of that output.
     """
 
     path: Path
@@ -68,6 +71,8 @@ class ModelInfo:
     whitening: str
     trunk: str
     version: str
+    local_output: str = "features"
+    local_stride: int = 32
 
     @classmethod
     def from_metadata(cls, path: Path, meta: dict[str, str]) -> ModelInfo:
@@ -88,6 +93,8 @@ class ModelInfo:
                 whitening=meta["lookalike.whitening"],
                 trunk=meta["lookalike.trunk"],
                 version=meta["lookalike.model_version"],
+                local_output=meta.get("lookalike.local_output", "features"),
+                local_stride=int(meta.get("lookalike.local_stride", meta["lookalike.stride"])),
             )
         except (KeyError, ValueError) as exc:
             raise ModelMissing(f"{path}: incomplete model metadata ({exc})") from exc
@@ -228,7 +235,7 @@ class Embedder:
         self.dim = self.info.dim
         self.max_side = self.scales[0]
         self.model_id = f"{self.info.sha256[:16]}@{'+'.join(map(str, self.scales))}" + (
-            f"+L{MAX_LOCALS}x{LOCAL_DIM}" if local_features else ""
+            f"+L{MAX_LOCALS}x{LOCAL_DIM}s{self.info.local_stride}" if local_features else ""
         )
         self._mean = np.asarray(self.info.mean, np.float32)
         self._inv_std = 1.0 / np.asarray(self.info.std, np.float32)
@@ -307,7 +314,9 @@ class Embedder:
         session run. With the (width, height) of the image the inputs came from, their
         positions are on that image even when the input is a centred crop of it.
         """
-        first = ("descriptor", "mac", "argmax") + (("features",) if self.local_features else ())
+        first = ("descriptor", "mac", "argmax") + (
+            (self.info.local_output,) if self.local_features else ()
+        )
         outputs = self.run(xs[0], first, session)
         total = np.array(outputs[0][0], np.float32)
         fh, fw = xs[0].shape[2] // self.info.stride, xs[0].shape[3] // self.info.stride
