@@ -70,8 +70,8 @@ compact format stores them exactly."""
 
 def locals_to_bytes(locals_: Locals) -> bytes:
     """Serialise local features compactly: a uint32 header (row width 2 + d, flagged), the (K, 2)
-    float16 positions, then the (K, d) codes as int8 steps of ``CODE_STEP`` (K·(4 + d) bytes:
-    8.7 KB for 128 cells of 64 dims, half the float16 rows)."""
+    float16 positions, then the (K, d) codes as int8 steps of ``CODE_STEP`` (4 + K·(4 + d) bytes:
+    17.4 KB for 256 cells of 64 dims, half the float16 rows)."""
     arr = np.asarray(locals_, dtype=np.float32)
     if arr.ndim != 2 or arr.shape[1] < 3:
         raise ValueError(f"locals must be (K, 2 + d), got {arr.shape}")

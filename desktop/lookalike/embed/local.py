@@ -25,14 +25,13 @@ import numpy.typing as npt
 from lookalike.types import CODE_STEP, Locals
 
 LOCAL_DIM = 64
-"""Code size d of a local feature (the projection's output dimension). On bench/dev with
-re-ranking and DBA (``lookalike eval --rerank``): 128 cells x 64 dims mAP 93.28 (17 KB per
-photo), 128 x 32 93.53 (8.7 KB), 64 x 64 93.05, 64 x 32 93.03: within the bench's noise, but
-32-d codes find about half the inliers between a photo and a crop of it (11 vs 21 on the
-synthetic scenes of tests/integration/test_rerank_model.py) while chance stays at ~5, so
-verification keeps 64."""
+"""Code size d of a local feature (the projection's output dimension). With the stride-16 map's
+120 channels, the full codes score ~0.2 higher on bench/dev than 64-d ones (docs/QUALITY.md) at
+almost twice the storage; on the head map, 32-d codes found about half the inliers between a
+photo and a crop of it while chance stayed at ~5, so 64."""
 MAX_LOCALS = 256
-"""Most cells kept per photo."""
+"""Most cells kept per photo: 17.4 KB stored. With DBA and re-ranking, bench/dev mAP 94.78 with
+256 stride-16 cells, 93.8-93.9 with 128 (docs/QUALITY.md)."""
 PROJECTION_SEED = 20_240_607
 """Seed of the random orthogonal projection; changing it makes stored locals incomparable."""
 

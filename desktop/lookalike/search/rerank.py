@@ -35,11 +35,11 @@ class RerankParams:
     """The knobs of spatial re-ranking.
 
     Attributes:
-        depth: how many of the best global matches are verified (50 and 100 score the same on
-            both benches, dev 93.40 / 93.40, synthetic 96.95 / 96.94; 50 costs half).
+        depth: how many of the best global matches are verified (dev 94.73 at 30, 50 and
+            100; synthetic 97.59 / 97.59 / 97.71; the cost grows with it).
         weight: the largest boost, in units of cosine similarity (0.3: with stride-16 local
             features, 0.3 and 0.5 score alike on dev, 94.78 / 94.83, and 0.3 is better on the
-            synthetic bench, 97.74 / 96.78).
+            synthetic bench, 97.74 / 96.78; docs/QUALITY.md).
         cap: inliers (above the baseline) at which the boost saturates.
         baseline: inliers that chance alone gives (3 of them are the minimal sample itself).
         tolerance: inlier distance in units of the long side (0.05 ≈ 51 px at 1024 px: three
@@ -123,6 +123,19 @@ def _affine_from_triples(
     return maps, ok
 
 
+def _triples(rng: np.random.Generator, n: int, count: int) -> npt.NDArray[np.int64]:
+    """(count, 3) random triples of distinct indices in 0..n-1 (n >= 3), each ordered triple
+    equally likely, in O(count) (no shuffle of all n per triple)."""
+    a = rng.integers(0, n, count)
+    b = rng.integers(0, n - 1, count)
+    b += b >= a  # skip a
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    c = rng.integers(0, n - 2, count)
+    c += c >= lo  # skip the smaller, then the larger of a and b
+    c += c >= hi
+    return np.stack([a, b, c], axis=1)
+
+
 def fit_affine(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]) -> Affine:
     """Least-squares affine map (3, 2) from ``src`` (n, 2) to ``dst`` (n, 2), n >= 3."""
     sol = np.linalg.lstsq(_homog(src), dst, rcond=None)[0]
@@ -159,17 +172,20 @@ def ransac_affine(
     if n < 3:
         return None, none
     rng = np.random.default_rng(seed)
-    picks = np.argsort(rng.random((iterations, n)), axis=1)[:, :3]  # 3 distinct per row
+    picks = _triples(rng, n, iterations)
     maps, ok = _affine_from_triples(src64[picks], dst64[picks])  # (I, 3, 2), (I,)
     area = maps[:, 0, 0] * maps[:, 1, 1] - maps[:, 0, 1] * maps[:, 1, 0]
     ok &= (area > 1.0 / max_scale) & (area < max_scale)
     if not ok.any():
         return None, none
     kept = maps[ok]
-    x, y = src64[:, 0], src64[:, 1]
-    dx = kept[:, 0, 0, None] * x + kept[:, 1, 0, None] * y + kept[:, 2, 0, None] - dst64[:, 0]
-    dy = kept[:, 0, 1, None] * x + kept[:, 1, 1, None] * y + kept[:, 2, 1, None] - dst64[:, 1]
-    inside = dx * dx + dy * dy < tolerance**2  # (I', n): each map's inliers
+    # scoring every hypothesis on every match is most of the time: float32 is ample for
+    # positions in 0..1 against a tolerance of a few hundredths
+    k32 = kept.astype(np.float32)
+    (x, y), (u, v) = src64.T.astype(np.float32), dst64.T.astype(np.float32)
+    dx = k32[:, 0, 0, None] * x + k32[:, 1, 0, None] * y + (k32[:, 2, 0, None] - u)
+    dy = k32[:, 0, 1, None] * x + k32[:, 1, 1, None] * y + (k32[:, 2, 1, None] - v)
+    inside = dx * dx + dy * dy < np.float32(tolerance**2)  # (I', n): each map's inliers
     winner = int(np.argmax(inside.sum(axis=1)))
     best, mask = kept[winner], inside[winner]
     if mask.sum() >= 3:
@@ -277,22 +293,41 @@ def rerank_scores(
     out = np.asarray(scores, np.float32).copy()
     if query is None:
         return out
-    pairs = [(i, _comparable(query, c)) for i, c in enumerate(candidates) if c is not None]
-    usable = [(i, pair[1]) for i, pair in pairs if pair is not None and len(pair[1])]
     q = np.asarray(query, np.float32)
-    if not usable or not len(q):
+    if q.ndim != 2 or not len(q):
         return out
-    # One product for all candidates: many small ones cost more in BLAS thread wake-ups than in
-    # arithmetic (measured: 7 ms instead of 0.2 ms per candidate on a busy 2-core machine).
-    stacked = np.concatenate([c[:, 2:] for _, c in usable])
-    sim_all = np.ascontiguousarray(q[:, 2:]) @ stacked.T
-    start = 0
-    for i, cand in usable:
-        sim = sim_all[:, start : start + len(cand)]
-        start += len(cand)
+    # Candidates with the same number of cells form one (Kq, g, K) block of code cosines: one
+    # matrix product and one argmax per axis for the whole block. Many small products and
+    # argmaxes cost more in call overhead and BLAS thread wake-ups than in arithmetic
+    # (measured: 7 ms instead of 0.2 ms per candidate on a busy 2-core machine).
+    groups: dict[int, list[int]] = {}
+    for i, c in enumerate(candidates):
+        if c is not None and c.ndim == 2 and c.shape[1] == q.shape[1] and len(c):
+            groups.setdefault(len(c), []).append(i)
+    codes = np.ascontiguousarray(q[:, 2:])
+    rows = np.arange(len(q))[:, None]
+    for k, members in groups.items():
+        block = np.stack([np.asarray(candidates[i]) for i in members])  # (g, K, 2 + d)
+        flat = np.ascontiguousarray(block[:, :, 2:], np.float32).reshape(-1, q.shape[1] - 2)
+        sim = (codes @ flat.T).reshape(len(q), len(members), k)
+        fwd = sim.argmax(axis=2)  # (Kq, g): each query cell's best cell in each candidate
+        back = sim.argmax(axis=0)  # (g, K): each candidate cell's best query cell
+        best = np.take_along_axis(sim, fwd[:, :, None], axis=2)[:, :, 0]
+        mutual = (np.take_along_axis(back, fwd.T, axis=1).T == rows) & (
+            best > params.min_similarity
+        )
         # inliers <= matches: with no more matches than the baseline, no boost is possible
-        iq, _ = _verified(q, cand, sim, params, at_least=params.baseline)
-        out[i] += boost(len(iq), params)
+        for col in np.flatnonzero(mutual.sum(axis=0) > params.baseline):
+            iq = np.flatnonzero(mutual[:, col])
+            ic = fwd[iq, col]
+            _, mask = ransac_affine(
+                q[iq, :2],
+                block[col, ic, :2].astype(np.float32),
+                params.tolerance,
+                params.iterations,
+                params.max_scale,
+            )
+            out[members[col]] += boost(int(mask.sum()), params)
     return out
 
 

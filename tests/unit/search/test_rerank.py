@@ -150,7 +150,33 @@ def test_batched_scores_equal_one_candidate_at_a_time() -> None:
     query = extract(fmaps[0], top=96, dim=16)
     cands = [extract(f, top=96, dim=16) for f in fmaps] + [None]
     cands[2] = extract(fmaps[0][:, 1:, 2:], top=96, dim=16)  # a crop of the query's scene
-    got = rerank_scores([0.5] * 5, query, cands)
+    cands.append(extract(fmaps[0][:, 2:, :12], top=64, dim=16))  # fewer cells: another block
+    cands.append(extract(fmaps[0][:, :, :], top=96, dim=8))  # codes of another size: skipped
+    got = rerank_scores([0.5] * len(cands), query, cands)
     want = [0.5 + (boost(count_inliers(query, c)) if c is not None else 0.0) for c in cands]
     np.testing.assert_allclose(got, want, atol=1e-6)
-    assert got[2] > 0.5 and got[4] == 0.5
+    assert got[2] > 0.5 and got[4] == 0.5 and got[5] > 0.5 and got[6] == 0.5
+
+
+def test_batched_mutual_matches_break_ties_like_argmax() -> None:
+    from lookalike.search.rerank import boost, count_inliers, rerank_scores
+
+    rng = np.random.default_rng(3)
+    fmap = np.maximum(rng.standard_normal((32, 12, 16)) - 0.5, 0).astype(np.float32)
+    query = extract(fmap, top=96, dim=16)
+    twins = query.copy()
+    twins[1::2, 2:] = twins[0::2, 2:]  # pairs of cells with the same code: tied cosines
+    for cand in (query, twins):
+        got = rerank_scores([0.0], twins, [cand])
+        assert got[0] == pytest.approx(boost(count_inliers(twins, cand)), abs=1e-6)
+
+
+def test_ransac_triples_are_distinct_and_cover_every_index() -> None:
+    from lookalike.search.rerank import _triples
+
+    picks = _triples(np.random.default_rng(0), 5, 4000)
+    assert picks.shape == (4000, 3) and picks.min() == 0 and picks.max() == 4
+    assert (np.sort(picks, axis=1)[:, 1:] != np.sort(picks, axis=1)[:, :-1]).all()
+    counts = np.bincount(picks.ravel(), minlength=5)
+    assert counts.min() > 0.9 * counts.mean()  # each index about equally often
+    assert len({tuple(t) for t in picks}) == 60  # all 5·4·3 ordered triples occur
