@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
-from tests.fakes import write_photo
+from tests.fakes import FakeEmbedder, write_photo
 from tests.gui.scenes import SCENES, SYNC_TIMEOUT_MS, PhotoSet
 
 from lookalike.gui.library_sidebar import DetailRole
-from lookalike.gui.main_window import MainWindow
+from lookalike.gui.main_window import MODEL_UPDATED, MainWindow
 from lookalike.gui.results_model import PhotoItem
 from lookalike.library import Library
+from lookalike.settings import Settings
 
 WAIT_MS = 10_000
 
@@ -323,3 +324,37 @@ def test_f5_rescans(indexed: MainWindow, photos: PhotoSet, qtbot: object) -> Non
         indexed.statusRefreshed, timeout=WAIT_MS, check_params_cb=lambda s: s.indexed == 15
     ):
         indexed.request_status()
+
+
+def test_a_library_from_an_older_model_says_why_it_is_indexed_again(
+    qtbot: object, qapp: object, tmp_path: Path, photos: PhotoSet, window_state: QSettings
+) -> None:
+    first = Library.open(tmp_path / "home", FakeEmbedder())
+    first.add_root(photos.root)
+    list(first.sync())
+    first.close()
+    updated = Library.open(tmp_path / "home", FakeEmbedder(model_id="fake-2"))
+    win = MainWindow(updated, Settings(), tmp_path / "settings.json", window_state)
+    qtbot.addWidget(win)  # type: ignore[attr-defined]
+    try:
+        win.show()
+        assert win.statusBar().currentMessage() == ""
+        win.start()  # as the app does once the window is shown
+        assert win.statusBar().currentMessage() == MODEL_UPDATED
+        assert win.index_status.notice.isVisible()  # seen, not painted under the indexing line
+        assert win.index_status.notice.text() == MODEL_UPDATED
+        assert "indexed again" in MODEL_UPDATED
+    finally:
+        win.shutdown()
+        updated.close()
+
+
+def test_status_bar_messages_are_shown_over_the_indexing_line(window: MainWindow) -> None:
+    status = window.index_status
+    assert status.message.isVisible() and not status.notice.isVisible()
+    QGuiApplication.clipboard().setText("just some words")
+    window.paste()  # nothing to paste: says so in the status bar
+    assert status.notice.isVisible() and not status.message.isVisible()
+    assert "clipboard" in status.notice.text()
+    window.statusBar().clearMessage()  # as the message's timeout does
+    assert status.message.isVisible() and not status.notice.isVisible()

@@ -210,9 +210,12 @@ def test_remove_root(synced: tuple[Env, Library, list[Path]]) -> None:
 
 def test_model_change_redoes_everything(synced: tuple[Env, Library, list[Path]]) -> None:
     env, library, _ = synced
+    assert library.model_changed is False
     library.close()
+    assert env.open(FakeEmbedder()).model_changed is False  # the same model again
     other = FakeEmbedder(model_id="fake-2")
     library = env.open(other)
+    assert library.model_changed is True  # the window and `index` say why all is redone
     status = library.status()
     assert (status.pending, status.indexed, status.index_size) == (12, 0, 0)
     assert status.model_id == "fake-2"

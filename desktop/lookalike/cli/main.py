@@ -164,6 +164,9 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
 
     for path in args.paths:
         library.add_root(path)
+    if library.model_changed:
+        print("The model was updated since this library was indexed: every photo is embedded "
+              "again.", file=sys.stderr)  # fmt: skip
     started = time.monotonic()
     printer = ProgressPrinter(sys.stderr)
     last = None

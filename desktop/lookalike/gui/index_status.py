@@ -54,6 +54,9 @@ class IndexStatus(QWidget):
         super().__init__(parent)
         self.message = QLabel("")
         self.message.setObjectName("statusMessage")
+        self.notice = QLabel("")
+        self.notice.setObjectName("statusNotice")
+        self.notice.setVisible(False)
         self.bar = QProgressBar(self)
         self.bar.setFixedWidth(200)
         self.bar.setTextVisible(False)
@@ -77,12 +80,25 @@ class IndexStatus(QWidget):
         layout.setContentsMargins(6, 0, 6, 0)
         layout.setSpacing(10)
         layout.addWidget(self.message, 1)
+        layout.addWidget(self.notice, 1)
         layout.addWidget(self.bar)
         layout.addWidget(self.pause)
         layout.addWidget(self.skipped)
         self._running = False
         self._paused = False
         self._update_pause()
+
+    def show_notice(self, text: str) -> None:
+        """Show the status bar's passing message in place of the indexing line ("" ends it).
+
+        This widget spans the whole status bar, where ``QStatusBar.showMessage`` would paint
+        its text underneath it; connect ``QStatusBar.messageChanged`` here so that every such
+        message is seen.
+        """
+        self.notice.setText(text)
+        self.notice.setToolTip(text)
+        self.notice.setVisible(bool(text))
+        self.message.setVisible(not text)
 
     def set_running(self, running: bool) -> None:
         """A sync started (True) or stopped (False)."""

@@ -49,6 +49,13 @@ CLOSE_WAIT_MS = 10_000
 """How long closing waits for the indexing thread to stop before it waits silently on."""
 
 
+MODEL_UPDATED = (
+    "Lookalike's model was updated: your photos are being indexed again, and appear in "
+    "search results as they are done"
+)
+"""Shown when the library was opened with photos embedded by an older model."""
+
+
 class MainWindow(QMainWindow):
     """The main window. Owns the background runners; the library is passed in.
 
@@ -113,6 +120,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.index_status = IndexStatus(self)
         self.statusBar().addPermanentWidget(self.index_status, 1)
+        self.statusBar().messageChanged.connect(self.index_status.show_notice)
         self.statusBar().setSizeGripEnabled(True)
 
     def _connect(self) -> None:
@@ -351,6 +359,8 @@ class MainWindow(QMainWindow):
         """Call once the window is shown: load counts, then index whatever changed."""
         if self._closed:
             return
+        if self.library.model_changed:
+            self.statusBar().showMessage(MODEL_UPDATED, 30_000)
         self.request_status()
         self.runner.submit(
             self.library.roots,

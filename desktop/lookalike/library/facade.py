@@ -82,6 +82,9 @@ class Library:
     ) -> None:
         """Use :meth:`open`."""
         self.home = home
+        self.model_changed = False
+        """True when :meth:`open` found the photos embedded by another model (an app update
+        changed it): they are pending again, and the next :meth:`sync` embeds them anew."""
         self.rerank = rerank
         self.rerank_params = rerank_params
         self.dba = dba
@@ -127,7 +130,7 @@ class Library:
         home.mkdir(parents=True, exist_ok=True)
         catalog = Catalog.open(home / CATALOG_FILE)
         try:
-            catalog.set_model(embedder.model_id)
+            model_changed = catalog.set_model(embedder.model_id)
             whitening = _stored_whitening(catalog, embedder.model_id)
             index, reason = load_or_rebuild(
                 home / INDEX_FILE, catalog, embedder.model_id, embedder.dim, whitening=whitening)
@@ -137,7 +140,9 @@ class Library:
         except BaseException:
             catalog.close()
             raise
-        return cls(home, writer, embedder, rerank, dba=dba)
+        library = cls(home, writer, embedder, rerank, dba=dba)
+        library.model_changed = model_changed
+        return library
 
     # --- roots --------------------------------------------------------------------------------
 

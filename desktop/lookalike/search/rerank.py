@@ -313,7 +313,7 @@ def rerank_scores(
         fwd = sim.argmax(axis=2)  # (Kq, g): each query cell's best cell in each candidate
         back = sim.argmax(axis=0)  # (g, K): each candidate cell's best query cell
         best = np.take_along_axis(sim, fwd[:, :, None], axis=2)[:, :, 0]
-        mutual = (np.take_along_axis(back, fwd.T, axis=1).T == rows) & (
+        mutual = (rows == np.take_along_axis(back, fwd.T, axis=1).T) & (
             best > params.min_similarity
         )
         # inliers <= matches: with no more matches than the baseline, no boost is possible

@@ -55,6 +55,20 @@ def test_index_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert summary["roots"][0]["path"] == str(photos.resolve())
 
 
+def test_index_after_a_model_update_says_every_photo_is_embedded_again(
+    indexed: tuple[Path, Path, list[Path]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, photos, _ = indexed
+    assert lookalike("--library", home, "index", photos) == 0
+    assert "model was updated" not in capsys.readouterr().err  # same model: nothing redone
+    code = app.run(["--library", str(home), "index", "--json", str(photos)],
+                   make_embedder=lambda _settings: FakeEmbedder(model_id="fake-2"))  # fmt: skip
+    assert code == 0
+    out, err = capsys.readouterr()
+    assert "model was updated" in err and "embedded again" in err
+    assert json.loads(out)["embedded"] == 8  # the 8 photos (the unreadable file stays skipped)
+
+
 def test_search_json_and_text(
     indexed: tuple[Path, Path, list[Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
