@@ -88,11 +88,30 @@ def mutual_from_similarity(
     if sim.size == 0:
         empty = np.zeros(0, np.intp)
         return empty, empty
-    fwd = np.argmax(sim, axis=1)
-    back = np.argmax(sim, axis=0)
-    rows = np.arange(sim.shape[0])
-    iq = np.flatnonzero((back[fwd] == rows) & (sim[rows, fwd] > min_similarity))
-    return iq, fwd[iq]
+    mutual, fwd = _mutual_block(sim[:, None, :], min_similarity)
+    iq = np.flatnonzero(mutual[:, 0])
+    return iq, fwd[iq, 0]
+
+
+def _mutual_block(
+    sim: Floats, min_similarity: float
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+    """Mutual nearest neighbours of one query's cells in g candidates at once.
+
+    Args:
+        sim: (Kq, g, K) code cosines of the query's cells with each candidate's K cells.
+        min_similarity: pairs whose cosine is not above this are not matches.
+
+    Returns:
+        (Kq, g) mask of the query cells whose best cell in the candidate chooses them back
+        (the first on ties, as ``argmax``), and (Kq, g) that best cell's index.
+    """
+    fwd = sim.argmax(axis=2)  # each query cell's best cell in each candidate
+    back = sim.argmax(axis=0)  # (g, K): each candidate cell's best query cell
+    best = np.take_along_axis(sim, fwd[:, :, None], axis=2)[:, :, 0]
+    rows = np.arange(sim.shape[0])[:, None]
+    chosen_back = rows == np.take_along_axis(back, fwd.T, axis=1).T
+    return chosen_back & (best > min_similarity), fwd
 
 
 def _homog(points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -208,17 +227,19 @@ def _comparable(query: Locals, candidate: Locals) -> tuple[Floats, Floats] | Non
 
 
 def _verified(
-    q: Floats, c: Floats, sim: Floats, params: RerankParams, at_least: int = 0
+    q: Floats, c: Floats, sim: Floats, params: RerankParams
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Indices into ``q`` and ``c`` of the mutual matches (from their code cosines ``sim``)
-    that agree with RANSAC's affine map; none when there are ``at_least`` matches or fewer."""
+    that agree with RANSAC's affine map."""
     iq, ic = mutual_from_similarity(sim, params.min_similarity)
-    if len(iq) <= at_least:
-        return iq[:0], ic[:0]
-    _, mask = ransac_affine(
-        q[iq, :2], c[ic, :2], params.tolerance, params.iterations, params.max_scale
-    )
+    mask = _consistent(q[iq, :2], c[ic, :2], params)
     return iq[mask], ic[mask]
+
+
+def _consistent(q_xy: Floats, c_xy: Floats, params: RerankParams) -> npt.NDArray[np.bool_]:
+    """Which matched positions (query, candidate) agree with RANSAC's best affine map."""
+    _, mask = ransac_affine(q_xy, c_xy, params.tolerance, params.iterations, params.max_scale)
+    return mask
 
 
 def _codes_similarity(q: Floats, c: Floats) -> Floats:
@@ -305,29 +326,16 @@ def rerank_scores(
         if c is not None and c.ndim == 2 and c.shape[1] == q.shape[1] and len(c):
             groups.setdefault(len(c), []).append(i)
     codes = np.ascontiguousarray(q[:, 2:])
-    rows = np.arange(len(q))[:, None]
     for k, members in groups.items():
         block = np.stack([np.asarray(candidates[i]) for i in members])  # (g, K, 2 + d)
         flat = np.ascontiguousarray(block[:, :, 2:], np.float32).reshape(-1, q.shape[1] - 2)
         sim = (codes @ flat.T).reshape(len(q), len(members), k)
-        fwd = sim.argmax(axis=2)  # (Kq, g): each query cell's best cell in each candidate
-        back = sim.argmax(axis=0)  # (g, K): each candidate cell's best query cell
-        best = np.take_along_axis(sim, fwd[:, :, None], axis=2)[:, :, 0]
-        mutual = (rows == np.take_along_axis(back, fwd.T, axis=1).T) & (
-            best > params.min_similarity
-        )
+        mutual, fwd = _mutual_block(sim, params.min_similarity)
         # inliers <= matches: with no more matches than the baseline, no boost is possible
         for col in np.flatnonzero(mutual.sum(axis=0) > params.baseline):
             iq = np.flatnonzero(mutual[:, col])
-            ic = fwd[iq, col]
-            _, mask = ransac_affine(
-                q[iq, :2],
-                block[col, ic, :2].astype(np.float32),
-                params.tolerance,
-                params.iterations,
-                params.max_scale,
-            )
-            out[members[col]] += boost(int(mask.sum()), params)
+            c_xy = block[col, fwd[iq, col], :2].astype(np.float32)
+            out[members[col]] += boost(int(_consistent(q[iq, :2], c_xy, params).sum()), params)
     return out
 
 
