@@ -109,6 +109,19 @@ def _lime_pixels(image: QImage, view: MatchView) -> int:
     return count
 
 
+def test_no_more_points_than_chance_are_not_called_a_match(qtbot: object) -> None:
+    from lookalike.search.rerank import CHANCE_INLIERS
+
+    view = _view(qtbot)
+    view.set_lines_visible(True)
+    for n, claimed in ((CHANCE_INLIERS, False), (CHANCE_INLIERS + 1, True)):
+        xy = np.full((n, 2), 0.25, np.float32)
+        view.show_detail(_detail((xy, xy)))
+        assert (f"{n} matching points" in _title(view)) is claimed
+        assert ("no matching layout" in _title(view)) is not claimed
+        assert len(view.point_lines()) == (n if claimed else 0)
+
+
 def test_without_local_features_only_the_boxes_remain(qtbot: object) -> None:
     view = _view(qtbot)
     view.set_lines_visible(True)

@@ -27,7 +27,7 @@ from lookalike.gui.images import rgb_to_qimage
 from lookalike.gui.region_overlay import HIGHLIGHT_COLOURS, Box, Highlight, RegionOverlay
 from lookalike.gui.results_model import PhotoItem
 from lookalike.search import regions
-from lookalike.search.rerank import inlier_pairs
+from lookalike.search.rerank import CHANCE_INLIERS, inlier_pairs
 from lookalike.types import Embedding
 
 log = logging.getLogger(__name__)
@@ -332,10 +332,15 @@ class MatchView(QWidget):
         item = detail.item
         score = f" · score {item.score:.3f}" if item.score is not None else ""
         points, why = "", ""
-        if detail.inliers is not None:
-            n = len(detail.inliers[0])
-            points = f" · {n} matching point{'s' if n != 1 else ''}"
+        if _verified(detail):
+            n = len(detail.inliers[0]) if detail.inliers is not None else 0
+            points = f" · {n} matching points"
             why = f"\n{points[3:].capitalize()}: parts of the query found here in the same layout"
+        elif detail.inliers is not None:
+            n = len(detail.inliers[0])
+            points = " · no matching layout"
+            why = (f"\n{n} point{'s' if n != 1 else ''} line up, no more than in two unrelated "
+                   "photos")  # fmt: skip
         self._title.setText(f"#{item.rank} {item.path.name}{score}{points}")
         self._title.setToolTip(f"{item.path}{why}")
         self.result_canvas.set_image(detail.image)
@@ -377,7 +382,7 @@ class MatchView(QWidget):
     def _point_fractions(self, detail: MatchDetail) -> tuple[Points, Points]:
         """The first :data:`MAX_INLIER_LINES` matching points as fractions of each photo shown."""
         query_image = self.query_canvas.image()
-        if detail.inliers is None or query_image is None:
+        if detail.inliers is None or query_image is None or not _verified(detail):
             none = np.zeros((0, 2), np.float32)
             return none, none
         q_xy, r_xy = (xy[:MAX_INLIER_LINES] for xy in detail.inliers)
@@ -385,6 +390,11 @@ class MatchView(QWidget):
             long_side_to_fractions(q_xy, query_image.width(), query_image.height()),
             long_side_to_fractions(r_xy, detail.image.width(), detail.image.height()),
         )
+
+
+def _verified(detail: MatchDetail) -> bool:
+    """Whether more points line up than chance gives (see ``rerank.CHANCE_INLIERS``)."""
+    return detail.inliers is not None and len(detail.inliers[0]) > CHANCE_INLIERS
 
 
 def _box_side(cell: tuple[float, float]) -> tuple[float, float]:
