@@ -47,11 +47,12 @@ import json
 import shutil
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageFilter
 
 DEFAULT_SOURCE = Path("/tmp/wphotos")
@@ -344,33 +345,36 @@ def split_sources(
     return groups, distractors
 
 
+def _write_photos(
+    rng: np.random.Generator,
+    image: npt.NDArray[np.uint8],
+    level: Difficulty,
+    out: Path,
+    jobs: Sequence[tuple[str, Callable[..., npt.NDArray[np.uint8]]]],
+) -> list[str]:
+    """Write one photo per (relative path, maker) job, in order; the relative paths."""
+    for relative, make in jobs:
+        save_jpeg(rng, make(rng, image, level), out / relative)
+    return [relative for relative, _ in jobs]
+
+
 def write_group(
     source: Source, out: Path, views: int, seed: int, level: Difficulty = EASY
 ) -> list[str]:
     """Write a source's views under ``images/<name>/``; their paths relative to ``out``."""
-    rng = photo_rng(seed, source.name)
-    image = load_rgb(source.path)
-    paths = []
-    for k in range(1, views + 1):
-        relative = f"images/{source.name}/{source.name}_{k:02d}.jpg"
-        save_jpeg(rng, make_view(rng, image, level), out / relative)
-        paths.append(relative)
-    return paths
+    jobs = [(f"images/{source.name}/{source.name}_{k:02d}.jpg", make_view)
+            for k in range(1, views + 1)]  # fmt: skip
+    return _write_photos(photo_rng(seed, source.name), load_rgb(source.path), level, out, jobs)
 
 
 def write_distractors(
     source: Source, out: Path, views: int, tiles: int, seed: int, level: Difficulty = EASY
 ) -> list[str]:
     """Write a held-out source's views and tiles under ``distractors/``; relative paths."""
-    rng = photo_rng(seed, source.name)
-    image = load_rgb(source.path)
-    paths = []
-    for kind, count, make in (("view", views, make_view), ("tile", tiles, make_tile)):
-        for k in range(1, count + 1):
-            relative = f"distractors/{source.name}_{kind}_{k:02d}.jpg"
-            save_jpeg(rng, make(rng, image, level), out / relative)
-            paths.append(relative)
-    return paths
+    jobs = [(f"distractors/{source.name}_{kind}_{k:02d}.jpg", make)
+            for kind, count, make in (("view", views, make_view), ("tile", tiles, make_tile))
+            for k in range(1, count + 1)]  # fmt: skip
+    return _write_photos(photo_rng(seed, source.name), load_rgb(source.path), level, out, jobs)
 
 
 def build_bench(

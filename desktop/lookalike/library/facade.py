@@ -79,10 +79,11 @@ class Library:
         rerank_params: RerankParams = DEFAULT_PARAMS,
         dba: int = DBA_K,
         dba_alpha: float = DBA_ALPHA,
+        model_changed: bool = False,
     ) -> None:
         """Use :meth:`open`."""
         self.home = home
-        self.model_changed = False
+        self.model_changed = model_changed
         """True when :meth:`open` found the photos embedded by another model (an app update
         changed it): they are pending again, and the next :meth:`sync` embeds them anew."""
         self.rerank = rerank
@@ -140,9 +141,7 @@ class Library:
         except BaseException:
             catalog.close()
             raise
-        library = cls(home, writer, embedder, rerank, dba=dba)
-        library.model_changed = model_changed
-        return library
+        return cls(home, writer, embedder, rerank, dba=dba, model_changed=model_changed)
 
     # --- roots --------------------------------------------------------------------------------
 
