@@ -46,7 +46,7 @@ from lookalike.library.facade import CATALOG_FILE, INDEX_FILE, Library
 from lookalike.search import rerank, similar
 from lookalike.search.defaults import DBA_K
 from lookalike.store.catalog import Catalog
-from lookalike.store.vectors import IndexParams, VectorIndex
+from lookalike.store.hnsw import IndexParams, VectorIndex
 from lookalike.types import PEAK_DTYPE, Embedding, locals_to_bytes, peaks_to_bytes
 
 F32 = npt.NDArray[np.float32]

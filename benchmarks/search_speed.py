@@ -5,7 +5,7 @@ centres ("places"), with a per-cluster spread, so that a query's true top-10 are
 mates at cosine ≈ 0.4–0.8 and nearly tied, which is harder for HNSW than uniform noise.
 Queries are fresh draws from the same clusters (photos not in the library).
 
-Measures, with ``lookalike.store.vectors.VectorIndex``: build time, save time, file size, load
+Measures, with ``lookalike.store.hnsw.VectorIndex``: build time, save time, file size, load
 time (a new object from the file; the file is in the page cache), top-k latency p50/p95 one
 query at a time (as the app searches), exact brute-force latency (N×D float32 matrix @ q, then
 a partial sort), recall@k against exact, the speed-up, and peak RSS. With ``--catalog`` it also
@@ -34,8 +34,8 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.store.catalog import Catalog
-from lookalike.store.index import load_or_rebuild
-from lookalike.store.vectors import IndexParams, VectorIndex
+from lookalike.store.index_sync import load_or_rebuild
+from lookalike.store.hnsw import IndexParams, VectorIndex
 
 F32 = npt.NDArray[np.float32]
 MODEL = "bench-model"

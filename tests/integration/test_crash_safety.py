@@ -23,7 +23,7 @@ import pytest
 from tests.fakes import DIM, FAKE_MODEL_ID, FakeEmbedder, write_photo
 
 from lookalike.library import Library
-from lookalike.store.vectors import VectorIndex
+from lookalike.store.hnsw import VectorIndex
 
 pytestmark = [
     pytest.mark.slow,

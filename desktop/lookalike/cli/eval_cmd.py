@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # numpy stays out of ``lookalike --help``
     import numpy as np
     import numpy.typing as npt
 
-    from lookalike.embed.whitening import Whitening
+    from lookalike.store.whitening import Whitening
     from lookalike.search.rerank import RerankParams
     from lookalike.search.similar import Match
     from lookalike.types import Embedding, PhotoEmbedder, Vectors
@@ -331,7 +331,7 @@ def _library_whitening(vectors: npt.NDArray[np.float32]) -> Whitening:
     nearest neighbours (exact here) as pairs, no labels."""
     import numpy as np
 
-    from lookalike.embed.whitening import fit, mutual_pairs
+    from lookalike.store.whitening import fit, mutual_pairs
 
     sims = vectors @ vectors.T
     np.fill_diagonal(sims, -np.inf)

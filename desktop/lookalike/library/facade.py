@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.decode.image import IMAGE_SUFFIXES
-from lookalike.embed import whitening
+from lookalike.store import whitening
 from lookalike.errors import KnownError
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
 from lookalike.library.writer import CatalogWriter, Result
@@ -33,8 +33,8 @@ from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
 from lookalike.search.rotate import merge_max, turns
 from lookalike.search.similar import Match
 from lookalike.store.catalog import Catalog, PhotoRow
-from lookalike.store.index import build_from_catalog, diff, load_or_rebuild, patch
-from lookalike.store.vectors import VectorIndex
+from lookalike.store.index_sync import build_from_catalog, diff, load_or_rebuild, patch
+from lookalike.store.hnsw import VectorIndex
 from lookalike.types import (
     Embedding,
     Locals,
@@ -465,7 +465,7 @@ class Library:
         """Learn a whitening from this library's photos and re-index with it.
 
         Pairs of photos that are each other's nearest neighbour stand in for labelled
-        matches (see :mod:`lookalike.embed.whitening`). The stored vectors are not changed:
+        matches (see :mod:`lookalike.store.whitening`). The stored vectors are not changed:
         the index is rebuilt from them, whitened, beside the one in use, which keeps serving
         searches until the new one replaces it. Undo with :meth:`forget_whitening`.
 

@@ -5,7 +5,7 @@ A full sync (walking the roots) and the watcher's events call the same functions
 that are gone, :meth:`CatalogWriter.move` for moves, and :meth:`CatalogWriter.commit` for
 embedding results. The catalog is always written first and the index second, under one lock,
 so a crash leaves at most an index that lags the catalog, which
-``lookalike.store.index.load_or_rebuild`` patches on the next start.
+``lookalike.store.index_sync.load_or_rebuild`` patches on the next start.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from lookalike.scan.hashing import content_hash
 from lookalike.scan.walker import FileStat, is_excluded, walk
 from lookalike.scan.watcher import MOVED, FileEvent
 from lookalike.store.catalog import Catalog, PhotoRow
-from lookalike.store.vectors import VectorIndex
+from lookalike.store.hnsw import VectorIndex
 from lookalike.types import Embedding, locals_to_bytes, peaks_to_bytes
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from lookalike.errors import KnownError
 
 if TYPE_CHECKING:
     from lookalike.store.catalog import Catalog, PhotoRow
-    from lookalike.store.vectors import VectorIndex
+    from lookalike.store.hnsw import VectorIndex
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.errors import BugError, CatalogCorrupt
-from lookalike.store.vectors import Ids, check_vectors, vector_crc32
+from lookalike.store.hnsw import Ids, check_vectors, vector_crc32
 from lookalike.types import PEAK_DTYPE, Vectors, vector_from_bytes, vector_to_bytes
 
 log = logging.getLogger(__name__)

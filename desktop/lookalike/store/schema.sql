@@ -47,7 +47,7 @@ CREATE TABLE vectors (
 -- which sit in overflow pages in front of vector_crc32.
 CREATE INDEX vectors_digest ON vectors(model_id, photo_id, vector_crc32);
 
--- A whitening learned from the library's own vectors (lookalike.embed.whitening), per model;
+-- A whitening learned from the library's own vectors (lookalike.store.whitening), per model;
 -- the stored vectors stay unwhitened, so dropping the row undoes it. Added in v4.
 CREATE TABLE whitening (
     model_id     TEXT PRIMARY KEY,

@@ -11,7 +11,7 @@ import pytest
 from lookalike.errors import KnownError
 from lookalike.search.similar import Match, clamp_k, crop_fraction, knn, rank
 from lookalike.store.catalog import Catalog
-from lookalike.store.vectors import VectorIndex
+from lookalike.store.hnsw import VectorIndex
 
 
 @pytest.mark.parametrize(

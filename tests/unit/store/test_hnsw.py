@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lookalike.errors import BugError
-from lookalike.store.vectors import IndexParams, IndexUnusable, VectorIndex, sidecar_path
+from lookalike.store.hnsw import IndexParams, IndexUnusable, VectorIndex, sidecar_path
 
 MODEL = "model-a"
 UnitVectors = Callable[..., np.ndarray]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.embed.whitening import Whitening
+from lookalike.store.whitening import Whitening
 from lookalike.store.catalog import Catalog
-from lookalike.store.vectors import Ids, IndexParams, IndexUnusable, VectorIndex
+from lookalike.store.hnsw import Ids, IndexParams, IndexUnusable, VectorIndex
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ import pytest
 
 from lookalike.store import index as index_module
 from lookalike.store.catalog import Catalog
-from lookalike.store.index import diff, load_or_rebuild
-from lookalike.store.vectors import VectorIndex
+from lookalike.store.index_sync import diff, load_or_rebuild
+from lookalike.store.hnsw import VectorIndex
 
 MODEL = "model-a"
 UnitVectors = Callable[..., np.ndarray]
 DIM = 16
-LOGGER = "lookalike.store.index"
+LOGGER = "lookalike.store.index_sync"
 
 Fill = Callable[..., list[int]]
 
@@ -164,7 +164,7 @@ def test_failed_save_keeps_the_index_usable(
 def test_an_index_of_another_whitening_is_rebuilt(
     path: Path, catalog: Catalog, fill: Fill, unit_vectors: UnitVectors
 ) -> None:
-    from lookalike.embed.whitening import fit
+    from lookalike.store.whitening import fit
 
     fill(60)
     white = fit(unit_vectors(60), np.arange(60, dtype=np.int64).reshape(30, 2))

@@ -3,7 +3,7 @@
 Scores are cosine similarities (unit vectors, space ``ip``, distance ``1 - dot``). The sidecar
 ``<index>.json`` records model, dimension, file size, the live labels with each vector's CRC-32
 and the labels hnswlib holds as deleted (its Python API cannot tell them from live ones);
-``lookalike.store.index.load_or_rebuild`` compares that with the catalog.
+``lookalike.store.index_sync.load_or_rebuild`` compares that with the catalog.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lookalike.embed.whitening import Whitening
+from lookalike.store.whitening import Whitening
 from lookalike.errors import BugError, KnownError
 from lookalike.types import Vectors
 
