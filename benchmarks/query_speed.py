@@ -41,10 +41,11 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.embed.local import LOCAL_DIM, MAX_LOCALS
-from lookalike.library import facade
+from lookalike.library import searching
 from lookalike.library.facade import CATALOG_FILE, INDEX_FILE, Library
-from lookalike.search import rerank, similar
+from lookalike.search import pipeline, rerank
 from lookalike.search.defaults import DBA_K
+from lookalike.search.pipeline import SearchOptions
 from lookalike.store.catalog import Catalog
 from lookalike.store.hnsw import IndexParams, VectorIndex
 from lookalike.types import PEAK_DTYPE, Embedding, locals_to_bytes, peaks_to_bytes
@@ -243,13 +244,13 @@ class Stages:
 
     @contextlib.contextmanager
     def patched(self, library: Library) -> Iterator[None]:
-        """Wrap the stages of ``Library._find`` (module globals and instance attributes)."""
+        """Wrap the stages of ``search.pipeline.find`` (module globals and instance attributes)."""
         targets: list[tuple[Any, str, str]] = [
             (library, "embedding", "query vector + locals from catalog"),
-            (similar, "knn", "kNN (HNSW + path lookups)"),
-            (library, "_augmented", "DBA on shortlist"),
+            (pipeline, "nearest", "kNN (HNSW + path lookups)"),
+            (pipeline, "_augmented", "DBA on shortlist"),
             (library._catalog, "locals_of", "read candidate locals (SQLite)"),
-            (facade, "_decode_locals", "decode locals blobs"),
+            (searching, "decode_locals", "decode locals blobs"),
             (rerank, "mutual_matches", "re-rank: mutual NN"),
             (rerank, "ransac_affine", "re-rank: RANSAC"),
         ]
@@ -277,14 +278,14 @@ def time_config(
     library: Library, ids: list[int], labels: npt.NDArray[np.int32], dba: int, use: bool
 ) -> dict[str, Any]:
     """Latency, stage shares and same-place precision@50 of ``search_photo`` over ``ids``."""
-    library.dba = dba
+    options = SearchOptions(top=50, dba=dba, rerank=use)
     for photo_id in ids[:3]:  # warm-up
-        library.search_photo(photo_id, top=50, rerank=use)
+        library.search_photo(photo_id, options)
     stages, seconds, hits, shown = Stages(), [], 0, 0
     with stages.patched(library):
         for photo_id in ids:
             start = time.perf_counter()
-            found = library.search_photo(photo_id, top=50, rerank=use)
+            found = library.search_photo(photo_id, options)
             seconds.append(time.perf_counter() - start)
             hits += sum(labels[m.photo_id] == labels[photo_id] for m in found.matches)
             shown += len(found.matches)
@@ -308,7 +309,7 @@ def inlier_check(library: Library, labels: npt.NDArray[np.int32], rng: np.random
         for pool, out in ((same, mates), (ids, others)):
             cand = library.embedding(int(rng.choice(pool)))
             if cand is not None and cand.locals is not None:
-                out.append(rerank.count_inliers(q.locals, cand.locals, library.rerank_params))
+                out.append(rerank.count_inliers(q.locals, cand.locals, rerank.DEFAULT_PARAMS))
     return {"mate": round(float(np.mean(mates)), 1), "other": round(float(np.mean(others)), 1)}
 
 
@@ -321,7 +322,7 @@ def dragged_in(library: Library, stand_in: StandIn, presets: list[str], count: i
     photos = sorted(PHOTOS.glob("*.jpg"))[:count]
     if not photos:
         return {"skipped": f"no JPEG in {PHOTOS.resolve()}"}
-    library.dba = DBA_K
+    options = SearchOptions(top=50, dba=DBA_K, rerank=True)
     out: dict[str, Any] = {"photos": len(photos)}
     for preset in presets:
         real = Embedder.from_preset(preset)
@@ -336,7 +337,7 @@ def dragged_in(library: Library, stand_in: StandIn, presets: list[str], count: i
             has_locals = real.embed_file(photo).locals is not None
             embed.append(time.perf_counter() - start)
             start = time.perf_counter()
-            library.search(photo, top=50, rerank=True)
+            library.search(photo, options)
             whole.append(time.perf_counter() - start)
         out[preset] = {"embed": summary_ms(embed), "search_path_rerank": summary_ms(whole),
                        "has_locals": has_locals, "threads": real.threads}  # fmt: skip
@@ -383,7 +384,7 @@ def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     start = time.perf_counter()
     with Library.open(home, stand_in) as library:
         result["open_s"] = round(time.perf_counter() - start, 2)
-        result["rerank_params"] = asdict(library.rerank_params)
+        result["rerank_params"] = asdict(rerank.DEFAULT_PARAMS)
         ids = [int(i) for i in rng.choice(np.flatnonzero(labels >= 0), args.queries, False)]
         result["configs"] = {}
         for name, (dba, use) in CONFIGS.items():

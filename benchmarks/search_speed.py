@@ -34,8 +34,8 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.store.catalog import Catalog
-from lookalike.store.index_sync import load_or_rebuild
 from lookalike.store.hnsw import IndexParams, VectorIndex
+from lookalike.store.index_sync import load_or_rebuild
 
 F32 = npt.NDArray[np.float32]
 MODEL = "bench-model"

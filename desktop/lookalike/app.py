@@ -7,6 +7,7 @@ Every service is built here, once, and passed down. The model (onnxruntime), the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -67,12 +68,13 @@ def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = N
 
         home = args.library if args.library is not None else paths.data_dir()
         exclude = [Path(p) for p in settings.exclude]
-        return Library.open(home, factory(settings), exclude=exclude, rerank=settings.rerank,
-                            dba=dba_neighbours(settings.dba))  # fmt: skip
+        preset = library_preset(args, settings.preset, Library.stored_preset(home))
+        return Library.open(home, factory(dataclasses.replace(settings, preset=preset)),
+                            exclude=exclude, preset=preset, requested_preset=settings.preset)
 
     if args.command == "gui":
         return run_gui(args, settings, open_library)
-    return cli.run(args, open_library)
+    return cli.run(args, open_library, settings)
 
 
 def effective_settings(args: argparse.Namespace) -> Settings:
@@ -85,12 +87,20 @@ def effective_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def dba_neighbours(enabled: bool) -> int:
-    """Neighbours of database-side augmentation for the ``dba`` setting: the search default
-    (:data:`lookalike.search.defaults.DBA_K`), 0 when disabled."""
-    from lookalike.search.defaults import DBA_K
+def library_preset(args: argparse.Namespace, requested: str, stored: str | None) -> str:
+    """The preset a library opens with: its own, recorded one, so a one-off ``--preset`` never
+    touches its vectors; the requested one for a new library or when the user deliberately
+    switches (``lookalike index --preset P``, or Settings -> Quality in the window, which
+    re-embed every photo).
 
-    return DBA_K if enabled else 0
+    Args:
+        args: the command line (``command``, ``preset_global``).
+        requested: the preset of the effective settings.
+        stored: the library's recorded preset (None: new, or indexed before it was recorded).
+    """
+    deliberate = (args.command == "index" and bool(getattr(args, "preset_global", None))) or (
+        args.command == "gui" and not getattr(args, "preset_global", None))
+    return requested if stored is None or deliberate else stored
 
 
 def default_embedder(settings: Settings) -> PhotoEmbedder:

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from lookalike import paths
+from lookalike.embed.presets import DEFAULT_PRESET, PRESET_NAMES
 
 log = logging.getLogger(__name__)
 
-PRESETS = ("fast", "balanced", "best")
-"""Model presets the embedder knows."""
+PRESETS = PRESET_NAMES
+"""Model presets the embedder knows (defined in :mod:`lookalike.embed.presets`)."""
 
 FILE_NAME = "settings.json"
 
@@ -41,7 +42,7 @@ class Settings:
         rotate: also search with the query turned sideways and upside down.
     """
 
-    preset: str = "balanced"
+    preset: str = DEFAULT_PRESET
     threads: int = 0
     exclude: list[str] = field(default_factory=list)
     dba: bool = True

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,33 @@ as a fraction of the image width and height (0..1, centre of the feature-map cel
 
 Peaks = npt.NDArray[np.void]
 """(K,) records of PEAK_DTYPE, sorted by channel index."""
+
+PhotoStatus = Literal["pending", "indexed", "skipped", "offline"]
+"""A catalogued photo's state: waiting to be embedded, searchable, unreadable, or on a root that
+is offline (kept, not searchable)."""
+
+
+@dataclass(frozen=True)
+class Root:
+    """A library folder.
+
+    Attributes:
+        id: catalog id.
+        path: absolute folder path.
+        online: False while the folder is missing (an unplugged drive); its photos are kept.
+    """
+
+    id: int
+    path: Path
+    online: bool
+
+
+def l2n(x: npt.NDArray[np.floating], axis: int = -1, eps: float = 1e-6) -> Vectors:
+    """L2-normalise along ``axis`` (rows by default); float32 result."""
+    norm = np.sqrt((x * x).sum(axis=axis, keepdims=True))
+    out: Vectors = (x / (norm + eps)).astype(np.float32)
+    return out
+
 
 Locals = npt.NDArray[np.float16]
 """(K, 2 + d) float16 local features (``lookalike.embed.local``): per row the x and y of a

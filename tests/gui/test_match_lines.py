@@ -20,6 +20,8 @@ from lookalike.gui.match_view import (
     long_side_to_fractions,
 )
 from lookalike.gui.results_model import PhotoItem
+from lookalike.library import Explanation, SearchOptions
+from lookalike.search.explanation import explain
 from lookalike.types import Embedding
 
 
@@ -49,8 +51,13 @@ def _image(width: int, height: int) -> QImage:
 
 
 def _detail(inliers: tuple[np.ndarray, np.ndarray] | None) -> MatchDetail:
+    from lookalike.search.rerank import CHANCE_INLIERS
+
     item = PhotoItem(7, Path("/photos/result.jpg"), score=0.8, rank=2)
-    return MatchDetail(item, _image(300, 600), [], None, (0.1, 0.1), (0.1, 0.1), inliers)
+    q_xy, r_xy = inliers if inliers is not None else (None, None)
+    n = 0 if q_xy is None else len(q_xy)
+    explained = Explanation(7, item.path, (), None, q_xy, r_xy, n, n > CHANCE_INLIERS)
+    return MatchDetail(item, _image(300, 600), explained)
 
 
 def _view(qtbot: object) -> MatchView:
@@ -136,11 +143,13 @@ def test_without_local_features_only_the_boxes_remain(qtbot: object) -> None:
 
 
 class _Library:
+    """Explains with the real function, from a fixed stored embedding."""
+
     def __init__(self, embedding: Embedding) -> None:
         self._embedding = embedding
 
-    def embedding(self, photo_id: int) -> Embedding:
-        return self._embedding
+    def explain(self, query: Embedding, photo_id: int, options: SearchOptions) -> Explanation:
+        return explain(query, self._embedding, photo_id, Path("r.png"), options.rerank_params)
 
 
 def test_load_detail_adds_matching_points_only_when_both_photos_have_locals(
@@ -156,10 +165,16 @@ def test_load_detail_adds_matching_points_only_when_both_photos_have_locals(
     with_locals = dataclasses.replace(plain, locals=locals_)
     item, cache = PhotoItem(1, photo), DecodedCache()
 
-    assert load_detail(_Library(plain), with_locals, item, cache).inliers is None
-    assert load_detail(_Library(with_locals), plain, item, cache).inliers is None
-    detail = load_detail(_Library(with_locals), with_locals, item, cache)
-    assert detail.inliers is not None
-    q_xy, r_xy = detail.inliers
-    assert len(q_xy) == len(r_xy) == 30  # the same photo: every point matches itself
+    def explained(stored: Embedding, query: Embedding) -> Explanation:
+        found = load_detail(_Library(stored), query, item, cache).explanation
+        assert found is not None
+        return found
+
+    assert explained(plain, with_locals).query_points is None
+    assert explained(with_locals, plain).query_points is None
+    detail = explained(with_locals, with_locals)
+    q_xy, r_xy = detail.query_points, detail.result_points
+    assert q_xy is not None and r_xy is not None
+    assert len(q_xy) == len(r_xy) == detail.inliers == 30  # the same photo: all points match
+    assert detail.is_match
     np.testing.assert_allclose(q_xy, r_xy)

@@ -15,7 +15,7 @@ from tests.gui.scenes import SCENES, SYNC_TIMEOUT_MS, PhotoSet
 from lookalike.gui.learning import describe_learned
 from lookalike.gui.main_window import MainWindow
 from lookalike.gui.settings_dialog import SettingsDialog
-from lookalike.library import Library
+from lookalike.library import Library, SearchOptions
 from lookalike.search.defaults import DBA_K
 from lookalike.settings import Settings
 
@@ -58,19 +58,21 @@ def test_dialog_shows_and_returns_the_search_options(qtbot: Any) -> None:
 def test_search_options_apply_without_a_restart(
     window: MainWindow, library: Library, tmp_path: Path, qtbot: Any
 ) -> None:
-    library.dba, library.rerank = 0, False
+    window.search.set_options(False, False, False, search_again=False)
     _accept_settings_with({"dba": True, "rerank": True, "rotate": True})
     window.show_settings()
-    qtbot.waitUntil(lambda: library.dba == DBA_K and library.rerank, timeout=WAIT_MS)
-    assert window.search.rotate
+    qtbot.waitUntil(lambda: window.search.options.dba == DBA_K, timeout=WAIT_MS)
+    options = window.search.options
+    assert options.rerank and options.rotate
+    assert not hasattr(library, "dba") and not hasattr(library, "rerank")
     assert window.statusBar().currentMessage() == "Settings saved"  # no restart asked for
     saved = Settings.load(tmp_path / "settings.json")
     assert (saved.dba, saved.rerank, saved.rotate) == (True, True, True)
 
     _accept_settings_with({"dba": False, "rerank": False, "rotate": False})
     window.show_settings()
-    qtbot.waitUntil(lambda: library.dba == 0 and not library.rerank, timeout=WAIT_MS)
-    assert not window.search.rotate
+    qtbot.waitUntil(lambda: window.search.options.dba == 0, timeout=WAIT_MS)
+    assert not window.search.options.rerank and not window.search.options.rotate
     assert (window.settings.dba, window.settings.rerank, window.settings.rotate) == (
         False,
         False,
@@ -82,12 +84,12 @@ def test_the_rotate_setting_reaches_the_search(
     indexed: MainWindow, photos: PhotoSet, tmp_path: Path, qtbot: Any, monkeypatch: Any
 ) -> None:
     library, page, seed = indexed.library, indexed.search, SCENES[1]
-    asked: list[dict[str, Any]] = []
+    asked: list[SearchOptions] = []
     search = library.search
 
-    def spy(image: Any, *args: Any, **kwargs: Any) -> Any:
-        asked.append(kwargs)
-        return search(image, *args, **kwargs)
+    def spy(image: Any, options: SearchOptions, **kwargs: Any) -> Any:
+        asked.append(options)
+        return search(image, options, **kwargs)
 
     monkeypatch.setattr(library, "search", spy)
     with Image.open(photos.query[seed]) as im:
@@ -97,12 +99,12 @@ def test_the_rotate_setting_reaches_the_search(
         )
     with qtbot.waitSignal(page.resultsShown, timeout=WAIT_MS):
         indexed.search_file(sideways)
-    assert asked[-1]["rotate"] is False
+    assert asked[-1].rotate is False
     upright = {item.path for item in page.model.items()[:3]}
     assert not upright & set(photos.scenes[seed])  # turned, the scene is not recognised
     with qtbot.waitSignal(page.resultsShown, timeout=WAIT_MS):  # changing it searches again
         indexed.apply_search_settings(Settings(rotate=True))
-    assert asked[-1]["rotate"] is True
+    assert asked[-1].rotate is True
     top = [item.path for item in page.model.items()[:3]]
     assert sorted(top) == sorted(photos.scenes[seed])
 

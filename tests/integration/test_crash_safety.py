@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from tests.fakes import DIM, FAKE_MODEL_ID, FakeEmbedder, write_photo
 
-from lookalike.library import Library
+from lookalike.library import Library, SearchOptions
 from lookalike.store.hnsw import VectorIndex
 
 pytestmark = [
@@ -121,6 +121,6 @@ def test_index_survives_random_kills(tmp_path: Path) -> None:
     library = Library.open(home, FakeEmbedder())
     try:
         query = write_photo(tmp_path / "query.png", 123, size=(64, 48), scale=1.5)
-        assert library.search(query, top=1).matches[0].path == paths[123].resolve()
+        assert library.search(query, SearchOptions(top=1)).matches[0].path == paths[123].resolve()
     finally:
         library.close()

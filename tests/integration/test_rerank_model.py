@@ -12,6 +12,7 @@ from lookalike import paths
 from lookalike.embed.local import LOCAL_DIM, MAX_LOCALS
 from lookalike.embed.model import Embedder
 from lookalike.library.facade import Library
+from lookalike.search.pipeline import SearchOptions
 from lookalike.search.rerank import count_inliers
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,7 @@ def library(tmp_path: Path, lite0: Embedder) -> tuple[Library, dict[int, Path]]:
     for seed in range(6):
         files[seed] = root / f"scene{seed}.png"
         Image.fromarray(_scene(seed)).save(files[seed])
-    lib = Library.open(tmp_path / "home", lite0, rerank=True)
+    lib = Library.open(tmp_path / "home", lite0)
     lib.add_root(root)
     assert list(lib.sync())[-1].phase == "done"
     return lib, files
@@ -84,12 +85,12 @@ def test_reranking_keeps_the_right_scene_first(library: tuple[Library, dict[int,
     try:
         for seed in (0, 3, 5):
             crop = np.ascontiguousarray(_scene(seed)[60:420, 80:560])
-            plain = lib.search(crop, top=3, rerank=False)
-            verified = lib.search(crop, top=3)  # the library's default: on
+            plain = lib.search(crop, SearchOptions(top=3, rerank=False))
+            verified = lib.search(crop, SearchOptions(top=3))  # re-ranking on by default
             assert plain.matches[0].path == files[seed]
             assert verified.matches[0].path == files[seed]
             assert verified.matches[0].score > plain.matches[0].score  # inliers added
-            by_photo = lib.search(files[seed], top=3)  # a library photo: stored locals
+            by_photo = lib.search(files[seed], SearchOptions(top=3))  # stored locals
             assert by_photo.query.locals is not None
             assert all(m.path != files[seed] for m in by_photo.matches)
     finally:
@@ -100,7 +101,7 @@ def test_rotated_query_finds_the_upright_photo(library: tuple[Library, dict[int,
     lib, files = library
     try:
         sideways = np.ascontiguousarray(np.rot90(_scene(4)))
-        found = lib.search(sideways, top=3, rotate=True)
+        found = lib.search(sideways, SearchOptions(top=3, rotate=True))
         assert found.matches[0].path == files[4]
         assert found.matches[0].score > 0.9
     finally:
@@ -112,7 +113,7 @@ def test_a_pasted_copy_of_a_library_photo_gets_its_stored_vector(
 ) -> None:
     lib, files = library
     try:
-        pasted = lib.search(files[2].read_bytes(), top=1)  # as Ctrl+V of the file's bytes
+        pasted = lib.search(files[2].read_bytes(), SearchOptions(top=1))  # as Ctrl+V
         assert pasted.matches[0].path == files[2]
         stored = lib.embedding(pasted.matches[0].photo_id)
         assert stored is not None

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tests.fakes import FakeEmbedder, write_library, write_photo
 
-from lookalike.library import Library, Progress
+from lookalike.library import Library, Progress, SearchOptions
 from lookalike.scan.watcher import WatchHandle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def test_edits_are_applied_and_moves_keep_vectors(watched: Watched) -> None:
     assert embedder.calls == 0
 
     query = write_photo(root.parent / "query.png", 500, scale=0.5)
-    assert watched.library.search(query, top=1).matches[0].path == new
+    assert watched.library.search(query, SearchOptions(top=1)).matches[0].path == new
 
 
 def test_burst_of_files_and_folder_removal(watched: Watched, tmp_path: Path) -> None:
@@ -134,6 +134,6 @@ def test_cli_watch_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     library = Library.open(home, FakeEmbedder())
     try:
         assert library.status().indexed == 6
-        assert library.search(new, top=1).matches  # the new photo is in the saved index
+        assert library.search(new, SearchOptions(top=1)).matches  # in the saved index
     finally:
         library.close()

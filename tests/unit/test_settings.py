@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from lookalike import app
 from lookalike.settings import Settings, settings_path
 
 
@@ -79,28 +78,13 @@ def test_binary_garbage(tmp_path: Path) -> None:
     assert Settings.load(path) == Settings()
 
 
-@pytest.mark.parametrize(("dba", "rerank"), [(True, True), (False, False)])
-def test_the_app_opens_the_library_with_the_search_settings(
-    tmp_path: Path, dba: bool, rerank: bool
+@pytest.mark.parametrize(("dba", "rerank", "rotate"), [(True, True, False), (False, False, True)])
+def test_each_search_takes_its_options_from_the_settings(
+    dba: bool, rerank: bool, rotate: bool
 ) -> None:
-    from tests.fakes import FakeEmbedder
-
-    from lookalike.library import Library
+    from lookalike.library import search_options
     from lookalike.search.defaults import DBA_K
 
-    Settings(dba=dba, rerank=rerank).save()
-    opened: list[Library] = []
-    real_open = Library.open
-
-    def spy(*args: object, **kwargs: object) -> Library:
-        opened.append(real_open(*args, **kwargs))  # type: ignore[arg-type]
-        return opened[-1]
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Library, "open", spy)
-        code = app.run(["--library", str(tmp_path / "lib"), "status"],
-                       make_embedder=lambda _settings: FakeEmbedder())  # fmt: skip
-    assert code == 0 and len(opened) == 1
-    assert opened[0].rerank is rerank
-    assert opened[0].dba == ((DBA_K or app.DBA_FALLBACK_K) if dba else 0)
-    assert app.dba_neighbours(True) > 0 and app.dba_neighbours(False) == 0
+    options = search_options(Settings(dba=dba, rerank=rerank, rotate=rotate), top=7)
+    assert (options.dba, options.rerank, options.rotate, options.top) == (
+        DBA_K if dba else 0, rerank, rotate, 7)

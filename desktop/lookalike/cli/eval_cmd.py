@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +23,9 @@ if TYPE_CHECKING:  # numpy stays out of ``lookalike --help``
     import numpy as np
     import numpy.typing as npt
 
-    from lookalike.store.whitening import Whitening
-    from lookalike.search.rerank import RerankParams
+    from lookalike.search.pipeline import SearchOptions
     from lookalike.search.similar import Match
+    from lookalike.store.memory import MemoryStore
     from lookalike.types import Embedding, PhotoEmbedder, Vectors
 
 DEFAULT_BENCH = Path("../shared/bench/dev")
@@ -136,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
         _print_ablation(rows, args, len(paths), seconds)
         return 0
     search_start = time.perf_counter()
-    similarity = ablation_similarity(vectors, embeddings, variants, labels, _options(args))
+    similarity = ablation_similarity(vectors, embeddings, variants, labels, _options(args),
+                                     args.whiten)
     search_s = time.perf_counter() - search_start
     scores = evaluate(similarity, labels)
     n_queries = max(1, scores.queries)
@@ -174,20 +175,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-@dataclass(frozen=True)
-class Options:
-    """The ablation switches of one eval run (see the command's flags)."""
-
-    rerank: bool = False
-    params: RerankParams | None = None
-    qe: int = 0
-    dba: int = 0
-    alpha: float = 3.0
-    whiten: bool = False
-    dba_depth: int = DBA_DEPTH
-
-
-def _options(args: argparse.Namespace) -> Options:
+def _options(args: argparse.Namespace) -> SearchOptions:
+    """The search options of the command's flags (``top`` is set per bench)."""
+    from lookalike.search.pipeline import SearchOptions
     from lookalike.search.rerank import DEFAULT_PARAMS
 
     params = DEFAULT_PARAMS
@@ -195,8 +185,8 @@ def _options(args: argparse.Namespace) -> Options:
         params = replace(params, depth=args.rerank_depth)
     if args.rerank_weight is not None:
         params = replace(params, weight=args.rerank_weight)
-    return Options(args.rerank, params, args.qe, args.dba, args.alpha, args.whiten,
-                   args.dba_depth)
+    return SearchOptions(dba=args.dba, dba_depth=args.dba_depth, alpha=args.alpha, qe=args.qe,
+                         rerank=bool(args.rerank), rerank_params=params)
 
 
 def ablation_table(
@@ -212,26 +202,28 @@ def ablation_table(
 
     dba = args.dba or DBA_K
     qe = args.qe or 2
-    combos: list[tuple[str, Options]] = [
-        ("plain", Options()),
-        (f"dba{dba}", Options(dba=dba)),
-        ("rerank", Options(rerank=True)),
-        (f"dba{dba}+rerank", Options(rerank=True, dba=dba)),
-        ("whiten", Options(whiten=True)),
-        (f"whiten+dba{dba}", Options(dba=dba, whiten=True)),
-        (f"whiten+dba{dba}+rerank", Options(rerank=True, dba=dba, whiten=True)),
-        (f"qe{qe}", Options(qe=qe)),
-        (f"qe{qe}+dba{dba}+rerank", Options(rerank=True, qe=qe, dba=dba)),
+    base = replace(_options(args), dba=0, qe=0, rerank=False)
+    plain, dba_on = base, replace(base, dba=dba)
+    rerank, both = replace(base, rerank=True), replace(base, dba=dba, rerank=True)
+    combos: list[tuple[str, SearchOptions, bool]] = [
+        ("plain", plain, False),
+        (f"dba{dba}", dba_on, False),
+        ("rerank", rerank, False),
+        (f"dba{dba}+rerank", both, False),
+        ("whiten", plain, True),
+        (f"whiten+dba{dba}", dba_on, True),
+        (f"whiten+dba{dba}+rerank", both, True),
+        (f"qe{qe}", replace(base, qe=qe), False),
+        (f"qe{qe}+dba{dba}+rerank", replace(both, qe=qe), False),
     ]
     upright = [list(v[:1]) for v in variants]
     rows = []
-    for name, options in combos:
-        options = replace(options, alpha=args.alpha, dba_depth=args.dba_depth)
+    for name, options, whiten in combos:
         for turned in ([False, True] if args.rotate else [False]):
             started = time.perf_counter()
             try:
                 sim = ablation_similarity(vectors, embeddings, variants if turned else upright,
-                                          labels, options)  # fmt: skip
+                                          labels, options, whiten)  # fmt: skip
             except KnownError as exc:  # whitening on a bench with too few pairs
                 rows.append({"options": name + ("+rotate" if turned else ""), "mAP": None,
                              "recall@1": None, "recall@5": None, "ms_per_query": None,
@@ -280,8 +272,8 @@ def _query_variants(
         spent decoding and embedding the extra turns.
     """
     from lookalike.decode.image import decode
+    from lookalike.decode.query import turns
     from lookalike.embed.model import Embedder
-    from lookalike.search.rotate import turns
 
     started = time.perf_counter()
     out: list[list[Embedding]] = []
@@ -298,48 +290,54 @@ def _query_variants(
     return out, time.perf_counter() - started if args.rotate else 0.0
 
 
-def _dba_matches(
-    query: npt.NDArray[np.float32],
-    matches: list[Match],
-    depth: int,
-    database: npt.NDArray[np.float32],
-    options: Options,
-) -> list[Match]:
-    """``matches`` with the first ``depth`` rescored by :func:`dba_shortlist` (exact
-    neighbours over the whole bench, as the index gives them approximately)."""
+def bench_store(
+    vectors: Vectors, embeddings: Sequence[Embedding | None], whiten: bool = False,
+    paths: Sequence[Path] | None = None,
+) -> MemoryStore:
+    """The bench as a library would hold it: its readable images' vectors and local features
+    (ids: positions in the bench), whitened like ``Library.learn_whitening`` with ``whiten``
+    (mutual nearest neighbours as pairs, no labels; exact neighbours here).
+
+    Raises:
+        KnownError: ``whiten`` on a bench too small to learn from.
+    """
     import numpy as np
 
-    from lookalike.search.expand import dba_shortlist
+    from lookalike.library.learning import learn
+    from lookalike.store.memory import MemoryStore
 
-    head = matches[:depth]
-    ids = np.asarray([m.photo_id for m in head], np.int64)
-
-    def neighbours(vs: npt.NDArray[np.float32], k: int) -> tuple[Any, Any]:
-        sims = vs @ database.T
-        nn = np.argsort(-sims, axis=1, kind="stable")[:, :k]
-        return nn.astype(np.int64), np.take_along_axis(sims, nn, axis=1)
-
-    scores = dba_shortlist(query, ids, database[ids], neighbours, lambda x: database[x],
-                           options.dba, options.alpha)  # fmt: skip
-    order = np.argsort(-scores, kind="stable").tolist()
-    rescored = [replace(head[j], score=float(scores[j]), rank=r + 1) for r, j in enumerate(order)]
-    return rescored + matches[depth:]
+    ids = np.asarray([i for i, e in enumerate(embeddings) if e is not None], np.int64)
+    kept = np.ascontiguousarray(vectors[ids], np.float32)
+    locals_ = {i: e.locals for i, e in enumerate(embeddings) if e and e.locals is not None}
+    named = None if paths is None else {int(i): paths[int(i)] for i in ids}
+    white = None
+    if whiten:
+        try:
+            white = learn(ids, kept, MemoryStore(ids, kept).knn)
+        except KnownError as exc:
+            raise KnownError(f"--whiten: the bench is too small to learn from ({exc})") from exc
+    return MemoryStore(ids, kept, locals_, white, named)
 
 
-def _library_whitening(vectors: npt.NDArray[np.float32]) -> Whitening:
-    """What ``Library.learn_whitening`` would learn with the bench as the library: mutual
-    nearest neighbours (exact here) as pairs, no labels."""
-    import numpy as np
+def bench_rankings(
+    store: MemoryStore,
+    variants: Sequence[Sequence[Embedding]],
+    options: SearchOptions,
+) -> list[list[Match]]:
+    """Each bench query's matches by ``search.pipeline.search``, as ``Library.search`` gets
+    them: every image ranked (``top`` = the bench size), the query image itself left out.
 
-    from lookalike.store.whitening import fit, mutual_pairs
+    Args:
+        store: the bench (:func:`bench_store`).
+        variants: per image its query embeddings (first: the image itself); empty = no query.
+        options: the search options.
+    """
+    from lookalike.search.pipeline import search
+    from lookalike.store.memory import stored_form
 
-    sims = vectors @ vectors.T
-    np.fill_diagonal(sims, -np.inf)
-    ids = np.arange(len(vectors), dtype=np.int64)
-    try:
-        return fit(vectors, mutual_pairs(ids, sims.argmax(axis=1).astype(np.int64)))
-    except ValueError as exc:
-        raise KnownError(f"--whiten: the bench is too small to learn from ({exc})") from exc
+    options = replace(options, top=max(1, store.live_count))
+    return [search(store, [stored_form(e) for e in queries], options, {i}) if queries else []
+            for i, queries in enumerate(variants)]  # fmt: skip
 
 
 def ablation_similarity(
@@ -347,56 +345,31 @@ def ablation_similarity(
     embeddings: Sequence[Embedding | None],
     variants: Sequence[Sequence[Embedding]],
     labels: Sequence[int],
-    options: Options,
+    options: SearchOptions,
+    whiten: bool = False,
 ) -> npt.NDArray[np.float32]:
-    """The (N, N) similarity matrix the metrics rank, built with the app's search functions.
+    """The (N, N) similarity matrix the metrics rank, from the app's own search.
 
-    Each query row runs what ``Library.search`` runs: alpha-QE and DBA on the global vectors
-    (when asked), ``similar.rank`` over the database, ``rerank.rerank_matches`` per query
-    variant and ``rotate.merge_max`` over the variants. The row then holds ``-rank`` so that
-    sorting it gives the app's order.
+    Each query row holds ``-rank`` of every match :func:`bench_rankings` found (``-inf`` for
+    the rest), so that sorting it gives the app's order.
 
     Args:
-        vectors: (N, D) global descriptors of the bench images (zero rows for unreadable ones).
+        vectors: (N, D) global descriptors of the bench images (rows of unreadable ones unused).
         embeddings: per image its embedding (locals included), None if unreadable.
         variants: per image its query embeddings (first: the image itself); empty = no query.
-        labels: (N,) group ids, -1 for distractors.
-        options: the ablation switches.
+        labels: (N,) group ids, -1 for distractors (no query).
+        options: the search options.
+        whiten: learn a whitening from the bench first, as ``lookalike whiten`` does.
     """
     import numpy as np
 
-    from lookalike.search.expand import alpha_expand
-    from lookalike.search.rerank import DEFAULT_PARAMS, rerank_matches
-    from lookalike.search.rotate import merge_max
-    from lookalike.search.similar import rank
-
-    n = len(vectors)
-    white = _library_whitening(vectors) if options.whiten else None
-    database = vectors if white is None else white.apply(vectors)
-    similarity = database @ database.T
-    cand_locals = {i: e.locals for i, e in enumerate(embeddings) if e and e.locals is not None}
-    ids = np.arange(n, dtype=np.int64)
-    params = options.params or DEFAULT_PARAMS
-    placeholder = Path()
-    for i, label in enumerate(labels):
-        if label < 0 or not variants[i]:
+    queries = [v if label >= 0 else [] for v, label in zip(variants, labels, strict=True)]
+    store = bench_store(vectors, embeddings, whiten)
+    similarity = np.asarray(vectors @ vectors.T, np.float32)
+    for i, matches in enumerate(bench_rankings(store, queries, options)):
+        if not queries[i]:
             continue
-        found: list[list[Match]] = []
-        for emb in variants[i]:
-            query = emb.vector[None, :] if white is None else white.apply(emb.vector[None, :])
-            if options.qe:  # neighbours among the other images, as in the app
-                others = database[np.arange(n) != i]
-                query = alpha_expand(query, others, options.qe, options.alpha)
-            row = (query @ database.T)[0]
-            order = np.argsort(-row, kind="stable")
-            matches = rank(ids[order], row[order], n, {i}, lambda _: placeholder)
-            if options.dba:  # as Library._find: the shortlist rescored, the rest unchanged
-                matches = _dba_matches(query[0], matches, options.dba_depth, database, options)
-            if options.rerank:
-                matches = rerank_matches(matches, emb.locals, cand_locals, n, params)
-            found.append(matches)
-        final = found[0] if len(found) == 1 else merge_max(found, n)
         similarity[i] = -np.inf
-        for m in final:
+        for m in matches:
             similarity[i, m.photo_id] = -m.rank
     return similarity

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from lookalike import __version__
 from lookalike.cli import eval_cmd
 from lookalike.errors import KnownError
 from lookalike.search.defaults import DBA_K
+from lookalike.settings import PRESETS as PRESET_NAMES
+from lookalike.settings import Settings
 
 if TYPE_CHECKING:
     from lookalike.library import Library, Status
@@ -32,8 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LibraryFactory = Callable[[argparse.Namespace], "Library"]
-PRESET_NAMES = ("fast", "balanced", "best")
-LIBRARY_COMMANDS = ("index", "search", "watch", "status", "whiten")
+LIBRARY_COMMANDS = ("index", "search", "explain", "watch", "status", "whiten")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qe", type=int, default=0, metavar="K",
                    help="alpha query expansion with the K nearest photos (default 0: off)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
+
+    p = sub.add_parser("explain", help="show why a library photo matches a query image")
+    p.add_argument("query", type=Path, metavar="QUERY", help="query photo")
+    p.add_argument("photo", type=Path, metavar="PHOTO", help="a library photo")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
 
     sub.add_parser("watch", help="index, then keep the library in sync until Ctrl-C")
 
@@ -130,12 +137,14 @@ def report_error(exc: BaseException) -> int:
     return 1
 
 
-def run(args: argparse.Namespace, open_library: LibraryFactory) -> int:
+def run(args: argparse.Namespace, open_library: LibraryFactory,
+        settings: Settings | None = None) -> int:  # fmt: skip
     """Run a parsed command (not ``gui``).
 
     Args:
         args: from :func:`parse_args`.
         open_library: opens the library for ``args`` (called only by commands that need it).
+        settings: the effective settings (their search options); default: the defaults.
 
     Returns:
         The exit code.
@@ -147,6 +156,11 @@ def run(args: argparse.Namespace, open_library: LibraryFactory) -> int:
                 raise KnownError(f"the {args.command} command is not available in this build")
             return handler(args)
         library = open_library(args)
+        args.settings = settings or Settings()
+        if library.requested_preset_ignored:
+            print(f"lookalike: this library uses the {library.preset} preset; searching with it "
+                  f"(its vectors are kept). To re-embed every photo with another preset, run "
+                  f"'lookalike --preset NAME index'.", file=sys.stderr)  # fmt: skip
         try:
             return COMMANDS[args.command](args, library)
         finally:
@@ -192,11 +206,16 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
 
 def cmd_search(args: argparse.Namespace, library: Library) -> int:
     """``search IMAGE``: print the best matches."""
+    from lookalike.library import search_options
+
+    options = search_options(args.settings, top=args.top, qe=max(0, args.qe))
     if args.dba is not None:
-        library.dba = max(0, args.dba)
-    library.qe = max(0, args.qe)
-    result = library.search(args.image, top=args.top, crop=args.crop,
-                            rerank=args.rerank, rotate=args.rotate)
+        options = replace(options, dba=max(0, args.dba))
+    if args.rerank is not None:
+        options = replace(options, rerank=args.rerank)
+    if args.rotate:
+        options = replace(options, rotate=True)
+    result = library.search(args.image, options, crop=args.crop)
     if args.json:
         _print_json([{"path": str(m.path), "score": round(m.score, 6), "rank": m.rank}
                      for m in result.matches])
@@ -328,7 +347,28 @@ def _cancel_on_interrupt() -> Iterator[threading.Event]:
             signal.signal(signum, handler)
 
 
+def cmd_explain(args: argparse.Namespace, library: Library) -> int:
+    """``explain QUERY PHOTO``: why a library photo matches a query (regions, points)."""
+    from lookalike.library import search_options
+
+    photo_id = library.photo_id(args.photo)
+    if photo_id is None:
+        raise KnownError(f"{args.photo} is not a library photo")
+    query = library.query_embedding(args.query)
+    found = library.explain(query, photo_id, search_options(args.settings))
+    if args.json:
+        _print_json(found.to_json())
+        return 0
+    verdict = "a match" if found.is_match else "no matching layout"
+    print(f"{found.path}: {found.inliers} verified matching points ({verdict})")
+    for region in found.regions:
+        box = ", ".join(f"{v:.2f}" for v in region.result_box)
+        print(f"{region.number:>4}  {region.weight:5.0%}  result box {box}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Library], int]] = {
+    "explain": cmd_explain,
     "index": cmd_index,
     "search": cmd_search,
     "watch": cmd_watch,

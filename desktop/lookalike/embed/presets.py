@@ -32,3 +32,5 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 DEFAULT_PRESET = "balanced"
+PRESET_NAMES = tuple(PRESETS)
+"""The preset names, in order from fastest to best (the one place they are written)."""

@@ -12,6 +12,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.types import l2n as l2n  # re-exported: the model and the exporter use it
+
 Boxes = npt.NDArray[np.int32]
 Floats = npt.NDArray[np.float32]
 
@@ -79,13 +81,6 @@ def pool_regions(fmap: Floats, boxes: Boxes) -> Floats:
     out = np.empty((len(boxes), fmap.shape[0]), dtype=np.float32)
     for i, (x0, y0, x1, y1) in enumerate(boxes):
         out[i] = fmap[:, y0 : y1 + 1, x0 : x1 + 1].max(axis=(1, 2))
-    return out
-
-
-def l2n(x: npt.NDArray[np.floating], axis: int = -1, eps: float = 1e-6) -> Floats:
-    """L2-normalise along ``axis`` (rows by default); float32 result."""
-    norm = np.sqrt((x * x).sum(axis=axis, keepdims=True))
-    out: Floats = (x / (norm + eps)).astype(np.float32)
     return out
 
 

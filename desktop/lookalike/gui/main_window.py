@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self.commands = WindowActions(self)
         self.learning = LearningCommands(self, library, self.commands.learn, self.commands.forget)
-        self.search.rotate = settings.rotate
+        self.search.set_options(settings.dba, settings.rerank, settings.rotate, search_again=False)
         self._connect()
         self._status_timer = QTimer(self, singleShot=True, interval=250)
         self._status_timer.timeout.connect(self._refresh_status_now)

@@ -23,20 +23,17 @@ from PySide6.QtWidgets import (
 )
 
 from lookalike.decode.image import decode
+from lookalike.errors import KnownError
 from lookalike.gui.images import rgb_to_qimage
 from lookalike.gui.region_overlay import HIGHLIGHT_COLOURS, Box, Highlight, RegionOverlay
 from lookalike.gui.results_model import PhotoItem
-from lookalike.search import regions
-from lookalike.search.rerank import CHANCE_INLIERS, inlier_pairs
+from lookalike.library import Explanation, NumberedRegion, SearchOptions
 from lookalike.types import Embedding
 
 log = logging.getLogger(__name__)
 
 VIEW_SIDE = 1024
 """Long side, in pixels, that result photos are decoded at for this view."""
-
-MIN_BOX = 0.08
-"""Smallest highlight side, as a fraction of the image, so boxes stay visible."""
 
 BEST_COLOUR = "#ffffff"
 
@@ -57,27 +54,22 @@ EMPTY_TEXT = (
 
 @dataclass(frozen=True)
 class MatchDetail:
-    """Everything the view needs about one result, computed off the GUI thread.
+    """Everything the view shows about one result, computed off the GUI thread.
 
     Attributes:
         item: the result.
         image: the result decoded upright (long side <= :data:`VIEW_SIDE`).
-        pairs: the matching channels, strongest first (from ``regions.explain``).
-        best: the result's region that best matches the query, or None.
-        query_cell: (w, h) feature cell of the query, fractions of the image.
-        result_cell: (w, h) feature cell of the result.
-        inliers: the spatially verified matching points (``rerank.inlier_pairs``): their
-            positions in the query and in the result, each (n, 2) float32 in units of that
-            photo's long side, best first; None when either photo has no local features.
+        explanation: why it matches (``Library.explain``), or None when it has no vector.
     """
 
     item: PhotoItem
     image: QImage
-    pairs: list[regions.RegionPair]
-    best: Box | None
-    query_cell: tuple[float, float]
-    result_cell: tuple[float, float]
-    inliers: tuple[Points, Points] | None = None
+    explanation: Explanation | None = None
+
+    @property
+    def regions(self) -> tuple[NumberedRegion, ...]:
+        """The numbered regions, strongest first (none without an explanation)."""
+        return () if self.explanation is None else self.explanation.regions
 
 
 class DecodedCache:
@@ -103,34 +95,24 @@ class DecodedCache:
 
 
 def load_detail(
-    library: Any, query: Embedding, item: PhotoItem, cache: DecodedCache, top: int = 8
+    library: Any, query: Embedding, item: PhotoItem, cache: DecodedCache,
+    options: SearchOptions | None = None,
 ) -> MatchDetail:
-    """Decode a result and explain its match with the query (runs on a worker thread): the
-    matching channels and, when both photos have local features, the verified matching points.
+    """Decode a result and ask the library why it matches the query (runs on a worker thread).
 
     Args:
-        library: the ``Library`` (for the result's stored embedding).
+        library: the ``Library`` (its :meth:`explain`).
         query: the query's embedding (``SearchResult.query``).
         item: the selected result.
         cache: decoded photos.
-        top: most numbered pairs.
+        options: the search's options (default: the library's defaults).
     """
-    embedding = library.embedding(item.photo_id)
     image = cache.get(item.path)
-    if embedding is None:
-        return MatchDetail(item, image, [], None, (0.1, 0.1), (0.1, 0.1))
-    inliers = None
-    if query.locals is not None and embedding.locals is not None:
-        inliers = inlier_pairs(query.locals, embedding.locals)
-    return MatchDetail(
-        item=item,
-        image=image,
-        pairs=regions.explain(query, embedding, top=top),
-        best=regions.best_region(query, embedding),
-        query_cell=regions.cell_size(query.peaks),
-        result_cell=regions.cell_size(embedding.peaks),
-        inliers=inliers,
-    )
+    try:
+        explained = library.explain(query, item.photo_id, options or SearchOptions())
+    except KnownError:  # removed or re-embedded meanwhile: the photo alone
+        explained = None
+    return MatchDetail(item, image, explained)
 
 
 def long_side_to_fractions(xy: Points, width: int, height: int) -> Points:
@@ -232,11 +214,12 @@ class _Body(QWidget):
 class MatchView(QWidget):
     """The query (or its selected region) beside the selected result, matching regions marked.
 
-    Numbered boxes of the same colour mark where the same feature channel peaks in both photos
-    (``regions.explain``); the dashed white box marks the result's region that best matches the
-    query (``regions.best_region``). "Lines" joins each pair of boxes, and each point of the
-    query that the spatial check matched to a point of the result (``rerank.inlier_pairs``; at
-    most :data:`MAX_INLIER_LINES`, the best first). The title counts those points.
+    It draws what ``Library.explain`` returned (an :class:`Explanation`) and computes nothing:
+    numbered boxes of the same colour mark where the same feature peaks in both photos; the
+    dashed white box marks the result's region that best matches the query. "Lines" joins each
+    pair of boxes, and, when the explanation counts as a match, each verified point of the
+    query to its match in the result (at most :data:`MAX_INLIER_LINES`, the best first). The
+    title counts those points.
 
     Signals:
         highlightsShown(int): the boxes for a result were drawn (number of numbered pairs).
@@ -332,12 +315,13 @@ class MatchView(QWidget):
         item = detail.item
         score = f" · score {item.score:.3f}" if item.score is not None else ""
         points, why = "", ""
-        if _verified(detail):
-            n = len(detail.inliers[0]) if detail.inliers is not None else 0
+        explained = detail.explanation
+        if explained is not None and explained.is_match:
+            n = explained.inliers
             points = f" · {n} matching points"
             why = f"\n{points[3:].capitalize()}: parts of the query found here in the same layout"
-        elif detail.inliers is not None:
-            n = len(detail.inliers[0])
+        elif explained is not None and explained.query_points is not None:
+            n = explained.inliers
             points = " · no matching layout"
             why = (f"\n{n} point{'s' if n != 1 else ''} line up, no more than in two unrelated "
                    "photos")  # fmt: skip
@@ -346,7 +330,7 @@ class MatchView(QWidget):
         self.result_canvas.set_image(detail.image)
         self._pages.setCurrentIndex(1)
         self._refresh_highlights()
-        self.highlightsShown.emit(len(detail.pairs))
+        self.highlightsShown.emit(len(detail.regions))
 
     def detail(self) -> MatchDetail | None:
         """The result shown, or None."""
@@ -362,19 +346,16 @@ class MatchView(QWidget):
         if detail is None:
             return
         query, result = [], []
-        q_side, r_side = _box_side(detail.query_cell), _box_side(detail.result_cell)
-        for n, pair in enumerate(detail.pairs):
-            colour = HIGHLIGHT_COLOURS[n % len(HIGHLIGHT_COLOURS)]
-            tip = f"Feature {n + 1}: {pair.weight:.0%} of what the two photos share here"
-            query.append(
-                Highlight(regions.box_for(pair.query_xy, q_side), colour, str(n + 1), tip=tip)
-            )
-            result.append(
-                Highlight(regions.box_for(pair.result_xy, r_side), colour, str(n + 1), tip=tip)
-            )
-        if detail.best is not None and self._best_box.isChecked():  # under the numbered boxes
+        for region in detail.regions:
+            colour = HIGHLIGHT_COLOURS[(region.number - 1) % len(HIGHLIGHT_COLOURS)]
+            tip = (f"Feature {region.number}: {region.weight:.0%} of what the two photos share "
+                   "here")  # fmt: skip
+            query.append(Highlight(region.query_box, colour, str(region.number), tip=tip))
+            result.append(Highlight(region.result_box, colour, str(region.number), tip=tip))
+        best = None if detail.explanation is None else detail.explanation.best_box
+        if best is not None and self._best_box.isChecked():  # under the numbered boxes
             tip = "Where the evidence for this match concentrates (approximate)"
-            result.insert(0, Highlight(detail.best, BEST_COLOUR, "", dashed=True, tip=tip))
+            result.insert(0, Highlight(best, BEST_COLOUR, "", dashed=True, tip=tip))
         self.query_canvas.set_highlights(query)
         self.result_canvas.set_highlights(result)
         self._body.lines.set_points(*self._point_fractions(detail))
@@ -382,21 +363,14 @@ class MatchView(QWidget):
     def _point_fractions(self, detail: MatchDetail) -> tuple[Points, Points]:
         """The first :data:`MAX_INLIER_LINES` matching points as fractions of each photo shown."""
         query_image = self.query_canvas.image()
-        if detail.inliers is None or query_image is None or not _verified(detail):
+        explained = detail.explanation
+        if (explained is None or explained.query_points is None or explained.result_points is None
+                or query_image is None or not explained.is_match):
             none = np.zeros((0, 2), np.float32)
             return none, none
-        q_xy, r_xy = (xy[:MAX_INLIER_LINES] for xy in detail.inliers)
+        q_xy = explained.query_points[:MAX_INLIER_LINES]
+        r_xy = explained.result_points[:MAX_INLIER_LINES]
         return (
             long_side_to_fractions(q_xy, query_image.width(), query_image.height()),
             long_side_to_fractions(r_xy, detail.image.width(), detail.image.height()),
         )
-
-
-def _verified(detail: MatchDetail) -> bool:
-    """Whether more points line up than chance gives (see ``rerank.CHANCE_INLIERS``)."""
-    return detail.inliers is not None and len(detail.inliers[0]) > CHANCE_INLIERS
-
-
-def _box_side(cell: tuple[float, float]) -> tuple[float, float]:
-    """Highlight box size for a feature cell: two cells, at least :data:`MIN_BOX`."""
-    return (max(2 * cell[0], MIN_BOX), max(2 * cell[1], MIN_BOX))

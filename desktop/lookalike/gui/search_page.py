@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from lookalike.gui.results_model import PhotoItem, ResultsModel
 from lookalike.gui.results_view import ResultsView
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.workers import Failure, TaskRunner
+from lookalike.library import SearchOptions
 from lookalike.search.defaults import DBA_K
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,9 @@ class SearchPage(QWidget):
     outdated request are dropped instead of shown.
 
     Attributes:
-        rotate: also search with the query turned sideways and upside down (the "rotate"
-            setting; a library photo searched as a whole uses its stored vector, unturned).
+        options: how the next search runs (from the settings; ``top`` comes from the page's
+            count box). With ``rotate`` the query is also searched turned sideways and upside
+            down (a library photo searched as a whole uses its stored vector, unturned).
 
     Signals:
         resultsShown(int): a search's results are in the grid (their number).
@@ -89,7 +91,7 @@ class SearchPage(QWidget):
         self._query_embedding: Any = None
         self._token = 0
         self._match_token = 0
-        self.rotate = False
+        self.options = SearchOptions()
         self.query_view = QueryView(self)
         self.query_view.cropChanged.connect(self._on_crop_changed)
         self.model = ResultsModel(thumbnails, self)
@@ -174,22 +176,17 @@ class SearchPage(QWidget):
     def set_options(self, dba: bool, rerank: bool, rotate: bool, *, search_again: bool) -> None:
         """Search with these options from the next search on (the settings of the same names).
 
-        The library's ``dba`` and ``rerank`` are set on the library runner, so searches already
-        queued keep the options they were asked with.
+        Each search takes the options as they are when it is asked for; searches already
+        queued keep theirs.
 
         Args:
             dba: refine results with each match's nearest photos.
             rerank: check the top matches point by point.
-            rotate: also search with the query turned (see :attr:`rotate`).
+            rotate: also search with the query turned (see :attr:`options`).
             search_again: repeat the current search with them (if there is one).
         """
-        self.rotate = rotate
-        library, dba_k = self._library, DBA_K if dba else 0
-
-        def apply() -> None:
-            library.dba, library.rerank = dba_k, rerank
-
-        self._lib_runner.submit(apply, lambda _none: None, self.failed.emit)
+        self.options = replace(self.options, dba=DBA_K if dba else 0, rerank=rerank,
+                               rotate=rotate)  # fmt: skip
         if search_again:
             self._run_search()
 
@@ -224,12 +221,12 @@ class SearchPage(QWidget):
         self._token += 1
         self._query_embedding = None
         token, crop, top = self._token, self.query_view.crop(), int(self.top.currentData())
-        library, rotate = self._library, self.rotate
+        library, options = self._library, replace(self.options, top=top)
 
         def call() -> Any:
             if query.photo_id is not None and crop is None:
-                return library.search_photo(query.photo_id, top=top)
-            return library.search(query.source, top=top, crop=crop, rotate=rotate)
+                return library.search_photo(query.photo_id, options)
+            return library.search(query.source, options, crop=crop)
 
         self._count.setText("Searching…")
         self._lib_runner.submit(
@@ -271,7 +268,7 @@ class SearchPage(QWidget):
             return
         token, query = self._match_token, self._query_embedding
         self.match_view.show_loading(item)
-        library, cache = self._library, self._decoded
+        library, cache, options = self._library, self._decoded, self.options
 
         def shown(detail: MatchDetail) -> None:
             if token == self._match_token:
@@ -282,7 +279,9 @@ class SearchPage(QWidget):
                 self.match_view.clear(failure.message)
                 self.failed.emit(failure)
 
-        self._decode_runner.submit(lambda: load_detail(library, query, item, cache), shown, failed)
+        self._decode_runner.submit(
+            lambda: load_detail(library, query, item, cache, options), shown, failed
+        )
 
     def _on_failed(self, token: int, failure: Failure) -> None:
         if token != self._token:

@@ -2,7 +2,13 @@
 
 from lookalike.library.facade import Library
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status
+from lookalike.library.searching import search_options
 from lookalike.scan.watcher import WatchHandle
+from lookalike.search.explanation import Explanation, NumberedRegion
+from lookalike.search.pipeline import SearchOptions
 from lookalike.search.similar import Match
 
-__all__ = ["Library", "Match", "Progress", "RootInfo", "SearchResult", "Status", "WatchHandle"]
+__all__ = [
+    "Explanation", "Library", "Match", "NumberedRegion", "Progress", "RootInfo", "SearchOptions",
+    "SearchResult", "Status", "WatchHandle", "search_options",
+]

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from lookalike.search.similar import Match
 from lookalike.types import Embedding
+
+Phase = Literal["scanning", "embedding", "done", "cancelled"]
+"""Where a sync stands (see :class:`Progress`)."""
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,7 @@ class Progress:
         last_skipped: the most recent of those and its reason.
     """
 
-    phase: str
+    phase: Phase
     done: int
     total: int
     photos_per_s: float = 0.0

@@ -26,6 +26,7 @@ from lookalike.scan.walker import FileStat, is_excluded, walk
 from lookalike.scan.watcher import MOVED, FileEvent
 from lookalike.store.catalog import Catalog, PhotoRow
 from lookalike.store.hnsw import VectorIndex
+from lookalike.store.index_sync import diff, patch
 from lookalike.types import Embedding, locals_to_bytes, peaks_to_bytes
 
 log = logging.getLogger(__name__)
@@ -71,17 +72,33 @@ class CatalogWriter:
 
     # --- roots --------------------------------------------------------------------------------
 
+    def add_root(self, path: Path) -> bool:
+        """Record a folder as a root; False if it is one already."""
+        with self.write():
+            if any(r.path == path for r in self.catalog.roots()):
+                return False
+            self.catalog.add_root(path)
+            return True
+
+    def remove_root(self, path: Path) -> bool:
+        """Forget a root and its photos (catalog, then index); False if it is not a root."""
+        with self.write():
+            if all(r.path != path for r in self.catalog.roots()):
+                return False
+            self.index.remove(self.catalog.remove_root(path))
+            return True
+
     def root_of(self, path: Path) -> tuple[int, Path] | None:
         """The (id, folder) of the innermost online root holding ``path``, if any."""
         with self.lock:
-            roots = [(i, p) for i, p, online in self.catalog.roots()
-                     if online and (p == path or p in path.parents)]
+            roots = [(r.id, r.path) for r in self.catalog.roots()
+                     if r.online and (r.path == path or r.path in path.parents)]
         return max(roots, key=lambda r: len(r[1].parts), default=None)
 
     def exclude_for(self, root: Path) -> list[Path]:
         """What a walk of ``root`` skips: the excluded folders and the roots nested inside it."""
         with self.lock:
-            nested = [p for _, p, _ in self.catalog.roots() if root in p.parents]
+            nested = [r.path for r in self.catalog.roots() if root in r.path.parents]
         return [*self.exclude, *nested]
 
     def root_present(self, root_id: int, root: Path) -> bool:
@@ -133,7 +150,7 @@ class CatalogWriter:
     def _sweep(self, root_id: int, root: Path, had_errors: bool) -> None:
         """Delete the root's photos the walk did not see, unless the walk was incomplete."""
         with self.write():
-            online = any(i == root_id and on for i, _, on in self.catalog.roots())
+            online = any(r.id == root_id and r.online for r in self.catalog.roots())
             if had_errors or not online or not root.is_dir():
                 log.warning("%s was not read completely; keeping its unseen photos", root)
                 return
@@ -280,6 +297,22 @@ class CatalogWriter:
             if ids:
                 self.index.add(np.asarray(ids, np.int64), np.stack(vectors).astype(np.float32))
         return len(ids) + len(skipped) + len(gone), skipped
+
+    def set_whitening(self, data: bytes | None) -> None:
+        """Store the library's whitening (None: drop it); see :meth:`replace_index`."""
+        with self.write():
+            self.catalog.set_whitening(self.model_id, data)
+
+    def replace_index(self, fresh: VectorIndex, path: Path | None) -> None:
+        """Swap in an index built beside the one in use (e.g. with a new whitening): it is
+        first brought up to date with what changed meanwhile, then saved to ``path``."""
+        with self.lock:
+            found = diff(fresh, self.catalog)
+            if found.size:
+                patch(fresh, self.catalog, found)
+            self.index = fresh
+            if path is not None:
+                fresh.save(path)
 
     def index_from_catalog(self, ids: Iterable[int]) -> None:
         """(Re-)add the stored vectors of these photos that are searchable to the index."""

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from lookalike.embed.rmac import l2n
+from lookalike.types import l2n
 
 Floats = npt.NDArray[np.float32]
 Ids = npt.NDArray[np.int64]

@@ -1,4 +1,5 @@
-"""Rotation-robust search: the query at quarter turns (optionally mirrored) → merged matches.
+"""Rotation-robust search: the matches of the query's quarter turns (``decode.query.turns``)
+merged, each photo keeping its best score.
 
 A photo stored sideways (no or wrong EXIF orientation) has a global descriptor unlike its
 upright copy; the CNN is not rotation-invariant. Searching with the query turned by 0, 90, 180
@@ -10,33 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import numpy as np
-import numpy.typing as npt
-
 from lookalike.search.similar import Match
-
-Rgb = npt.NDArray[np.uint8]
-
-
-def turns(rgb: Rgb, mirror: bool = False) -> list[Rgb]:
-    """The query's variants: the upright image first, then 90, 180 and 270 degrees
-    counter-clockwise, then (with ``mirror``) the same four of its left-right mirror image.
-
-    Args:
-        rgb: (H, W, 3) uint8.
-        mirror: also add the mirrored turns.
-
-    Returns:
-        C-contiguous (h, w, 3) uint8 arrays; the first is ``rgb`` itself.
-    """
-    bases = [rgb, rgb[:, ::-1]] if mirror else [rgb]
-    out = [rgb]
-    for b, base in enumerate(bases):
-        for k in range(4):
-            if b == 0 and k == 0:
-                continue
-            out.append(np.ascontiguousarray(np.rot90(base, k)))
-    return out
 
 
 def merge_max(results: Iterable[Sequence[Match]], top: int) -> list[Match]:

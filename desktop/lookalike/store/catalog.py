@@ -24,7 +24,14 @@ import numpy.typing as npt
 
 from lookalike.errors import BugError, CatalogCorrupt
 from lookalike.store.hnsw import Ids, check_vectors, vector_crc32
-from lookalike.types import PEAK_DTYPE, Vectors, vector_from_bytes, vector_to_bytes
+from lookalike.types import (
+    PEAK_DTYPE,
+    PhotoStatus,
+    Root,
+    Vectors,
+    vector_from_bytes,
+    vector_to_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +57,7 @@ class PhotoRow:
     size_bytes: int
     mtime_ns: int
     content_hash: str | None
-    status: str
+    status: PhotoStatus
     skip_reason: str | None
 
 
@@ -259,10 +266,10 @@ class Catalog:
             self._write("DELETE FROM roots WHERE path = ?", (str(path),))
             return ids
 
-    def roots(self) -> list[tuple[int, Path, bool]]:
-        """(id, folder, online) of every root, ordered by folder."""
+    def roots(self) -> list[Root]:
+        """Every root, ordered by folder."""
         rows = self._all("SELECT id, path, online FROM roots ORDER BY path")
-        return [(int(r[0]), Path(r[1]), bool(r[2])) for r in rows]
+        return [Root(int(r[0]), Path(r[1]), bool(r[2])) for r in rows]
 
     def set_root_online(self, root_id: int, online: bool) -> list[int]:
         """Mark a root's drive as present or not; returns ids of photos whose status changed.

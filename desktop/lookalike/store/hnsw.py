@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lookalike.store.whitening import Whitening
 from lookalike.errors import BugError, KnownError
+from lookalike.store.whitening import Whitening
 from lookalike.types import Vectors
 
 log = logging.getLogger(__name__)

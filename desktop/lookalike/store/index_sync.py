@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.store.whitening import Whitening
 from lookalike.store.catalog import Catalog
 from lookalike.store.hnsw import Ids, IndexParams, IndexUnusable, VectorIndex
+from lookalike.store.whitening import Whitening
 
 log = logging.getLogger(__name__)
 

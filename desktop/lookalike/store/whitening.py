@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from lookalike.embed.rmac import l2n
+from lookalike.types import l2n
 
 Floats = npt.NDArray[np.float32]
 Ids = npt.NDArray[np.int64]

@@ -8,10 +8,13 @@ import numpy as np
 from tests.fakes import fake_peaks
 
 from lookalike.cli import eval_cmd
-from lookalike.cli.eval_cmd import Options, ablation_similarity
+from lookalike.cli.eval_cmd import ablation_similarity
 from lookalike.embed.local import extract
 from lookalike.search.metrics import evaluate
+from lookalike.search.pipeline import SearchOptions
 from lookalike.types import Embedding
+
+PLAIN = SearchOptions(dba=0, rerank=False)
 
 
 def _bench(n: int = 12, dim: int = 16) -> tuple[np.ndarray, list[Embedding], list[int]]:
@@ -31,10 +34,11 @@ def _bench(n: int = 12, dim: int = 16) -> tuple[np.ndarray, list[Embedding], lis
 def test_baseline_ranks_like_the_plain_similarity_matrix() -> None:
     x, embs, labels = _bench()
     variants = [[e] if lab >= 0 else [] for e, lab in zip(embs, labels, strict=True)]
-    ours = evaluate(ablation_similarity(x, embs, variants, labels, Options()), labels)
+    ours = evaluate(ablation_similarity(x, embs, variants, labels, PLAIN), labels)
     plain = evaluate(x @ x.T, labels)
     assert ours == plain
-    for opts in (Options(rerank=True), Options(qe=2), Options(dba=1), Options(qe=1, dba=2)):
+    for opts in (SearchOptions(dba=0), SearchOptions(dba=0, rerank=False, qe=2),
+                 SearchOptions(dba=1, rerank=False), SearchOptions(qe=1, dba=2)):
         scores = evaluate(ablation_similarity(x, embs, variants, labels, opts), labels)
         assert 0.0 <= scores.mean_ap <= 100.0 and scores.queries == plain.queries
 
@@ -43,7 +47,7 @@ def test_a_perfect_query_variant_fixes_a_query() -> None:
     x, embs, labels = _bench()
     variants = [[e] if lab >= 0 else [] for e, lab in zip(embs, labels, strict=True)]
     variants[0] = [embs[0], Embedding(x[1], embs[1].peaks, None)]  # a turn that equals photo 1
-    sim = ablation_similarity(x, embs, variants, labels, Options())
+    sim = ablation_similarity(x, embs, variants, labels, PLAIN)
     assert int(np.argmax(np.where(np.arange(len(x)) == 0, -np.inf, sim[0]))) == 1
 
 
@@ -54,7 +58,7 @@ def test_flags_parse() -> None:
                               "--alpha", "1", "--rerank-depth", "50"])
     opts = eval_cmd._options(args)
     assert opts.rerank and opts.qe == 2 and opts.dba == 1 and opts.alpha == 1.0
-    assert opts.params is not None and opts.params.depth == 50
+    assert opts.rerank_params.depth == 50
     assert not parser.parse_args(["eval", "--no-rerank"]).rerank
 
 
@@ -83,5 +87,5 @@ def test_whiten_option_learns_from_the_bench_without_labels() -> None:
     labels = [i // 2 for i in range(60)]
     embs = [Embedding(v, fake_peaks(v), None) for v in x]
     variants = [[e] for e in embs]
-    sim = ablation_similarity(x, embs, variants, labels, Options(whiten=True))
+    sim = ablation_similarity(x, embs, variants, labels, PLAIN, whiten=True)
     assert evaluate(sim, labels).queries == 60

@@ -15,8 +15,10 @@ from PIL import Image
 from tests.fakes import FakeEmbedder, pattern, write_library, write_photo
 
 from lookalike.errors import KnownError
-from lookalike.library import Library, Progress
+from lookalike.library import Library, Progress, SearchOptions
 from lookalike.scan.watcher import CREATED, DELETED, MODIFIED, MOVED, FileEvent
+
+TOP1 = SearchOptions(top=1)
 
 
 class Env:
@@ -74,7 +76,7 @@ def test_sync_indexes_everything_and_search_finds_the_scene(env: Env) -> None:
     assert (status.indexed, status.pending, status.index_size) == (12, 0, 12)
     assert status.roots[0].photos == 12 and status.roots[0].online
     query = write_photo(env.tmp / "query.png", 5, crop=(0.05, 0.05, 0.95, 0.95), scale=0.7)
-    result = library.search(query, top=3)
+    result = library.search(query, SearchOptions(top=3))
     assert result.matches[0].path == paths[5].resolve()
     assert [m.rank for m in result.matches] == [1, 2, 3]
     assert result.query.vector.shape == (env.embedder.dim,)
@@ -92,12 +94,12 @@ def test_search_by_library_photo_reuses_its_vector_and_excludes_it(
 ) -> None:
     env, library, paths = synced
     env.embedder.reset()
-    result = library.search(paths[3], top=50)
+    result = library.search(paths[3], SearchOptions(top=50))
     assert env.embedder.calls == 0
     assert len(result.matches) == 11
     assert paths[3].resolve() not in {m.path for m in result.matches}
     photo_id = ids_by_path(library, env.photos)[paths[3].resolve()]
-    by_id = library.search_photo(photo_id, top=50)
+    by_id = library.search_photo(photo_id, SearchOptions(top=50))
     assert [m.photo_id for m in by_id.matches] == [m.photo_id for m in result.matches]
     embedding = library.embedding(photo_id)
     assert embedding is not None and len(embedding.peaks) > 0
@@ -110,15 +112,15 @@ def test_search_with_bytes_array_and_crop(synced: tuple[Env, Library, list[Path]
     env, library, paths = synced
     buffer = io.BytesIO()
     pattern(7).save(buffer, format="PNG")
-    assert library.search(buffer.getvalue(), top=1).matches[0].path == paths[7].resolve()
+    assert library.search(buffer.getvalue(), TOP1).matches[0].path == paths[7].resolve()
     rgb = np.asarray(pattern(8))
-    assert library.search(rgb, top=1).matches[0].path == paths[8].resolve()
+    assert library.search(rgb, TOP1).matches[0].path == paths[8].resolve()
     big = env.tmp / "big.png"
     canvas = Image.new("RGB", (320, 240), "white")
     canvas.paste(pattern(2), (160, 120))  # the scene in the bottom-right quarter
     canvas.save(big)
     crop = (0.5, 0.5, 1.0, 1.0)
-    assert library.search(big, top=1, crop=crop).matches[0].path == paths[2].resolve()
+    assert library.search(big, TOP1, crop=crop).matches[0].path == paths[2].resolve()
     with pytest.raises(KnownError):
         library.search(big, crop=(0.5, 0.5, 0.5, 1.0))
     with pytest.raises(KnownError):
@@ -155,7 +157,7 @@ def test_changed_files_are_redone_touched_ones_not(
     env.sync(library)
     assert env.embedder.embedded == [paths[0].resolve()]
     query = write_photo(env.tmp / "q.png", 100)
-    assert library.search(query, top=1).matches[0].path == paths[0].resolve()
+    assert library.search(query, TOP1).matches[0].path == paths[0].resolve()
     assert library.status().index_size == 12
 
 
@@ -167,7 +169,7 @@ def test_deleted_files_leave_catalog_and_index(synced: tuple[Env, Library, list[
     remaining = {p.resolve() for p in paths if p.exists()}
     assert set(ids_by_path(library, env.photos)) == remaining
     assert library.status().index_size == len(remaining)
-    assert all(m.path in remaining for m in library.search(paths[0], top=50).matches)
+    assert all(m.path in remaining for m in library.search(paths[0], SearchOptions(top=50)).matches)
 
 
 def test_offline_root_keeps_photos_and_comes_back_for_free(
@@ -241,7 +243,7 @@ def test_missing_or_corrupt_index_is_rebuilt(
     env.embedder.reset()
     library = env.open()
     assert library.status().index_size == 12
-    assert library.search(paths[2], top=1).matches
+    assert library.search(paths[2], TOP1).matches
     assert env.embedder.calls == 0
 
 
@@ -358,11 +360,11 @@ def test_concurrent_search_during_sync(env: Env) -> None:
     thread.start()
     query = write_photo(env.tmp / "q.png", 3)
     while thread.is_alive():
-        library.search(query, top=5)
+        library.search(query, SearchOptions(top=5))
         library.status()
     thread.join()
     assert not errors
-    assert library.search(query, top=1).matches[0].path.name == "img_0003.jpg"
+    assert library.search(query, TOP1).matches[0].path.name == "img_0003.jpg"
 
 
 def test_close_saves_and_is_idempotent(env: Env) -> None:

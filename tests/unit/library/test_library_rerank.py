@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from tests.fakes import FakeEmbedder, write_library, write_photo
 
 from lookalike.embed.local import extract
 from lookalike.library import Library
+from lookalike.search.pipeline import SearchOptions
 from lookalike.search.rerank import RerankParams
 from lookalike.types import Embedding
 
@@ -61,16 +63,16 @@ def test_locals_are_stored_and_reranking_promotes_the_verified_photo(
     query = write_photo(tmp_path / "q.jpg", 3)  # globally: photo 3 is the nearest
     _mark_red(query)
     query = query.with_suffix(".png")
-    assert lib.rerank  # on by default: verification runs whenever locals are stored
-    plain = lib.search(query, top=3, rerank=False)
+    assert SearchOptions().rerank  # on by default: verification runs whenever locals exist
+    plain = lib.search(query, SearchOptions(top=3, rerank=False))
     assert plain.matches[0].path == paths[3]
-    lib.rerank_params = RerankParams(weight=2.0)  # a boost that outweighs the colour cues
-    verified = lib.search(query, top=3, rerank=True)
+    strong = SearchOptions(top=3, rerank_params=RerankParams(weight=2.0))  # outweighs colour
+    verified = lib.search(query, strong)
     assert verified.matches[0].path == paths[5]  # same "place" by its local features
     assert verified.query.locals is not None
     stored = lib.embedding(verified.matches[0].photo_id)
     assert stored is not None and stored.locals is not None and stored.locals.shape[1] == 18
-    by_photo = lib.search_photo(verified.matches[0].photo_id, top=2, rerank=True)
+    by_photo = lib.search_photo(verified.matches[0].photo_id, SearchOptions(top=2))
     assert all(m.path != paths[5] for m in by_photo.matches)
 
 
@@ -80,11 +82,11 @@ def test_rotated_query_finds_a_sideways_photo(library: tuple[Library, list[Path]
 
     with Image.open(paths[2]) as im:
         sideways = np.ascontiguousarray(np.rot90(np.asarray(im.convert("RGB"))))
-    found = lib.search(sideways, top=8, rotate=True)
+    found = lib.search(sideways, SearchOptions(top=8, rotate=True))
     assert found.matches[0].path == paths[2]
     assert [m.rank for m in found.matches] == list(range(1, len(found.matches) + 1))
     assert len({m.photo_id for m in found.matches}) == len(found.matches)
-    upright = lib.search(paths[2], top=3, rotate=True)  # library photo: stored vector + turns
+    upright = lib.search(paths[2], SearchOptions(top=3, rotate=True))  # stored vector + turns
     assert all(m.path != paths[2] for m in upright.matches)
 
 
@@ -93,13 +95,13 @@ def test_dba_rescores_the_shortlist_with_each_photos_neighbours(tmp_path: Path) 
 
     photos = tmp_path / "photos"
     paths = write_library(photos, 12)
-    plain = Library.open(tmp_path / "home", FakeEmbedder(), dba=0)
+    plain = Library.open(tmp_path / "home", FakeEmbedder())
     plain.add_root(photos)
     list(plain.sync())
     plain.close()
-    lib = Library.open(tmp_path / "home", FakeEmbedder(), dba=2)
+    lib = Library.open(tmp_path / "home", FakeEmbedder())
     try:
-        found = lib.search(paths[3], top=11).matches
+        found = lib.search(paths[3], SearchOptions(top=11, dba=2)).matches
         assert len(found) == 11
         ids = np.asarray([m.photo_id for m in found], np.int64)
         table = {pid: vec for pid, vec in _stored_vectors(lib).items()}
@@ -133,20 +135,20 @@ def _stored_vectors(lib: Library) -> dict[int, np.ndarray]:
 
 
 def test_query_expansion_searches_with_the_query_plus_its_nearest_photos(tmp_path: Path) -> None:
-    from lookalike.embed.rmac import l2n
+    from lookalike.types import l2n
 
     photos = tmp_path / "photos"
     paths = write_library(photos, 10)
-    with Library.open(tmp_path / "home", FakeEmbedder(), dba=0) as lib:
+    with Library.open(tmp_path / "home", FakeEmbedder()) as lib:
         lib.add_root(photos)
         list(lib.sync())
-        plain = lib.search(paths[2], top=9, rerank=False).matches
-        lib.qe = 1
-        expanded = lib.search(paths[2], top=9, rerank=False).matches
+        options = SearchOptions(top=9, dba=0, rerank=False)
+        plain = lib.search(paths[2], options).matches
+        expanded = lib.search(paths[2], replace(options, qe=1)).matches
         stored = _stored_vectors(lib)
         query = next(pid for pid in stored if pid not in {m.photo_id for m in plain})
         nearest = plain[0].photo_id
-        weight = max(float(stored[query] @ stored[nearest]), 0.0) ** lib.dba_alpha
+        weight = max(float(stored[query] @ stored[nearest]), 0.0) ** options.alpha
         q = l2n(stored[query] + weight * stored[nearest])
         assert [m.score for m in expanded] == pytest.approx(
             sorted((float(stored[m.photo_id] @ q) for m in expanded), reverse=True), abs=1e-5)

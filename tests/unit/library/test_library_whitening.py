@@ -9,7 +9,9 @@ import pytest
 from tests.fakes import FakeEmbedder, write_photo
 
 from lookalike.errors import KnownError
-from lookalike.library import Library
+from lookalike.library import Library, SearchOptions
+
+TOP1 = SearchOptions(top=1)
 
 
 def _scenes(folder: Path, n: int) -> list[tuple[Path, Path]]:
@@ -39,17 +41,17 @@ def test_learning_whitening_reindexes_and_survives_a_restart(tmp_path: Path) -> 
         assert lib.status().whitening == info
         assert _sidecar(home)["whitening"] == info.digest  # the new index is on disk
         for original, copy in scenes[:5]:
-            assert lib.search(copy, top=1).matches[0].path == original.resolve()
+            assert lib.search(copy, TOP1).matches[0].path == original.resolve()
         extra = write_photo(photos / "late.png", 999)  # indexed after learning: whitened too
         list(lib.sync())
-        assert lib.search(extra, top=1).matches[0].path != extra.resolve()
+        assert lib.search(extra, TOP1).matches[0].path != extra.resolve()
     with Library.open(home, FakeEmbedder()) as lib:  # loads the whitened index as saved
         assert lib.status().whitening == info
         assert lib.status().index_size == 49
         lib.forget_whitening()
         assert lib.status().whitening is None
         assert _sidecar(home)["whitening"] == ""
-        assert lib.search(scenes[0][1], top=1).matches[0].path == scenes[0][0].resolve()
+        assert lib.search(scenes[0][1], TOP1).matches[0].path == scenes[0][0].resolve()
     with Library.open(home, FakeEmbedder()) as lib:
         assert lib.status().whitening is None
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lookalike.decode.query import turns
 from lookalike.search.expand import alpha_dba, alpha_expand, dba_shortlist
-from lookalike.search.rotate import merge_max, turns
+from lookalike.search.rotate import merge_max
 from lookalike.search.similar import Match
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lookalike.decode.query import crop_fraction
 from lookalike.errors import KnownError
-from lookalike.search.similar import Match, clamp_k, crop_fraction, knn, rank
+from lookalike.search.similar import Match, clamp_k, knn, rank
 from lookalike.store.catalog import Catalog
 from lookalike.store.hnsw import VectorIndex
 

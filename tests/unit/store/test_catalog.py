@@ -13,7 +13,7 @@ import pytest
 
 from lookalike.errors import BugError, CatalogCorrupt
 from lookalike.store.catalog import SCHEMA_VERSION, Catalog
-from lookalike.types import PEAK_DTYPE, peaks_to_bytes
+from lookalike.types import PEAK_DTYPE, Root, peaks_to_bytes
 
 MODEL = "model-a"
 DIM = 16
@@ -374,7 +374,7 @@ def test_ids_are_never_reused(catalog: Catalog, root: Path) -> None:
 
 def test_add_root_is_idempotent_and_requires_absolute_path(catalog: Catalog, root: Path) -> None:
     assert catalog.add_root(root) == catalog.add_root(root)
-    assert catalog.roots() == [(catalog.add_root(root), root, True)]
+    assert catalog.roots() == [Root(catalog.add_root(root), root, True)]
     with pytest.raises(BugError):
         catalog.add_root(Path("relative/folder"))
 
@@ -422,7 +422,7 @@ def test_offline_root_leaves_search_but_keeps_rows(catalog: Catalog, root: Path)
     assert catalog.count_indexed(MODEL) == 0
     assert catalog.vector(indexed) is not None
     assert catalog.stats()["offline"] == 3
-    assert catalog.roots() == [(root_id, root, False)]
+    assert catalog.roots() == [Root(root_id, root, False)]
     assert catalog.set_root_online(root_id, False) == []  # already offline
 
     assert sorted(catalog.set_root_online(root_id, True)) == [indexed, pending, skipped]

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lookalike.store import index as index_module
+from lookalike.store import index_sync as index_module
 from lookalike.store.catalog import Catalog
-from lookalike.store.index_sync import diff, load_or_rebuild
 from lookalike.store.hnsw import VectorIndex
+from lookalike.store.index_sync import diff, load_or_rebuild
 
 MODEL = "model-a"
 UnitVectors = Callable[..., np.ndarray]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from lookalike.embed.rmac import l2n
-from lookalike.store.whitening import MIN_PAIRS, Whitening, fit, mutual_pairs
 from lookalike.store.hnsw import IndexParams, IndexUnusable, VectorIndex
+from lookalike.store.whitening import MIN_PAIRS, Whitening, fit, mutual_pairs
 
 DIM = 16
 

@@ -1,0 +1,89 @@
+"""The embedding loop: pending photos → embeddings, a batch at a time, with rate, ETA and
+periodic index saves. Decoding and embedding run outside the writer's lock."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from lookalike.library.results import Phase, Progress
+from lookalike.library.writer import CatalogWriter, Result
+from lookalike.store.catalog import PhotoRow
+from lookalike.types import PhotoEmbedder
+
+log = logging.getLogger(__name__)
+
+SAVE_INTERVAL_S = 30.0
+"""While photos are being added the index is saved at least this often."""
+
+
+class Indexer:
+    """Embeds pending photos; only one loop runs at a time.
+
+    Attributes:
+        save: writes the index to disk (the library's save, which knows the file).
+    """
+
+    def __init__(self, writer: CatalogWriter, embedder: PhotoEmbedder,
+                 save: Callable[[], None]) -> None:  # fmt: skip
+        self._writer = writer
+        self._embedder = embedder
+        self.save = save
+        self._lock = threading.Lock()
+        self.last_save_s = time.monotonic()
+
+    def save_if_due(self) -> None:
+        """Save the index if the last save is :data:`SAVE_INTERVAL_S` old."""
+        if time.monotonic() - self.last_save_s >= SAVE_INTERVAL_S:
+            self.save()
+
+    def embed_pending(
+        self, cancel: threading.Event, batch: int, save_at_end: bool = True
+    ) -> Iterator[Progress]:
+        """Embed pending photos ``batch`` at a time until none is left or ``cancel`` is set.
+
+        Yields:
+            Progress ("embedding") after every batch, then once "done" or "cancelled".
+        """
+        writer = self._writer
+        with self._lock:
+            with writer.lock:
+                total = writer.catalog.stats()["pending"]
+            started, done, skipped = time.monotonic(), 0, 0
+            last: tuple[Path, str] | None = None
+            rate = 0.0
+            while not cancel.is_set():
+                with writer.lock:
+                    rows = writer.catalog.pending(batch)
+                if not rows:
+                    break
+                results = self._embed_rows(rows, cancel)
+                stored, failed = writer.commit(results)
+                done, skipped = done + len(results), skipped + len(failed)
+                last = failed[-1] if failed else last
+                total = max(total, done)
+                rate = done / max(time.monotonic() - started, 1e-6)
+                eta = (total - done) / rate if rate > 0 else None
+                yield Progress("embedding", done, total, rate, eta, rows[-1].path, skipped, last)
+                self.save_if_due()
+                if not stored:  # every row changed meanwhile: the next sync or event redoes it
+                    log.debug("no photo of this batch could be stored; stopping")
+                    break
+            if save_at_end:
+                self.save()
+            phase: Phase = "cancelled" if cancel.is_set() else "done"
+            yield Progress(phase, done, total, rate, 0.0 if phase == "done" else None, None,
+                           skipped, last)
+
+    def _embed_rows(self, rows: list[PhotoRow], cancel: threading.Event) -> list[Result]:
+        """Embed the rows' files in order, outside the lock; stops early when cancelled."""
+        results: list[Result] = []
+        outcomes = self._embedder.embed_files([row.path for row in rows])
+        for row, (_path, outcome) in zip(rows, outcomes, strict=False):  # same order
+            results.append((row, outcome))
+            if cancel.is_set():
+                break
+        return results

@@ -1,0 +1,60 @@
+"""Library folders: add, remove, and their photo counts."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from lookalike.errors import KnownError
+from lookalike.library.results import RootInfo
+from lookalike.library.writer import CatalogWriter
+
+log = logging.getLogger(__name__)
+
+
+def add_root(writer: CatalogWriter, path: Path) -> None:
+    """Add a folder (a no-op if it is one already).
+
+    Raises:
+        KnownError: the folder does not exist.
+    """
+    path = Path(path).expanduser().resolve()
+    if not path.is_dir():
+        raise KnownError(f"{path}: not a folder")
+    if writer.add_root(path):
+        log.info("added library folder %s", path)
+
+
+def remove_root(writer: CatalogWriter, path: Path) -> None:
+    """Forget a folder and all its photos (the files are not touched).
+
+    Raises:
+        KnownError: the folder is not a library folder.
+    """
+    path = Path(path).expanduser().resolve()
+    if not writer.remove_root(path):
+        raise KnownError(f"{path} is not a library folder")
+
+
+def root_infos(writer: CatalogWriter) -> list[RootInfo]:
+    """The library folders with their photo counts, by path.
+
+    With one folder the catalog's totals are its counts; with several, each folder's photos
+    are listed (O(photos)).
+    """
+    infos = []
+    catalog = writer.catalog
+    with writer.lock:
+        roots = catalog.roots()
+        for root in roots:
+            if len(roots) == 1:
+                counts = catalog.stats()
+            else:
+                counts = dict.fromkeys(("indexed", "offline", "pending", "skipped"), 0)
+                for row in catalog.photos_under(root.path):
+                    if row.root_id == root.id:
+                        counts[row.status] += 1
+            photos = counts["indexed"] + counts["offline"]
+            infos.append(RootInfo(root.path, photos, counts["skipped"], counts["pending"],
+                                  root.online))  # fmt: skip
+    return infos

@@ -1,0 +1,118 @@
+"""The library's side of a search: its index and catalog as a :class:`VectorStore`, and the
+query image turned into embeddings (stored ones reused for library photos)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lookalike.decode.query import Crop, query_pixels, turns
+from lookalike.library.writer import CatalogWriter
+from lookalike.search.defaults import DBA_K
+from lookalike.search.pipeline import SearchOptions
+from lookalike.settings import Settings
+from lookalike.types import Embedding, Locals, PhotoEmbedder, locals_from_bytes
+
+log = logging.getLogger(__name__)
+
+Image = Path | str | bytes | npt.NDArray[np.uint8]
+Floats = npt.NDArray[np.float32]
+Ids = npt.NDArray[np.int64]
+
+
+def search_options(settings: Settings, **changes: Any) -> SearchOptions:
+    """The search options of the user's settings (DBA, re-ranking, rotation), with ``changes``
+    (e.g. ``top=20``, or a command's flags) applied; built for each search."""
+    options = SearchOptions(dba=DBA_K if settings.dba else 0, rerank=settings.rerank,
+                            rotate=settings.rotate)  # fmt: skip
+    return replace(options, **changes)
+
+
+class IndexStore:
+    """The writer's hnswlib index and catalog seen as a ``search.pipeline.VectorStore``.
+
+    The caller holds the writer's lock for the whole search (index and catalog together).
+    """
+
+    def __init__(self, writer: CatalogWriter) -> None:
+        self._writer = writer
+
+    @property
+    def live_count(self) -> int:
+        """Number of searchable vectors."""
+        return self._writer.index.live_count
+
+    def knn(self, queries: Floats, k: int) -> tuple[Ids, Floats]:
+        """Nearest photos of (Q, D) index-space queries (all cores for a batch)."""
+        return self._writer.index.knn(queries, k, whitened=True, threads=os.cpu_count() or 1)
+
+    def vectors(self, ids: Ids) -> Floats:
+        """The index-space vectors of live ids."""
+        return self._writer.index.vectors(ids)
+
+    def to_index_space(self, vectors: Floats) -> Floats:
+        """Model vectors → index space (whitened if the library learned a whitening)."""
+        return self._writer.index.to_index_space(vectors)
+
+    def locals_of(self, ids: Sequence[int]) -> dict[int, Locals]:
+        """Stored local features of those photos that have readable ones."""
+        return decode_locals(self._writer.catalog.locals_of(list(ids)))
+
+    def path_of(self, photo_id: int) -> Path | None:
+        """The path of a searchable photo, else None."""
+        row = self._writer.catalog.photo_by_id(photo_id)
+        return row.path if row is not None and row.status == "indexed" else None
+
+
+def query_embeddings(
+    image: Image,
+    crop: Crop | None,
+    rotate: bool,
+    writer: CatalogWriter,
+    embedder: PhotoEmbedder,
+    stored: Callable[[int], Embedding | None],
+) -> tuple[list[Embedding], set[int]]:
+    """The embeddings to search with (upright first, then turns) and the ids to leave out.
+
+    A library photo without a crop reuses its stored embedding and is left out of its own
+    results; anything else is decoded (as indexing decodes) and embedded.
+
+    Raises:
+        UnreadablePhoto: the image cannot be decoded.
+        KnownError: invalid crop or array.
+    """
+    exclude: set[int] = set()
+    query: Embedding | None = None
+    if isinstance(image, str | Path):
+        image = Path(image).expanduser().resolve()
+        with writer.lock:
+            row = writer.catalog.get_photo(image)
+        if row is not None:
+            exclude.add(row.id)
+            query = stored(row.id) if crop is None else None
+        if query is None and crop is None and not rotate:
+            query = embedder.embed_file(image)
+    queries = [] if query is None else [query]
+    if query is None or rotate:
+        pixels = query_pixels(image, crop, embedder.max_side)
+        variants = turns(pixels) if rotate else [pixels]
+        queries += [embedder.embed_rgb(v) for v in variants[len(queries):]]
+    return queries, exclude
+
+
+def decode_locals(blobs: dict[int, bytes]) -> dict[int, Locals]:
+    """Parse stored local-feature blobs; a malformed one is logged and left out."""
+    out: dict[int, Locals] = {}
+    for photo_id, blob in blobs.items():
+        try:
+            out[photo_id] = locals_from_bytes(blob)
+        except ValueError as exc:
+            log.warning("photo %d: unreadable local features (%s)", photo_id, exc)
+    return out

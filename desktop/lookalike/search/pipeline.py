@@ -1,0 +1,181 @@
+"""The one search pipeline: query embedding(s) + stored vectors → ranked :class:`Match` rows.
+
+``Library.search``, ``Library.search_photo`` and ``lookalike eval`` (ablations included) all
+call :func:`search`; only the store they pass differs (the library's hnswlib index and catalog,
+or the bench's vectors held in memory). Steps, each switched by :class:`SearchOptions`:
+
+1. alpha query expansion (``qe``) in the store's space;
+2. k nearest photos;
+3. alpha-DBA on the shortlist (``dba``, ``dba_depth``, ``alpha``);
+4. spatial re-ranking of the top ``rerank_params.depth`` by local features (``rerank``);
+5. with several query variants (``rotate``), each photo keeps its best score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from lookalike.search.defaults import DBA_ALPHA, DBA_DEPTH, DBA_K
+from lookalike.search.expand import alpha_expand, dba_shortlist
+from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
+from lookalike.search.rotate import merge_max
+from lookalike.search.similar import Match, clamp_k, rank
+from lookalike.types import Embedding, Locals
+
+Floats = npt.NDArray[np.float32]
+Ids = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How one search runs; built per call from the settings or the command line.
+
+    Attributes:
+        top: maximum number of matches returned.
+        dba: neighbours of alpha-DBA on the shortlist (0: off).
+        dba_depth: how many of the top matches DBA rescores.
+        alpha: weight exponent of DBA and QE.
+        qe: neighbours of alpha query expansion (0: off; it hurts on both benches).
+        rerank: re-rank the top matches by spatial verification (when the query has local
+            features).
+        rerank_params: the re-ranking knobs (depth, weight, ...).
+        rotate: also search with the query turned by 90, 180 and 270 degrees (the caller
+            embeds the turns; see ``Library.search``).
+    """
+
+    top: int = 50
+    dba: int = DBA_K
+    dba_depth: int = DBA_DEPTH
+    alpha: float = DBA_ALPHA
+    qe: int = 0
+    rerank: bool = True
+    rerank_params: RerankParams = DEFAULT_PARAMS
+    rotate: bool = False
+
+
+DEFAULT_OPTIONS = SearchOptions()
+
+
+class VectorStore(Protocol):
+    """Read access to the stored vectors and local features a search needs.
+
+    Vectors in "index space" are what the store ranks by: the model's vectors, whitened if
+    the library learned a whitening.
+    """
+
+    @property
+    def live_count(self) -> int:
+        """Number of searchable photos."""
+        ...
+
+    def knn(self, queries: Floats, k: int) -> tuple[Ids, Floats]:
+        """(Q, D) index-space queries → ids (Q, k') and cosine scores (Q, k'), best first."""
+        ...
+
+    def vectors(self, ids: Ids) -> Floats:
+        """(n,) ids → their (n, D) index-space vectors (KeyError for an unknown id)."""
+        ...
+
+    def to_index_space(self, vectors: Floats) -> Floats:
+        """(n, D) model vectors → (n, D) index-space vectors."""
+        ...
+
+    def locals_of(self, ids: Sequence[int]) -> dict[int, Locals]:
+        """The local features of those photos that have them."""
+        ...
+
+    def path_of(self, photo_id: int) -> Path | None:
+        """A searchable photo's path; None for one that is not (removed, pending...)."""
+        ...
+
+
+def search(
+    store: VectorStore,
+    queries: Sequence[Embedding],
+    options: SearchOptions = DEFAULT_OPTIONS,
+    exclude: Collection[int] = (),
+) -> list[Match]:
+    """Rank the store's photos for one query given as one or more variants (turns).
+
+    Args:
+        store: the vectors searched (the caller holds whatever lock guards it).
+        queries: the query's embeddings, upright first; several are merged by best score.
+        options: the search's switches.
+        exclude: photo ids never returned (the query photo itself).
+
+    Returns:
+        Up to ``options.top`` matches, best first, ranks 1..n.
+    """
+    found = [find(store, q, options, exclude) for q in queries]
+    if not found:
+        return []
+    return found[0] if len(found) == 1 else merge_max(found, options.top)
+
+
+def find(
+    store: VectorStore, query: Embedding, options: SearchOptions, exclude: Collection[int] = ()
+) -> list[Match]:
+    """One query variant: QE, kNN, DBA on the shortlist, then spatial re-ranking."""
+    params = options.rerank_params
+    verify = options.rerank and query.locals is not None
+    deep = verify or options.dba > 0
+    vector = store.to_index_space(np.asarray(query.vector, np.float32)[None, :])
+    if options.qe > 0:
+        vector = _expanded(store, vector, exclude, options)
+    k = max(options.top, params.depth, options.dba_depth) if deep else options.top
+    matches = nearest(store, vector, k, exclude)
+    if options.dba > 0:
+        head = _augmented(store, vector[0], matches[: options.dba_depth], options)
+        matches = head + matches[options.dba_depth:]
+    if not verify:
+        return matches[: options.top]
+    assert query.locals is not None
+    candidates = store.locals_of([m.photo_id for m in matches[: params.depth]])
+    return rerank_matches(matches, query.locals, candidates, options.top, params)
+
+
+def nearest(store: VectorStore, vector: Floats, k: int, exclude: Collection[int]) -> list[Match]:
+    """The ``k`` searchable photos nearest to a (1, D) index-space vector, ``exclude`` left out."""
+    n = clamp_k(k, store.live_count, len(exclude))
+    if n == 0:
+        return []
+    ids, scores = store.knn(np.ascontiguousarray(vector, np.float32), n)
+    return rank(ids[0], scores[0], k, exclude, store.path_of)
+
+
+def _expanded(store: VectorStore, query: Floats, exclude: Collection[int],
+              options: SearchOptions) -> Floats:  # fmt: skip
+    """alpha-QE: the (1, D) query plus its ``qe`` nearest photos, weighted ``sim ** alpha``."""
+    k = clamp_k(options.qe, store.live_count, len(exclude))
+    if k == 0:
+        return query
+    ids, _ = store.knn(query, k)
+    keep = np.asarray([i for i in ids[0].tolist() if i not in exclude][: options.qe], np.int64)
+    if not len(keep):
+        return query
+    expanded = alpha_expand(query, store.vectors(keep), options.qe, options.alpha)
+    return np.ascontiguousarray(expanded, np.float32)
+
+
+def _augmented(store: VectorStore, query: Floats, matches: list[Match],
+               options: SearchOptions) -> list[Match]:  # fmt: skip
+    """The shortlist rescored against its alpha-DBA descriptors, best first."""
+    if not matches:
+        return matches
+    ids = np.asarray([m.photo_id for m in matches], np.int64)
+    try:
+        vectors = store.vectors(ids)
+    except KeyError:  # removed meanwhile: keep the plain order
+        return matches
+    scores = dba_shortlist(query, ids, vectors, store.knn, store.vectors, options.dba,
+                           options.alpha)  # fmt: skip
+    order = np.argsort(-scores, kind="stable")
+    return [replace(matches[i], score=float(scores[i]), rank=r + 1)
+            for r, i in enumerate(order.tolist())]  # fmt: skip
+
