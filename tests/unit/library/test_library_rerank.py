@@ -153,3 +153,27 @@ def test_query_expansion_searches_with_the_query_plus_its_nearest_photos(tmp_pat
         assert [m.score for m in expanded] == pytest.approx(
             sorted((float(stored[m.photo_id] @ q) for m in expanded), reverse=True), abs=1e-5)
         assert {m.photo_id for m in expanded} == {m.photo_id for m in plain}
+
+
+def test_explain_gives_regions_points_and_whether_it_is_a_match(
+    library: tuple[Library, list[Path]], tmp_path: Path
+) -> None:
+    from lookalike.errors import KnownError
+    from lookalike.search.rerank import CHANCE_INLIERS
+
+    lib, paths = library
+    query = write_photo(tmp_path / "q.jpg", 3)
+    _mark_red(query)
+    embedding = lib.query_embedding(query.with_suffix(".png"))
+    same_place, other = lib.photo_id(paths[5]), lib.photo_id(paths[1])
+    assert same_place is not None and other is not None
+    match = lib.explain(embedding, same_place)
+    assert match.path == paths[5] and match.photo_id == same_place
+    assert match.is_match and match.inliers > CHANCE_INLIERS
+    assert match.query_points is not None and match.result_points is not None
+    assert len(match.query_points) == len(match.result_points) == match.inliers
+    assert [r.number for r in match.regions] == list(range(1, len(match.regions) + 1))
+    unrelated = lib.explain(embedding, other)
+    assert not unrelated.is_match and unrelated.inliers <= CHANCE_INLIERS
+    with pytest.raises(KnownError, match="not indexed"):
+        lib.explain(embedding, 10_000)
