@@ -2,11 +2,10 @@
 
 A library lives in one folder (``home``): ``catalog.sqlite`` (the truth) and ``index.hnsw``
 (a cache of the catalog's vectors). All writes go through :class:`CatalogWriter`, which owns the
-only reference to the index; its lock is held for one small batch at a time and never while a
-photo is decoded or embedded, so searches run while a sync is under way. The jobs live in their
-own modules: :mod:`~lookalike.library.roots`, :mod:`~lookalike.library.indexing`,
-:mod:`~lookalike.library.learning` and :mod:`~lookalike.library.searching` (the search steps
-themselves are :mod:`lookalike.search.pipeline`, shared with ``lookalike eval``).
+only reference to the index; its lock is held for one small batch at a time, never while a
+photo is decoded or embedded. The jobs live in :mod:`~lookalike.library.roots`,
+:mod:`~lookalike.library.indexing`, :mod:`~lookalike.library.learning` and
+:mod:`~lookalike.library.searching`; the search steps in :mod:`lookalike.search.pipeline`.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.decode.query import Crop
+from lookalike.embed.presets import PRESETS
 from lookalike.errors import KnownError
 from lookalike.library import learning, roots
 from lookalike.library.indexing import Indexer
@@ -149,19 +149,12 @@ class Library:
     # --- roots --------------------------------------------------------------------------------
 
     def add_root(self, path: Path) -> None:
-        """Add a folder (a no-op if it is one already); :meth:`sync` fills it.
-
-        Raises:
-            KnownError: the folder does not exist.
-        """
+        """Add a folder (a no-op if it is one already); :meth:`sync` fills it (KnownError: the
+        folder does not exist)."""
         roots.add_root(self._writer, path)
 
     def remove_root(self, path: Path) -> None:
-        """Forget a folder and all its photos (the files are not touched).
-
-        Raises:
-            KnownError: the folder is not a library folder.
-        """
+        """Forget a folder and all its photos, files untouched (KnownError: not a root)."""
         roots.remove_root(self._writer, path)
 
     def roots(self) -> list[RootInfo]:
@@ -363,7 +356,7 @@ class Library:
         """Drop the learned whitening and re-index the stored vectors as they are."""
         learning.forget_for_library(self._writer, self._index_file())
 
-    def _index_file(self) -> Path | None:
+    def _index_file(self) -> Path | None:  # None once closed: nothing is written any more
         return None if self._closed else self.home / INDEX_FILE
 
     # --- lifetime -----------------------------------------------------------------------------
@@ -394,13 +387,8 @@ class Library:
 
 
 def _preset_json(name: str, embedder: PhotoEmbedder) -> str:
-    """The preset record kept in the catalog: its name, model file and scales."""
-    from lookalike.embed.presets import PRESETS
-
+    """The preset record kept in the catalog: its name, model file, scales and model id."""
     chosen = PRESETS.get(name)
-    return json.dumps({
-        "name": name,
-        "model_file": None if chosen is None else chosen.model_file,
-        "scales": list(getattr(embedder, "scales", ()) or (chosen.scales if chosen else ())),
-        "model_id": embedder.model_id,
-    })
+    scales = getattr(embedder, "scales", None) or (chosen.scales if chosen else ())
+    return json.dumps({"name": name, "model_file": chosen.model_file if chosen else None,
+                       "scales": list(scales), "model_id": embedder.model_id})  # fmt: skip

@@ -8,10 +8,8 @@ and the labels hnswlib holds as deleted (its Python API cannot tell them from li
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import threading
 import zlib
 from collections.abc import Callable, Iterable
@@ -22,7 +20,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lookalike.errors import BugError, KnownError
+from lookalike.errors import BugError
+from lookalike.store.hnsw_files import IndexUnusable as IndexUnusable
+from lookalike.store.hnsw_files import fsync_replace, read_sidecar, sidecar
+from lookalike.store.hnsw_files import sidecar_path as sidecar_path
 from lookalike.store.whitening import Whitening
 from lookalike.types import Vectors
 
@@ -32,19 +33,6 @@ Ids = npt.NDArray[np.int64]
 """(N,) int64 photo ids (hnswlib labels)."""
 
 UNIT_NORM_TOLERANCE = 1e-3
-SIDECAR_FORMAT = 1
-
-
-class IndexUnusable(KnownError):
-    """The index file cannot be used as it is; the caller rebuilds it from the catalog.
-
-    Attributes:
-        reason: short text for the log ("missing", "truncated", "built for another model", ...).
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -92,33 +80,6 @@ def check_vectors(vectors: object, dim: int | None = None) -> Vectors:
 def vector_crc32(vector: npt.NDArray[np.float32]) -> int:
     """CRC-32 of one (D,) float32 descriptor's bytes, as stored in ``vectors.vector_crc32``."""
     return zlib.crc32(np.ascontiguousarray(vector, dtype=np.float32).data)
-
-
-def digest_sha256(labels: Ids, crcs: npt.NDArray[np.uint32]) -> str:
-    """Checksum of a label set and its vectors' CRCs, independent of order."""
-    order = np.argsort(labels, kind="stable")
-    h = hashlib.sha256(np.ascontiguousarray(labels[order], dtype="<i8").tobytes())
-    h.update(np.ascontiguousarray(crcs[order], dtype="<u4").tobytes())
-    return h.hexdigest()
-
-
-def _fsync_replace(tmp: Path, path: Path) -> None:
-    """Flush ``tmp``, rename it over ``path`` and make the rename durable (the folder's fsync
-    is POSIX-only: Windows cannot open folders)."""
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    if os.name != "nt":
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def sidecar_path(path: Path) -> Path:
-    """Where the JSON sidecar of index file ``path`` lives."""
-    return path.with_name(path.name + ".json")
 
 
 class VectorIndex:
@@ -362,12 +323,12 @@ class VectorIndex:
         with self._lock:
             tmp = path.with_name(path.name + ".tmp")
             self._raw.save_index(str(tmp))
-            _fsync_replace(tmp, path)
+            fsync_replace(tmp, path)
             size = path.stat().st_size
             side = sidecar_path(path)
             side_tmp = side.with_name(side.name + ".tmp")
             side_tmp.write_text(json.dumps(self._sidecar(size)), encoding="utf-8")
-            _fsync_replace(side_tmp, side)
+            fsync_replace(side_tmp, side)
             self._dirty = False
             self._file_size = size
 
@@ -381,18 +342,8 @@ class VectorIndex:
     def _sidecar(self, size: int) -> dict[str, Any]:
         labels = np.fromiter(self._crc.keys(), np.int64, len(self._crc))
         crcs = np.fromiter(self._crc.values(), np.uint32, len(self._crc))
-        return {
-            "format": SIDECAR_FORMAT,
-            "model_id": self.model_id,
-            "whitening": self.whitening.digest if self.whitening is not None else "",
-            "dim": self.dim,
-            "index_bytes": size,
-            "live_count": len(self._crc),
-            "labels_sha256": digest_sha256(labels, crcs),
-            "labels": labels.tolist(),
-            "crc32": crcs.tolist(),
-            "deleted": sorted(self._deleted),
-        }
+        white = self.whitening.digest if self.whitening is not None else ""
+        return sidecar(self.model_id, white, self.dim, size, labels, crcs, self._deleted)
 
     @classmethod
     def load(
@@ -412,7 +363,7 @@ class VectorIndex:
         import hnswlib
 
         params = params or IndexParams()
-        meta = _read_sidecar(path, model_id, dim, whitening.digest if whitening else "")
+        meta = read_sidecar(path, model_id, dim, whitening.digest if whitening else "")
         raw = hnswlib.Index(space="ip", dim=dim)
         try:
             raw.load_index(str(path), allow_replace_deleted=True)
@@ -428,34 +379,3 @@ class VectorIndex:
         index._attach(raw, model_id, params, crc_map, deleted, whitening)
         index._file_size = int(meta["index_bytes"])
         return index
-
-
-def _read_sidecar(path: Path, model_id: str, dim: int, whitening: str = "") -> dict[str, Any]:
-    """Read and check the sidecar of ``path`` (raises IndexUnusable)."""
-    if not path.exists():
-        raise IndexUnusable("missing")
-    try:
-        meta: dict[str, Any] = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
-        labels = np.asarray(meta["labels"], dtype=np.int64).reshape(-1)
-        crcs = np.asarray(meta["crc32"], dtype=np.uint32).reshape(-1)
-        if len(labels) != meta["live_count"] or len(crcs) != len(labels):
-            raise ValueError("counts disagree")
-        if digest_sha256(labels, crcs) != meta["labels_sha256"]:
-            raise ValueError("label checksum mismatch")
-        meta.update(labels=labels, crc32=crcs, deleted={int(x) for x in meta["deleted"]})
-        meta.setdefault("whitening", "")  # sidecars written before whitening existed
-        expected = {
-            "format": SIDECAR_FORMAT,
-            "model_id": model_id,
-            "dim": dim,
-            "whitening": whitening,
-        }
-        wrong = {key: meta[key] for key, value in expected.items() if meta[key] != value}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
-        raise IndexUnusable(f"sidecar unreadable ({e})") from e
-    if wrong:
-        raise IndexUnusable(f"built for another {', '.join(wrong)}: {wrong}")
-    size = path.stat().st_size
-    if size != meta["index_bytes"]:
-        raise IndexUnusable(f"file is {size} bytes, sidecar says {meta['index_bytes']}")
-    return meta
