@@ -19,18 +19,21 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from lookalike.scan.walker import is_excluded
 
 log = logging.getLogger(__name__)
 
-CREATED = "created"
-MODIFIED = "modified"
-DELETED = "deleted"
-MOVED = "moved"
+EventKind = Literal["created", "modified", "deleted", "moved"]
+CREATED: Final = "created"
+MODIFIED: Final = "modified"
+DELETED: Final = "deleted"
+MOVED: Final = "moved"
 
-_FILE_KINDS = {"created": CREATED, "modified": MODIFIED, "closed": MODIFIED, "attrib": MODIFIED}
+_FILE_KINDS: dict[str, EventKind] = {
+    "created": CREATED, "modified": MODIFIED, "closed": MODIFIED, "attrib": MODIFIED,
+}
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class FileEvent:
         is_dir: whether the path is a folder (a folder event stands for every file below it).
     """
 
-    kind: str
+    kind: EventKind
     path: Path
     dest: Path | None = None
     is_dir: bool = False
@@ -151,7 +154,7 @@ class Watcher:
 
     # --- intake (observer thread) -------------------------------------------------------------
 
-    def _on_raw(self, kind: str, src: Path, dest: Path | None, is_dir: bool) -> None:
+    def _on_raw(self, kind: EventKind, src: Path, dest: Path | None, is_dir: bool) -> None:
         """Filter one raw watchdog event and fold it into the pending state."""
         if kind == MOVED and dest is not None:
             src_ok, dest_ok = self._relevant(src, is_dir), self._relevant(dest, is_dir)
@@ -285,7 +288,7 @@ def _stat(path: Path) -> tuple[int, int] | None:
 class _Handler:
     """Adapts watchdog's handler interface to plain (kind, src, dest, is_dir) calls."""
 
-    def __init__(self, sink: Callable[[str, Path, Path | None, bool], None]) -> None:
+    def __init__(self, sink: Callable[[EventKind, Path, Path | None, bool], None]) -> None:
         self._sink = sink
 
     def dispatch(self, event: Any) -> None:
