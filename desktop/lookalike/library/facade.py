@@ -126,8 +126,8 @@ class Library:
             raise
         library = cls(home, writer, embedder, model_changed, preset, requested_preset)
         if library.requested_preset_ignored:
-            log.warning("this library uses the %s preset; %s ignored (its vectors are kept)",
-                        preset, requested_preset)  # fmt: skip
+            log.info("this library uses the %s preset; %s ignored (its vectors are kept)",
+                     preset, requested_preset)  # fmt: skip
         return library
 
     @staticmethod
