@@ -1,19 +1,13 @@
-"""Nearest photos of a query descriptor: hnswlib neighbours → ranked :class:`Match` rows."""
+"""Index neighbours → ranked :class:`Match` rows (``search.pipeline.nearest`` uses them)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-
-if TYPE_CHECKING:
-    from lookalike.store.catalog import Catalog, PhotoRow
-    from lookalike.store.hnsw import VectorIndex
-
 
 @dataclass(frozen=True)
 class Match:
@@ -81,39 +75,3 @@ def rank(
         if path is not None:
             matches.append(Match(int(photo_id), path, float(score), len(matches) + 1))
     return matches
-
-
-def knn(
-    index: VectorIndex,
-    catalog: Catalog,
-    query: npt.NDArray[np.float32],
-    k: int,
-    exclude: Collection[int] = (),
-    *,
-    whitened: bool = False,
-) -> list[Match]:
-    """The ``k`` photos most similar to ``query``.
-
-    The caller holds whatever lock guards ``index`` and ``catalog`` together.
-
-    Args:
-        index: the vector index (labels = photo ids).
-        catalog: resolves ids to paths; photos that are no longer indexed are skipped.
-        query: (D,) float32 L2-normalised descriptor.
-        k: wanted number of matches; clamped to what the index holds.
-        exclude: photo ids never returned (the query photo itself).
-        whitened: ``query`` is already in the index's space (see ``VectorIndex.knn``).
-
-    Returns:
-        Up to ``k`` matches, best first.
-    """
-    n = clamp_k(k, index.live_count, len(exclude))
-    if n == 0:
-        return []
-    ids, scores = index.knn(np.ascontiguousarray(query, dtype=np.float32), n, whitened=whitened)
-
-    def lookup(photo_id: int) -> Path | None:
-        row: PhotoRow | None = catalog.photo_by_id(photo_id)
-        return row.path if row is not None and row.status == "indexed" else None
-
-    return rank(ids[0], scores[0], k, exclude, lookup)

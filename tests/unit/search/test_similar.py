@@ -10,7 +10,10 @@ import pytest
 
 from lookalike.decode.query import crop_fraction
 from lookalike.errors import KnownError
-from lookalike.search.similar import Match, clamp_k, knn, rank
+from lookalike.library.searching import IndexStore
+from lookalike.library.writer import CatalogWriter
+from lookalike.search.pipeline import nearest
+from lookalike.search.similar import Match, clamp_k, rank
 from lookalike.store.catalog import Catalog
 from lookalike.store.hnsw import VectorIndex
 
@@ -38,7 +41,7 @@ def unit(rows: int, dim: int, seed: int = 0) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def test_knn_against_a_real_catalog_and_index(tmp_path: Path) -> None:
+def test_nearest_against_a_real_catalog_and_index(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path / "c.sqlite")
     try:
         root = catalog.add_root(tmp_path)
@@ -50,15 +53,21 @@ def test_knn_against_a_real_catalog_and_index(tmp_path: Path) -> None:
             catalog.set_indexed(pid, "m", vecs[i], b"")
             ids.append(pid)
         index.add(np.array(ids, np.int64), vecs)
-        matches = knn(index, catalog, vecs[2], k=50, exclude={ids[2]})
+        store = IndexStore(CatalogWriter(catalog, index, "m", {".jpg"}, []))
+
+        def knn(query: np.ndarray, k: int, exclude: set[int] | None = None) -> list[Match]:
+            return nearest(store, query[None, :], k, exclude or set())
+
+        matches = knn(vecs[2], k=50, exclude={ids[2]})
         assert len(matches) == 5  # k clamped, the query itself excluded
         assert [m.rank for m in matches] == [1, 2, 3, 4, 5]
         assert ids[2] not in {m.photo_id for m in matches}
         assert all(a.score >= b.score for a, b in itertools.pairwise(matches))
         catalog.set_skipped(ids[0], "gone bad")  # not indexed any more: never returned
-        assert ids[0] not in {m.photo_id for m in knn(index, catalog, vecs[0], k=3)}
-        assert knn(index, catalog, vecs[0], k=0) == []
-        assert knn(VectorIndex(16, "m"), catalog, vecs[0], k=5) == []
+        assert ids[0] not in {m.photo_id for m in knn(vecs[0], k=3)}
+        assert knn(vecs[0], k=0) == []
+        empty = IndexStore(CatalogWriter(catalog, VectorIndex(16, "m"), "m", {".jpg"}, []))
+        assert nearest(empty, vecs[:1], 5, set()) == []
     finally:
         catalog.close()
 
