@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+
 @dataclass(frozen=True)
 class Match:
     """One photo found for a query.
