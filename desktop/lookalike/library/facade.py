@@ -23,6 +23,7 @@ import numpy.typing as npt
 from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.embed import whitening
 from lookalike.errors import KnownError
+from lookalike.library.integrity import open_catalog
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
 from lookalike.library.writer import CatalogWriter, Result
 from lookalike.scan.watcher import FileEvent, WatchHandle
@@ -33,6 +34,7 @@ from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
 from lookalike.search.rotate import merge_max, turns
 from lookalike.search.similar import Match
 from lookalike.store.catalog import Catalog, PhotoRow
+from lookalike.store.lock import LibraryLock
 from lookalike.store.index import build_from_catalog, diff, load_or_rebuild, patch
 from lookalike.store.vectors import VectorIndex
 from lookalike.types import (
@@ -101,6 +103,9 @@ class Library:
         self._last_save_s = time.monotonic()
         self._handles: list[WatchHandle] = []
         self._closed = False
+        self.notes: list[str] = []
+        """What :meth:`open` repaired, in plain words (a damaged catalog, an orphaned index)."""
+        self._owner: LibraryLock | None = None  # this process's hold on the library folder
 
     @classmethod
     def open(
@@ -126,10 +131,11 @@ class Library:
 
         Raises:
             CatalogCorrupt: the catalog cannot be used.
+            LibraryBusy: another process has the library open.
         """
         home = Path(home).expanduser().resolve()
         home.mkdir(parents=True, exist_ok=True)
-        catalog = Catalog.open(home / CATALOG_FILE)
+        owner, catalog, notes = open_catalog(home, CATALOG_FILE, INDEX_FILE)
         try:
             model_changed = catalog.set_model(embedder.model_id)
             whitening = _stored_whitening(catalog, embedder.model_id)
@@ -140,8 +146,11 @@ class Library:
             writer = CatalogWriter(catalog, index, embedder.model_id, IMAGE_SUFFIXES, excluded)
         except BaseException:
             catalog.close()
+            owner.release()
             raise
-        return cls(home, writer, embedder, rerank, dba=dba, model_changed=model_changed)
+        library = cls(home, writer, embedder, rerank, dba=dba, model_changed=model_changed)
+        library.notes, library._owner = notes, owner
+        return library
 
     # --- roots --------------------------------------------------------------------------------
 
@@ -534,9 +543,13 @@ class Library:
         for handle in self._handles:
             handle.stop()
         with self._lock:
-            self.save()
-            self._closed = True
-            self._catalog.close()
+            try:
+                self.save()
+            finally:
+                self._closed = True
+                self._catalog.close()
+                if self._owner is not None:
+                    self._owner.release()
 
     def __enter__(self) -> Library:
         return self

@@ -1,17 +1,20 @@
 """The on-disk hnswlib index: a cache of the catalog's vectors, labelled by ``photos.id``.
 
 Scores are cosine similarities (unit vectors, space ``ip``, distance ``1 - dot``). The sidecar
-``<index>.json`` records model, dimension, file size, the live labels with each vector's CRC-32
-and the labels hnswlib holds as deleted (its Python API cannot tell them from live ones);
+``<index>.json`` records model, dimension, file size, the CRC-32 of the whole file (so damage
+inside a stored vector is caught at load), the live labels with each vector's CRC-32 and the
+labels hnswlib holds as deleted (its Python API cannot tell them from live ones);
 ``lookalike.store.index.load_or_rebuild`` compares that with the catalog.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import struct
 import threading
 import zlib
 from collections.abc import Callable, Iterable
@@ -23,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.embed.whitening import Whitening
-from lookalike.errors import BugError, KnownError
+from lookalike.errors import BugError, DiskFull, KnownError
 from lookalike.types import Vectors
 
 log = logging.getLogger(__name__)
@@ -32,8 +35,14 @@ Ids = npt.NDArray[np.int64]
 """(N,) int64 photo ids (hnswlib labels)."""
 
 UNIT_NORM_TOLERANCE = 1e-3
-SIDECAR_FORMAT = 1
-
+SIDECAR_FORMAT = 2
+"""2 adds ``file_crc32``; a format-1 index is rebuilt once (nothing vouches for its vectors)."""
+_HNSW_HEADER = struct.Struct("<QQQQQQiIQQQdQ")
+"""hnswlib's saveIndex header (0.8): offsetLevel0, max_elements, cur_element_count,
+size_data_per_element, label_offset, offsetData, maxlevel, enterpoint, maxM, maxM0, M, mult,
+ef_construction; then cur_element_count level-0 blocks, then per element a uint32 byte count
+and that many bytes of upper-level links."""
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 class IndexUnusable(KnownError):
     """The index file cannot be used as it is; the caller rebuilds it from the catalog.
@@ -102,18 +111,58 @@ def digest_sha256(labels: Ids, crcs: npt.NDArray[np.uint32]) -> str:
     return h.hexdigest()
 
 
-def _fsync_replace(tmp: Path, path: Path) -> None:
-    """Flush ``tmp``, rename it over ``path`` and make the rename durable (the folder's fsync
-    is POSIX-only: Windows cannot open folders)."""
-    with open(tmp, "rb+") as f:
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as f:
         os.fsync(f.fileno())
-    os.replace(tmp, path)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make renames in ``folder`` durable (POSIX-only: Windows cannot open folders)."""
     if os.name != "nt":
-        fd = os.open(path.parent, os.O_RDONLY)
+        fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def file_crc32(path: Path, chunk: int = 1 << 20) -> int:
+    """CRC-32 of a whole file, read ``chunk`` bytes at a time (about 1 GB/s)."""
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
+def hnsw_file_complete(path: Path) -> bool:
+    """Whether an hnswlib index file holds every byte its header promises (hnswlib's writer
+    ignores write errors, so a full disk leaves a short file that looks saved)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(_HNSW_HEADER.size)
+        if len(head) < _HNSW_HEADER.size:
+            return False
+        fields = _HNSW_HEADER.unpack(head)
+        count, per_element = fields[2], fields[3]
+        pos = _HNSW_HEADER.size + count * per_element
+        f.seek(pos)
+        tail = f.read()
+    at = 0
+    for _ in range(count):
+        if at + 4 > len(tail):
+            return False
+        at += 4 + int.from_bytes(tail[at : at + 4], "little")
+    return pos + at == size
+
+
+def _disk_full(path: Path, e: OSError | None = None) -> DiskFull:
+    detail = f" ({e.strerror})" if e is not None and e.strerror else ""
+    return DiskFull(
+        f"the disk holding the library is full{detail}: the index {path.name} could not be "
+        "saved, so the previous one was kept and nothing was lost (the catalog holds every "
+        "vector); free some space and run the command again"
+    )
 
 
 def sidecar_path(path: Path) -> Path:
@@ -356,18 +405,37 @@ class VectorIndex:
     def save(self, path: Path) -> None:
         """Write the index and its sidecar atomically (``*.tmp``, fsync, rename, fsync folder).
 
-        The index file is replaced first: a crash between the two renames leaves a sidecar
-        that no longer matches, which the next load detects (size and label checks).
+        Both are written and checked in full before either replaces the old pair; the index
+        file is renamed first, and a crash between the two renames leaves a sidecar that no
+        longer matches, which the next load detects (size and checksum).
+
+        Raises:
+            DiskFull: no room for the files; the previous index and sidecar are untouched.
+            OSError: another write error, likewise.
         """
+        side = sidecar_path(path)
+        tmp, side_tmp = path.with_name(path.name + ".tmp"), side.with_name(side.name + ".tmp")
         with self._lock:
-            tmp = path.with_name(path.name + ".tmp")
-            self._raw.save_index(str(tmp))
-            _fsync_replace(tmp, path)
-            size = path.stat().st_size
-            side = sidecar_path(path)
-            side_tmp = side.with_name(side.name + ".tmp")
-            side_tmp.write_text(json.dumps(self._sidecar(size)), encoding="utf-8")
-            _fsync_replace(side_tmp, side)
+            try:
+                self._raw.save_index(str(tmp))
+                if not hnsw_file_complete(tmp):
+                    raise _disk_full(path)
+                size, crc = tmp.stat().st_size, file_crc32(tmp)
+                side_tmp.write_text(json.dumps(self._sidecar(size, crc)), encoding="utf-8")
+                _fsync(tmp)
+                _fsync(side_tmp)
+            except OSError as e:
+                tmp.unlink(missing_ok=True)
+                side_tmp.unlink(missing_ok=True)
+                if e.errno in _FULL_ERRNOS:
+                    raise _disk_full(path, e) from e
+                raise
+            except DiskFull:
+                tmp.unlink(missing_ok=True)
+                raise
+            os.replace(tmp, path)
+            os.replace(side_tmp, side)
+            _fsync_folder(path.parent)
             self._dirty = False
             self._file_size = size
 
@@ -378,7 +446,7 @@ class VectorIndex:
         self.save(path)
         return True
 
-    def _sidecar(self, size: int) -> dict[str, Any]:
+    def _sidecar(self, size: int, crc: int) -> dict[str, Any]:
         labels = np.fromiter(self._crc.keys(), np.int64, len(self._crc))
         crcs = np.fromiter(self._crc.values(), np.uint32, len(self._crc))
         return {
@@ -387,6 +455,7 @@ class VectorIndex:
             "whitening": self.whitening.digest if self.whitening is not None else "",
             "dim": self.dim,
             "index_bytes": size,
+            "file_crc32": crc,
             "live_count": len(self._crc),
             "labels_sha256": digest_sha256(labels, crcs),
             "labels": labels.tolist(),
@@ -442,6 +511,8 @@ def _read_sidecar(path: Path, model_id: str, dim: int, whitening: str = "") -> d
             raise ValueError("counts disagree")
         if digest_sha256(labels, crcs) != meta["labels_sha256"]:
             raise ValueError("label checksum mismatch")
+        if meta["format"] == 1:
+            raise IndexUnusable("saved by an older version without a checksum")
         meta.update(labels=labels, crc32=crcs, deleted={int(x) for x in meta["deleted"]})
         meta.setdefault("whitening", "")  # sidecars written before whitening existed
         expected = {
@@ -458,4 +529,10 @@ def _read_sidecar(path: Path, model_id: str, dim: int, whitening: str = "") -> d
     size = path.stat().st_size
     if size != meta["index_bytes"]:
         raise IndexUnusable(f"file is {size} bytes, sidecar says {meta['index_bytes']}")
+    try:
+        crc = file_crc32(path)
+    except OSError as e:
+        raise IndexUnusable(f"unreadable ({e})") from e
+    if crc != meta.get("file_crc32"):
+        raise IndexUnusable("damaged: its checksum does not match what was saved")
     return meta
