@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lookalike.embed.whitening import Whitening
-from lookalike.store.catalog import Catalog, read_roots_backup
+from lookalike.store.catalog import Catalog, aside_path, read_roots_backup
 from lookalike.store.index import load_or_rebuild
 from lookalike.store.lock import LibraryLock
 from lookalike.store.salvage import open_or_recover, recover
@@ -77,7 +76,7 @@ def _set_aside_orphaned_index(catalog: Catalog, index_path: Path) -> str | None:
     held = _live_count(index_path)
     if sum(stats[k] for k in ("indexed", "pending", "skipped", "offline")) or not held:
         return None
-    aside = index_path.with_name(f"{index_path.name}.orphaned-{time.strftime('%Y%m%d-%H%M%S')}")
+    aside = aside_path(index_path, "orphaned")
     os.replace(index_path, aside)
     if sidecar_path(index_path).exists():
         os.replace(sidecar_path(index_path), sidecar_path(aside))

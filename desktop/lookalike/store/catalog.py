@@ -75,6 +75,16 @@ def read_roots_backup(catalog: Path) -> list[Path]:
         return []
 
 
+def aside_path(path: Path, label: str) -> Path:
+    """A new name beside ``path`` for keeping it aside: ``<name>.<label>-<time>[-n]`` (never
+    one that exists, so nothing kept aside earlier is overwritten)."""
+    base = f"{path.name}.{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = path.with_name(base), 1
+    while any(Path(f"{candidate}{s}").exists() for s in ("", "-wal", ".json")):
+        candidate, n = path.with_name(f"{base}-{n}"), n + 1
+    return candidate
+
+
 def path_key(path: Path | str) -> bytes:
     """The bytes a path is stored as: exactly what the OS gave (``os.fsencode``), so names
     that are not UTF-8 round-trip (Python holds them as surrogate escapes)."""

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lookalike.store.catalog import Catalog, CatalogDamaged, path_key, read_roots_backup
+from lookalike.store.catalog import (
+    Catalog,
+    CatalogDamaged,
+    aside_path,
+    path_key,
+    read_roots_backup,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +89,7 @@ def recover(path: Path, reason: str) -> tuple[Catalog, Salvage]:
         path: the catalog file; nobody may have it open.
         reason: what was found, for the log and the message.
     """
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    aside = aside_path(path, "damaged")
     for suffix in ("", "-wal", "-shm"):
         if Path(f"{path}{suffix}").exists():
             os.replace(f"{path}{suffix}", f"{aside}{suffix}")
