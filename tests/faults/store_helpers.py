@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from lookalike import app
 from tests.fakes import FakeEmbedder, write_library
+
+from lookalike import app
 
 
 def lookalike(*argv: str | Path) -> int:

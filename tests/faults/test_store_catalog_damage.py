@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.faults.store_helpers import indexed_library, lookalike, smash_page
 
 from lookalike.store.catalog import Catalog
 from lookalike.types import locals_to_bytes
-from tests.faults.store_helpers import indexed_library, lookalike, smash_page
 
 
 @pytest.mark.parametrize("table", ["photos", "vectors"])

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.faults.store_helpers import indexed_library, lookalike
 
 

@@ -5,6 +5,7 @@ The library lives on a 2 MB tmpfs the test mounts itself (root only; skipped oth
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import subprocess
@@ -12,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.fakes import FakeEmbedder, write_library
+from tests.faults.store_helpers import lookalike
 
 from lookalike.errors import DiskFull
 from lookalike.library import Library
 from lookalike.store.vectors import VectorIndex
-from tests.fakes import FakeEmbedder, write_library
-from tests.faults.store_helpers import lookalike
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_saving_the_index_on_a_full_disk_keeps_the_old_file(small_disk: Path) ->
     before = path.read_bytes()
     index.add(np.arange(100, 600), x[100:])
     filler = _fill(small_disk)
-    with pytest.raises(DiskFull, match="disk holding the library is full.*nothing was lost"):
+    with pytest.raises(DiskFull, match=r"disk holding the library is full.*nothing was lost"):
         index.save(path)
     assert path.read_bytes() == before  # never a short or empty index
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "index.hnsw",
@@ -86,10 +87,8 @@ def test_indexing_onto_a_full_disk_says_so_and_loses_nothing(
     filler = _fill(small_disk)
     with pytest.raises(DiskFull) as caught:
         list(library.sync())
-    try:
-        library.close()  # the index may be unchanged (nothing to save) or fail to save
-    except DiskFull:
-        pass
+    with contextlib.suppress(DiskFull):  # the index may be unchanged, or fail to save
+        library.close()
     assert (home / "index.hnsw").stat().st_size > 0
     message = str(caught.value)
     assert "the disk holding the library is full" in message and "nothing was lost" in message

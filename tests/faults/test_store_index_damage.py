@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.faults.store_helpers import indexed_library, lookalike
 
 
@@ -24,7 +23,7 @@ def _smash_a_vector(index: Path) -> None:
 def test_a_damaged_vector_in_the_index_is_detected_and_rebuilt(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    home, root, photos = indexed_library(tmp_path)
+    home, _root, photos = indexed_library(tmp_path)
     index = home / "index.hnsw"
     size = index.stat().st_size
     _smash_a_vector(index)

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from lookalike.library import Library
 from tests.fakes import FakeEmbedder, write_library, write_photo
 from tests.faults.store_helpers import lookalike
+
+from lookalike.library import Library
 
 BAD = b"bad\xffname.jpg"
 

@@ -9,9 +9,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from tests.fakes import write_library
 
 from lookalike.store.catalog import Catalog
-from tests.fakes import write_library
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = ("import sys; from lookalike import app; from tests.fakes import FakeEmbedder; "
@@ -77,7 +77,7 @@ def test_two_connections_creating_one_catalog_at_once_both_succeed(tmp_path: Pat
             start.wait()
             try:
                 Catalog.open(path).close()
-            except BaseException as e:  # noqa: BLE001 - recorded for the assert
+            except BaseException as e:
                 errors.append(e)
 
         threads = [threading.Thread(target=open_it) for _ in range(2)]

@@ -34,8 +34,8 @@ from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
 from lookalike.search.rotate import merge_max, turns
 from lookalike.search.similar import Match
 from lookalike.store.catalog import Catalog, PhotoRow
-from lookalike.store.lock import LibraryLock
 from lookalike.store.index import build_from_catalog, diff, load_or_rebuild, patch
+from lookalike.store.lock import LibraryLock
 from lookalike.store.vectors import VectorIndex
 from lookalike.types import (
     Embedding,

@@ -701,7 +701,8 @@ class Catalog:
         """What ``PRAGMA integrity_check`` and ``foreign_key_check`` find (empty: none; slow)."""
         found = [str(r[0]) for r in self._all("PRAGMA integrity_check(20)")]
         keys = self._all("PRAGMA foreign_key_check")
-        return [f for f in found if f != "ok"] + [f"row {r[1]} of {r[0]} lost its parent" for r in keys]
+        lost = [f"row {r[1]} of {r[0]} lost its parent" for r in keys]
+        return [f for f in found if f != "ok"] + lost
 
     def whitening(self, model_id: str) -> bytes | None:
         """The serialised whitening learned for ``model_id``'s vectors, or None."""

@@ -141,19 +141,20 @@ def _readable_rows(old: sqlite3.Connection, table: str) -> Iterator[dict[str, An
     """Rows of ``table`` as dicts: all at once if possible, else chunk by chunk and row by row
     around the damaged pages (by rowid up to the largest one SQLite can still find)."""
     try:
-        cur = old.execute(f"SELECT rowid AS _rowid, * FROM {table}")  # noqa: S608 - fixed names
+        cur = old.execute(f"SELECT rowid AS _rowid, * FROM {table}")
         names = [d[0] for d in cur.description]
         yield from (dict(zip(names, r, strict=True)) for r in cur.fetchall())
         return
     except sqlite3.DatabaseError as e:
         log.warning("catalog table %s: reading around damage (%s)", table, e)
     try:
-        top = int(old.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0)  # noqa: S608
+        top = int(old.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0)
     except sqlite3.DatabaseError:
         return
-    sql = f"SELECT rowid AS _rowid, * FROM {table} WHERE rowid BETWEEN ? AND ?"  # noqa: S608
+    sql = f"SELECT rowid AS _rowid, * FROM {table} WHERE rowid BETWEEN ? AND ?"
     for start in range(0, top + 1, _CHUNK):
-        for lo, hi in [(start, start + _CHUNK - 1)] + [(i, i) for i in range(start, start + _CHUNK)]:
+        ranges = [(start, start + _CHUNK - 1)] + [(i, i) for i in range(start, start + _CHUNK)]
+        for lo, hi in ranges:
             try:
                 cur = old.execute(sql, (lo, hi))
                 names = [d[0] for d in cur.description]
@@ -164,7 +165,9 @@ def _readable_rows(old: sqlite3.Connection, table: str) -> Iterator[dict[str, An
                 break  # the whole chunk read: no row by row
 
 
-def _insert(new: sqlite3.Connection, table: str, rows: list[dict[str, Any]], report: Salvage) -> int:
+def _insert(
+    new: sqlite3.Connection, table: str, rows: list[dict[str, Any]], report: Salvage
+) -> int:
     """Insert the rows that fit the new schema and pass their checks; returns how many."""
     columns = {r[1] for r in new.execute(f"PRAGMA table_info({table})")}
     done = 0
@@ -179,7 +182,7 @@ def _insert(new: sqlite3.Connection, table: str, rows: list[dict[str, Any]], rep
         names = ",".join(values)
         marks = ",".join("?" * len(values))
         try:
-            new.execute(f"INSERT OR REPLACE INTO {table}({names}) VALUES ({marks})",  # noqa: S608
+            new.execute(f"INSERT OR REPLACE INTO {table}({names}) VALUES ({marks})",
                         tuple(values.values()))
             done += 1
         except sqlite3.Error as e:  # garbage that still parsed: a bad type or a lost parent

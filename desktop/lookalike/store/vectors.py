@@ -144,7 +144,7 @@ def hnsw_file_complete(path: Path) -> bool:
         if len(head) < _HNSW_HEADER.size:
             return False
         fields = _HNSW_HEADER.unpack(head)
-        count, per_element = fields[2], fields[3]
+        count, per_element = int(fields[2]), int(fields[3])
         pos = _HNSW_HEADER.size + count * per_element
         f.seek(pos)
         tail = f.read()
