@@ -223,7 +223,9 @@ def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
     CatalogDamaged with SQLite's first finding."""
     found = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
     if found != ["ok"]:
-        raise CatalogDamaged(f"the catalog {path} is damaged: {'; '.join(found)}")
+        lines = [ln for f in found for ln in f.splitlines() if ln and not ln.startswith("***")]
+        more = f" and {len(lines) - 1} more problems" if len(lines) > 1 else ""
+        raise CatalogDamaged(f"the catalog {path} is damaged: {(lines or found)[0]}{more}")
 
 
 def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
