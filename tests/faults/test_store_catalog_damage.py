@@ -96,3 +96,19 @@ def test_the_window_says_when_the_catalog_cannot_be_opened(
     QTimer.singleShot(0, read_and_close)
     assert lookalike("--library", home, "gui") == 1
     assert shown and "could not be opened" in shown[0] and "newer Lookalike" in shown[0]
+
+
+@pytest.mark.gui
+def test_the_window_shows_what_opening_repaired(qtbot: object) -> None:
+    from PySide6.QtWidgets import QMainWindow
+
+    from lookalike.gui.app import show_notes
+
+    window = QMainWindow()
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    assert show_notes(window, []) is None  # type: ignore[arg-type]
+    box = show_notes(window, ["The library's catalog was damaged (x). It was kept ..."])  # type: ignore[arg-type]
+    assert box is not None and box.isVisible()  # over the window, not blocking it
+    assert "catalog was damaged" in box.informativeText()
+    box.close()
