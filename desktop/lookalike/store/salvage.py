@@ -61,8 +61,9 @@ class Salvage:
         return (
             f"The library's catalog was damaged ({self.reason}). It was kept unchanged as "
             f"{self.aside.name} and a new catalog {path.name} was made from what could still be "
-            f"read: {roots} folders, {kept} photos, {vectors} of them with their vectors. The "
-            "other photos are found again by the next scan and indexed anew."
+            f"read: {roots} folders and {kept} photos, {vectors} of them with their vectors "
+            "(the others are embedded again). Photos whose rows were lost are found again by "
+            "the next scan and indexed anew."
         )
 
 
