@@ -135,7 +135,10 @@ def run_gui(
     try:
         library = open_library(args)
     except KnownError as exc:
-        return cli.report_error(exc)
+        cli.report_error(exc)
+        from lookalike.gui.app import show_open_error
+
+        return show_open_error(str(exc))
     try:
         return int(run_window(library, settings, query=getattr(args, "query", None)))
     finally:

@@ -38,3 +38,11 @@ class ModelMissing(KnownError):
 
 class BugError(LookalikeError):
     """An internal invariant was broken: a bug in Lookalike."""
+
+
+class DiskFull(KnownError):
+    """The disk (or quota) holding the library is full; the write was undone, nothing lost."""
+
+
+class LibraryBusy(KnownError):
+    """Another Lookalike process has the library open (see ``lookalike.store.lock``)."""

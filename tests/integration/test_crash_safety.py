@@ -108,7 +108,7 @@ def test_index_survives_random_kills(tmp_path: Path) -> None:
         vectors = catalog.execute("SELECT count(*) FROM vectors").fetchone()[0]
     finally:
         catalog.close()
-    by_path = {Path(path): (pid, status) for pid, path, status in rows}
+    by_path = {Path(os.fsdecode(path)): (pid, status) for pid, path, status in rows}  # BLOBs
     assert len(by_path) == len(rows) == PHOTOS + len(UNREADABLE)  # every file exactly once
     assert {p.resolve() for p in paths} <= set(by_path)
     assert {status for p, (_, status) in by_path.items() if p.name in UNREADABLE} == {"skipped"}

@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--off", action="store_true", help="drop the learned whitening")
     p.add_argument("--json", action="store_true", help="print a JSON object")
 
+    p = sub.add_parser("check", help="check the library for damage and repair what can be")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+    p.set_defaults(handler=cmd_check)
+
     p = sub.add_parser("gui", help="open the window")
     p.add_argument("query", nargs="?", type=Path, metavar="IMAGE",
                    help="start with a search for this photo (as from a file manager's Open With)")
@@ -149,6 +153,10 @@ def run(args: argparse.Namespace, open_library: LibraryFactory,
     Returns:
         The exit code.
     """
+    # File names need not be UTF-8: print the bytes the OS gave, as ls does.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     try:
         if args.command not in LIBRARY_COMMANDS:
             handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
@@ -315,6 +323,32 @@ def cmd_whiten(args: argparse.Namespace, library: Library) -> int:
         print(f"whitening learned from {out['whitening']['photos']} photos "
               f"({out['whitening']['pairs']} mutual-neighbour pairs) in {out['seconds']} s")
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``check``: every integrity check, in plain words; exit 0 when nothing was found."""
+    from lookalike import paths
+    from lookalike.library.facade import CATALOG_FILE, INDEX_FILE
+    from lookalike.library.integrity import check_library
+
+    home = Path(args.library if args.library is not None else paths.data_dir())
+    home = home.expanduser().resolve()
+    if not (home / CATALOG_FILE).exists():
+        raise KnownError(f"{home} holds no library (no {CATALOG_FILE})")
+    report = check_library(home, CATALOG_FILE, INDEX_FILE)
+    if args.json:
+        _print_json({"ok": not report.found, "found": report.found,
+                     "repaired": report.repaired, "checked": report.checked})
+        return 0 if not report.found else 1
+    for line in report.checked:
+        print(f"checked: {line}")
+    for line in report.found:
+        print(f"found: {line}")
+    for line in report.repaired:
+        print(f"repaired: {line}")
+    print("all is well" if not report.found else f"{len(report.found)} problems found, "
+          f"{len(report.repaired)} repairs made")
+    return 0 if not report.found else 1
 
 
 def _print_json(value: object) -> None:

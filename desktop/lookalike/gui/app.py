@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from lookalike import __version__, paths
 from lookalike.gui.icons import app_icon
@@ -46,6 +46,35 @@ def application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def show_open_error(message: str) -> int:
+    """Tell the user, in a window, that the library could not be opened; returns exit code 1.
+
+    ``lookalike gui`` calls this instead of :func:`run` when ``Library.open`` fails with a
+    KnownError (a damaged catalog that cannot be rebuilt, a library open in another
+    Lookalike, a full disk): started from a menu, there is no terminal to read.
+    """
+    application()
+    box = QMessageBox(QMessageBox.Icon.Critical, "Lookalike",
+                      "The photo library could not be opened.")
+    box.setInformativeText(message)
+    box.setObjectName("open_error")
+    box.exec()
+    return 1
+
+
+def show_notes(window: MainWindow, notes: list[str]) -> QMessageBox | None:
+    """Show what opening the library repaired (see ``Library.notes``) over the window,
+    without blocking it; None when there is nothing to say."""
+    if not notes:
+        return None
+    box = QMessageBox(QMessageBox.Icon.Warning, "Lookalike", "The library was repaired.",
+                      parent=window)
+    box.setInformativeText("\n\n".join(notes))
+    box.setObjectName("repair_notes")
+    box.open()
+    return box
+
+
 def create_window(library: Any, settings: Settings, settings_path: Path | None) -> MainWindow:
     """Build the main window (not shown) on an existing QApplication."""
     return MainWindow(library, settings, settings_path, window_state())
@@ -80,6 +109,7 @@ def run(
     wake.timeout.connect(lambda: None)
     wake.start()
     window.show()
+    show_notes(window, list(getattr(library, "notes", [])))
     QTimer.singleShot(0, window.start)
     if query is not None:
         QTimer.singleShot(0, lambda: window.search_file(Path(query).expanduser().resolve()))

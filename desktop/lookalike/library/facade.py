@@ -10,7 +10,6 @@ photo is decoded or embedded. The jobs live in :mod:`~lookalike.library.roots`,
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -19,10 +18,10 @@ from pathlib import Path
 
 from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.decode.query import Crop
-from lookalike.embed.presets import PRESETS
 from lookalike.errors import KnownError
-from lookalike.library import learning, roots
+from lookalike.library import learning, preset_record, roots
 from lookalike.library.indexing import Indexer
+from lookalike.library.integrity import open_catalog
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
 from lookalike.library.searching import Image, IndexStore, decode_locals, query_embeddings
 from lookalike.library.writer import CatalogWriter
@@ -30,17 +29,14 @@ from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.search import explanation, pipeline
 from lookalike.search.explanation import Explanation
 from lookalike.search.pipeline import DEFAULT_OPTIONS, SearchOptions
-from lookalike.store.catalog import Catalog
 from lookalike.store.index_sync import load_or_rebuild
+from lookalike.store.lock import LibraryLock
 from lookalike.types import Embedding, PhotoEmbedder, PhotoStatus, peaks_from_bytes
 
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite"
 INDEX_FILE = "index.hnsw"
-PRESET_KEY = "preset"
-"""``meta`` key of the preset the library's vectors were made with (JSON: name, model file,
-scales)."""
 
 
 class Library:
@@ -79,6 +75,9 @@ class Library:
         self._indexer = Indexer(writer, embedder, self.save)
         self._handles: list[WatchHandle] = []
         self._closed = False
+        self.notes: list[str] = []
+        """What :meth:`open` repaired, in plain words (a damaged catalog, an orphaned index)."""
+        self._owner: LibraryLock | None = None  # this process's hold on the library folder
 
     @classmethod
     def open(
@@ -107,14 +106,15 @@ class Library:
 
         Raises:
             CatalogCorrupt: the catalog cannot be used.
+            LibraryBusy: another process has the library open.
         """
         home = Path(home).expanduser().resolve()
         home.mkdir(parents=True, exist_ok=True)
-        catalog = Catalog.open(home / CATALOG_FILE)
+        owner, catalog, notes = open_catalog(home, CATALOG_FILE, INDEX_FILE)
         try:
             model_changed = catalog.set_model(embedder.model_id)
             if preset is not None:
-                catalog.set_meta(PRESET_KEY, _preset_json(preset, embedder))
+                preset_record.record_preset(catalog, preset, embedder)
             white = learning.stored_whitening(catalog, embedder.model_id)
             index, reason = load_or_rebuild(
                 home / INDEX_FILE, catalog, embedder.model_id, embedder.dim, whitening=white)
@@ -123,8 +123,10 @@ class Library:
             writer = CatalogWriter(catalog, index, embedder.model_id, IMAGE_SUFFIXES, excluded)
         except BaseException:
             catalog.close()
+            owner.release()
             raise
         library = cls(home, writer, embedder, model_changed, preset, requested_preset)
+        library.notes, library._owner = notes, owner
         if library.requested_preset_ignored:
             log.info("this library uses the %s preset; %s ignored (its vectors are kept)",
                      preset, requested_preset)  # fmt: skip
@@ -133,18 +135,7 @@ class Library:
     @staticmethod
     def stored_preset(home: Path) -> str | None:
         """The preset name recorded in the library at ``home``, or None (new or older)."""
-        path = Path(home).expanduser().resolve() / CATALOG_FILE
-        if not path.is_file():
-            return None
-        catalog = Catalog.open(path)
-        try:
-            stored = catalog.get_meta(PRESET_KEY)
-        finally:
-            catalog.close()
-        try:
-            return None if stored is None else str(json.loads(stored)["name"])
-        except (ValueError, KeyError, TypeError):
-            return None
+        return preset_record.stored_preset(Path(home).expanduser().resolve() / CATALOG_FILE)
 
     # --- roots --------------------------------------------------------------------------------
 
@@ -375,9 +366,13 @@ class Library:
         for handle in self._handles:
             handle.stop()
         with self._lock:
-            self.save()
-            self._closed = True
-            self._catalog.close()
+            try:
+                self.save()
+            finally:
+                self._closed = True
+                self._catalog.close()
+                if self._owner is not None:
+                    self._owner.release()
 
     def __enter__(self) -> Library:
         return self
@@ -385,10 +380,3 @@ class Library:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _preset_json(name: str, embedder: PhotoEmbedder) -> str:
-    """The preset record kept in the catalog: its name, model file, scales and model id."""
-    chosen = PRESETS.get(name)
-    scales = getattr(embedder, "scales", None) or (chosen.scales if chosen else ())
-    return json.dumps({"name": name, "model_file": chosen.model_file if chosen else None,
-                       "scales": list(scales), "model_id": embedder.model_id})  # fmt: skip

@@ -7,15 +7,16 @@ a sync should open its own Catalog on the file: WAL lets readers run beside a lo
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+import zlib
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,16 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.errors import BugError, CatalogCorrupt
+from lookalike.store.catalog_files import (
+    CatalogDamaged,
+    key_path,
+    path_key,
+    quick_check,
+    roots_backup_path,
+    sqlite_errors,
+)
 from lookalike.store.hnsw import Ids, check_vectors, vector_crc32
+from lookalike.store.migrations import SCHEMA_VERSION, migrate
 from lookalike.types import (
     PEAK_DTYPE,
     PhotoStatus,
@@ -33,9 +43,10 @@ from lookalike.types import (
     vector_to_bytes,
 )
 
+__all__ = ["SCHEMA_VERSION", "Catalog", "CatalogDamaged", "PhotoRow"]
+
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 _PHOTO = "SELECT id, root_id, path, size_bytes, mtime_ns, content_hash, status, skip_reason " \
     "FROM photos"  # fmt: skip
@@ -63,75 +74,12 @@ class PhotoRow:
 
 def _photo(row: sqlite3.Row) -> PhotoRow:
     id_, root_id, path, *rest = tuple(row)
-    return PhotoRow(id_, root_id, Path(path), *rest)
+    return PhotoRow(id_, root_id, key_path(path), *rest)
 
 
-def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
-    """v1 → v2: add ``vectors.vector_crc32`` so the index can diff itself against the catalog."""
-    conn.execute("ALTER TABLE vectors ADD COLUMN vector_crc32 INTEGER NOT NULL DEFAULT 0")
-    conn.execute("CREATE INDEX vectors_digest ON vectors(model_id, photo_id, vector_crc32)")
-    rows = conn.execute("SELECT photo_id, vector FROM vectors").fetchall()
-    conn.executemany(
-        "UPDATE vectors SET vector_crc32 = ? WHERE photo_id = ?",
-        [(vector_crc32(vector_from_bytes(blob)), pid) for pid, blob in rows],
-    )
-
-
-def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
-    """v2 → v3: add ``vectors.locals`` (local features for spatial re-ranking).
-
-    Existing rows get NULL: their photos are still searchable and simply not re-ranked until
-    they are embedded again (a new model id or a changed file re-embeds them).
-    """
-    conn.execute("ALTER TABLE vectors ADD COLUMN locals BLOB")
-
-
-_WHITENING_TABLE = """
-CREATE TABLE whitening (
-    model_id     TEXT PRIMARY KEY,
-    data         BLOB NOT NULL,
-    fitted_at_ns INTEGER NOT NULL
-)"""
-
-
-def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
-    """v3 → v4: add the ``whitening`` table (a whitening learned from the library)."""
-    conn.execute(_WHITENING_TABLE)
-
-
-# MIGRATIONS[v] turns schema v into v + 1; each step runs in its own transaction.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _migrate_1_to_2,
-    2: _migrate_2_to_3,
-    3: _migrate_3_to_4,
-}
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Create the latest schema in an empty file, or step an older one up to SCHEMA_VERSION."""
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise CatalogCorrupt(
-            f"{path} was created by a newer Lookalike (schema {version}, this one reads up to "
-            f"{SCHEMA_VERSION})"
-        )
-    if version == 0:
-        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise CatalogCorrupt(f"{path} is a SQLite file but not a Lookalike catalog")
-        schema = resources.files("lookalike.store").joinpath("schema.sql").read_text("utf-8")
-        # executescript commits any open transaction first, so ours is part of the script
-        conn.executescript(f"BEGIN IMMEDIATE;{schema};PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
-        return
-    for step in range(version, SCHEMA_VERSION):
-        conn.execute("BEGIN IMMEDIATE")
-        MIGRATIONS[step](conn)
-        conn.execute(f"PRAGMA user_version = {step + 1}")
-        conn.execute("COMMIT")
-        log.info("catalog %s migrated from schema %d to %d", path, step, step + 1)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    """Open, configure and migrate; raises sqlite3.Error or CatalogCorrupt."""
+def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """Open, check, configure and migrate; raises sqlite3.Error or CatalogCorrupt; True with
+    the connection when the schema was created by this call."""
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
@@ -146,13 +94,14 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _migrate(conn, path)
+        quick_check(conn, path)
+        created = migrate(conn, path)
     except BaseException:
         if conn.in_transaction:
             conn.rollback()
         conn.close()
         raise
-    return conn
+    return conn, created
 
 
 class Catalog:
@@ -160,12 +109,14 @@ class Catalog:
 
     Attributes:
         path: the ``catalog.sqlite`` file.
+        created: True when :meth:`open` found no catalog (a missing or empty file) and made one.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, created: bool = False) -> None:
         """Wrap an open, migrated connection; use :meth:`open`."""
         self._conn: sqlite3.Connection | None = conn
         self.path = path
+        self.created = created
         self._lock = threading.RLock()
         self._depth = 0  # transaction nesting
 
@@ -173,11 +124,17 @@ class Catalog:
     def open(cls, path: Path) -> Catalog:
         """Open or create the catalog at ``path`` (its folder must exist) and migrate it.
 
+        ``PRAGMA quick_check`` runs first: damaged pages are found here, not mid-search.
+
         Raises:
-            CatalogCorrupt: not a SQLite database, unreadable, locked, not ours, or newer.
+            CatalogDamaged: damaged pages, or not a SQLite database.
+            DiskFull: no room to create or migrate it.
+            CatalogCorrupt: unreadable, locked, not ours, or newer.
         """
         try:
-            return cls(_connect(path), path)
+            with sqlite_errors(path):
+                conn, created = _connect(path)
+                return cls(conn, path, created)
         except sqlite3.Error as e:
             raise CatalogCorrupt(f"cannot use catalog {path}: {e}") from e
 
@@ -207,7 +164,7 @@ class Catalog:
         A nested call joins the outer transaction as a SAVEPOINT: its writes commit with the
         outer one, and an exception in the nested block undoes only that block.
         """
-        with self._lock:
+        with self._lock, sqlite_errors(self.path):
             db, name = self._db, f"sp{self._depth}"
             db.execute(f"SAVEPOINT {name}" if self._depth else "BEGIN IMMEDIATE")
             self._depth += 1
@@ -225,7 +182,7 @@ class Catalog:
                 self._depth -= 1
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, sqlite_errors(self.path):
             return self._db.execute(sql, args).fetchall()
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
@@ -254,22 +211,37 @@ class Catalog:
             self._write(
                 "INSERT INTO roots(path, online, added_at_ns) VALUES (?, 1, ?) "
                 "ON CONFLICT(path) DO NOTHING",
-                (str(path), time.time_ns()),
+                (path_key(path), time.time_ns()),
             )
-            return int(self._one("SELECT id FROM roots WHERE path = ?", (str(path),)))
+            root_id = int(self._one("SELECT id FROM roots WHERE path = ?", (path_key(path),)))
+        self.backup_roots()
+        return root_id
 
     def remove_root(self, path: Path) -> list[int]:
         """Forget a root and all its photos; returns the removed photo ids."""
         with self.transaction():
             sql = "SELECT p.id FROM photos p JOIN roots r ON r.id = p.root_id WHERE r.path = ?"
-            ids = self._ids(sql, (str(path),))
-            self._write("DELETE FROM roots WHERE path = ?", (str(path),))
-            return ids
+            ids = self._ids(sql, (path_key(path),))
+            self._write("DELETE FROM roots WHERE path = ?", (path_key(path),))
+        self.backup_roots()
+        return ids
+
+    def backup_roots(self) -> None:
+        """Copy the root folders to :func:`roots_backup_path`, so a lost or unreadable catalog
+        still knows what to rescan (best effort: a failure is logged)."""
+        folders = [os.fsdecode(path_key(root.path)) for root in self.roots()]
+        target = roots_backup_path(self.path)
+        tmp = target.with_name(target.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(folders), encoding="utf-8")  # surrogates as \udcXX
+            os.replace(tmp, target)
+        except OSError as e:
+            log.warning("could not back up the library folders to %s: %s", target, e)
 
     def roots(self) -> list[Root]:
         """Every root, ordered by folder."""
         rows = self._all("SELECT id, path, online FROM roots ORDER BY path")
-        return [Root(int(r[0]), Path(r[1]), bool(r[2])) for r in rows]
+        return [Root(int(r[0]), key_path(r[1]), bool(r[2])) for r in rows]
 
     def set_root_online(self, root_id: int, online: bool) -> list[int]:
         """Mark a root's drive as present or not; returns ids of photos whose status changed.
@@ -296,7 +268,7 @@ class Catalog:
 
     def get_photo(self, path: Path) -> PhotoRow | None:
         """The photo at an absolute path, if catalogued."""
-        return next(iter(self._photos("WHERE path = ?", (str(path),))), None)
+        return next(iter(self._photos("WHERE path = ?", (path_key(path),))), None)
 
     def photo_by_id(self, photo_id: int) -> PhotoRow | None:
         """The photo with this id (= hnswlib label), if it still exists."""
@@ -304,8 +276,9 @@ class Catalog:
 
     def photos_under(self, folder: Path, recursive: bool = True) -> list[PhotoRow]:
         """Photos inside ``folder`` (and its subfolders unless not ``recursive``), by path."""
-        prefix = str(folder).rstrip(os.sep) + os.sep
-        upper = prefix[:-1] + chr(ord(os.sep) + 1)  # all paths starting with prefix sort below
+        sep = path_key(os.sep)
+        prefix = path_key(folder).rstrip(sep) + sep
+        upper = prefix[:-1] + bytes([sep[0] + 1])  # all paths starting with prefix sort below
         photos = self._photos("WHERE path >= ? AND path < ? ORDER BY path", (prefix, upper))
         return photos if recursive else [p for p in photos if p.path.parent == Path(folder)]
 
@@ -319,10 +292,10 @@ class Catalog:
     ) -> int:
         """Record a new or changed file as 'pending', seen, without vector; returns its id."""
         with self.transaction():
-            photo_id = self._one("SELECT id FROM photos WHERE path = ?", (str(path),))
+            photo_id = self._one("SELECT id FROM photos WHERE path = ?", (path_key(path),))
             if photo_id is None:
                 sql = "INSERT INTO photos(root_id, path, size_bytes, mtime_ns, content_hash) "
-                args = (root_id, str(path), size_bytes, mtime_ns, content_hash)
+                args = (root_id, path_key(path), size_bytes, mtime_ns, content_hash)
                 return int(self._db.execute(sql + "VALUES (?, ?, ?, ?, ?)", args).lastrowid or 0)
             self._write(
                 "UPDATE photos SET root_id = ?, size_bytes = ?, mtime_ns = ?, content_hash = ?, "
@@ -372,8 +345,9 @@ class Catalog:
                 raise BugError(f"set_indexed: no photo {photo_id}")
             self._write(
                 "INSERT OR REPLACE INTO vectors(photo_id, model_id, vector, peaks, vector_crc32, "
-                "locals) VALUES (?, ?, ?, ?, ?, ?)",
-                (photo_id, model_id, vector_to_bytes(vec), peaks, vector_crc32(vec), locals_),
+                "locals, locals_crc32) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (photo_id, model_id, vector_to_bytes(vec), peaks, vector_crc32(vec), locals_,
+                 None if locals_ is None else zlib.crc32(locals_)),
             )
 
     def set_skipped(self, photo_id: int, reason: str) -> None:
@@ -394,10 +368,10 @@ class Catalog:
         """
         with self.transaction():
             sql = "SELECT id FROM photos WHERE path = ? AND id != ?"
-            displaced = self._ids(sql, (str(new_path), photo_id))
+            displaced = self._ids(sql, (path_key(new_path), photo_id))
             self.remove_photos(displaced)
             sql = "UPDATE photos SET path = ?, root_id = ?, mtime_ns = ?, seen = 1 WHERE id = ?"
-            if not self._write(sql, (str(new_path), new_root_id, mtime_ns, photo_id)):
+            if not self._write(sql, (path_key(new_path), new_root_id, mtime_ns, photo_id)):
                 raise BugError(f"move_photo: no photo {photo_id}")
             return displaced
 
@@ -441,16 +415,50 @@ class Catalog:
         return (vector_from_bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
 
     def locals_of(self, photo_ids: Sequence[int]) -> dict[int, bytes]:
-        """The stored local-feature blobs of these photos (those without any are left out)."""
+        """The stored local-feature blobs of these photos (those without any are left out, and
+        so are damaged ones, whose CRC-32 does not match: logged, see :meth:`damaged_locals`)."""
         out: dict[int, bytes] = {}
         wanted = sorted({int(i) for i in photo_ids})
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            sql = "SELECT photo_id, locals FROM vectors WHERE locals IS NOT NULL AND photo_id "
-            sql += f"IN ({marks})"
-            out.update((int(r[0]), bytes(r[1])) for r in self._all(sql, chunk))
+            sql = "SELECT photo_id, locals, locals_crc32 FROM vectors WHERE locals IS NOT NULL "
+            sql += f"AND photo_id IN ({marks})"
+            for pid, blob, crc in self._all(sql, chunk):
+                if crc is not None and zlib.crc32(blob) != crc:
+                    log.warning("photo %d: its stored local features are damaged (checksum "
+                                "mismatch); 'lookalike check' re-embeds it", pid)
+                    continue
+                out[int(pid)] = bytes(blob)
         return out
+
+    def damaged_locals(self) -> list[int]:
+        """Ids of photos whose stored local features fail their CRC-32 (reads every blob)."""
+        bad, last = [], -1
+        sql = "SELECT photo_id, locals, locals_crc32 FROM vectors WHERE locals_crc32 IS NOT NULL "
+        sql += "AND photo_id > ? ORDER BY photo_id LIMIT 256"
+        while rows := self._all(sql, (last,)):
+            last = int(rows[-1][0])
+            bad += [int(r[0]) for r in rows if zlib.crc32(r[1] or b"") != r[2]]
+        return bad
+
+    def damaged_vectors(self) -> list[int]:
+        """Ids of photos whose stored vector fails its CRC-32 (reads every vector)."""
+        bad, last = [], -1
+        sql = "SELECT photo_id, vector, vector_crc32 FROM vectors WHERE photo_id > ? "
+        sql += "ORDER BY photo_id LIMIT 256"
+        while rows := self._all(sql, (last,)):
+            last = int(rows[-1][0])
+            bad += [int(r[0]) for r in rows if zlib.crc32(r[1]) != r[2]]
+        return bad
+
+    def reembed(self, photo_ids: Sequence[int]) -> None:
+        """Drop these photos' vectors and send them back to 'pending' (to be embedded anew)."""
+        with self.transaction():
+            for pid in photo_ids:
+                self._write("DELETE FROM vectors WHERE photo_id = ?", (int(pid),))
+                self._write("UPDATE photos SET status = 'pending', indexed_at_ns = NULL "
+                            "WHERE id = ? AND status = 'indexed'", (int(pid),))
 
     def iter_vectors(
         self, model_id: str, batch: int = 4096, *, ids: Sequence[int] | None = None
@@ -526,7 +534,7 @@ class Catalog:
     def skipped(self) -> list[tuple[Path, str]]:
         """(path, reason) of every skipped photo, by path."""
         sql = "SELECT path, skip_reason FROM photos WHERE status = 'skipped' ORDER BY path"
-        return [(Path(r[0]), str(r[1] or "")) for r in self._all(sql)]
+        return [(key_path(r[0]), str(r[1] or "")) for r in self._all(sql)]
 
     def stats(self) -> dict[str, int]:
         """Counts of 'indexed', 'pending', 'skipped' and 'offline' photos, and of 'roots'."""
@@ -538,8 +546,14 @@ class Catalog:
 
     def integrity_ok(self) -> bool:
         """True if ``PRAGMA integrity_check`` and ``foreign_key_check`` find nothing (slow)."""
-        check = [tuple(r) for r in self._all("PRAGMA integrity_check")]
-        return check == [("ok",)] and not self._all("PRAGMA foreign_key_check")
+        return not self.integrity_problems()
+
+    def integrity_problems(self) -> list[str]:
+        """What ``PRAGMA integrity_check`` and ``foreign_key_check`` find (empty: none; slow)."""
+        found = [str(r[0]) for r in self._all("PRAGMA integrity_check(20)")]
+        keys = self._all("PRAGMA foreign_key_check")
+        lost = [f"row {r[1]} of {r[0]} lost its parent" for r in keys]
+        return [f for f in found if f != "ok"] + lost
 
     def whitening(self, model_id: str) -> bytes | None:
         """The serialised whitening learned for ``model_id``'s vectors, or None."""

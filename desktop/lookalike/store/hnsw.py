@@ -1,14 +1,14 @@
 """The on-disk hnswlib index: a cache of the catalog's vectors, labelled by ``photos.id``.
 
 Scores are cosine similarities (unit vectors, space ``ip``, distance ``1 - dot``). The sidecar
-``<index>.json`` records model, dimension, file size, the live labels with each vector's CRC-32
-and the labels hnswlib holds as deleted (its Python API cannot tell them from live ones);
+``<index>.json`` records model, dimension, file size, the CRC-32 of the whole file, the live labels
+with each vector's CRC-32 and the labels hnswlib holds as deleted (its Python API cannot tell
+them from live ones; see ``lookalike.store.hnsw_files``);
 ``lookalike.store.index_sync.load_or_rebuild`` compares that with the catalog.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import zlib
@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from lookalike.errors import BugError
 from lookalike.store.hnsw_files import IndexUnusable as IndexUnusable
-from lookalike.store.hnsw_files import fsync_replace, read_sidecar, sidecar
+from lookalike.store.hnsw_files import read_sidecar, save_checked, sidecar
 from lookalike.store.hnsw_files import sidecar_path as sidecar_path
 from lookalike.store.whitening import Whitening
 from lookalike.types import Vectors
@@ -315,20 +315,15 @@ class VectorIndex:
                 k //= 2
 
     def save(self, path: Path) -> None:
-        """Write the index and its sidecar atomically (``*.tmp``, fsync, rename, fsync folder).
+        """Write the index and its sidecar atomically, both checked in full before either
+        replaces the old pair (``lookalike.store.hnsw_files.save_checked``).
 
-        The index file is replaced first: a crash between the two renames leaves a sidecar
-        that no longer matches, which the next load detects (size and label checks).
+        Raises:
+            DiskFull: no room for the files; the previous index and sidecar are untouched.
+            OSError: another write error, likewise.
         """
         with self._lock:
-            tmp = path.with_name(path.name + ".tmp")
-            self._raw.save_index(str(tmp))
-            fsync_replace(tmp, path)
-            size = path.stat().st_size
-            side = sidecar_path(path)
-            side_tmp = side.with_name(side.name + ".tmp")
-            side_tmp.write_text(json.dumps(self._sidecar(size)), encoding="utf-8")
-            fsync_replace(side_tmp, side)
+            size = save_checked(path, lambda tmp: self._raw.save_index(str(tmp)), self._sidecar)
             self._dirty = False
             self._file_size = size
 
@@ -339,11 +334,11 @@ class VectorIndex:
         self.save(path)
         return True
 
-    def _sidecar(self, size: int) -> dict[str, Any]:
+    def _sidecar(self, size: int, crc: int) -> dict[str, Any]:
         labels = np.fromiter(self._crc.keys(), np.int64, len(self._crc))
         crcs = np.fromiter(self._crc.values(), np.uint32, len(self._crc))
         white = self.whitening.digest if self.whitening is not None else ""
-        return sidecar(self.model_id, white, self.dim, size, labels, crcs, self._deleted)
+        return sidecar(self.model_id, white, self.dim, size, crc, labels, crcs, self._deleted)
 
     @classmethod
     def load(

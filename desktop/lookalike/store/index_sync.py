@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lookalike.errors import DiskFull
 from lookalike.store.catalog import Catalog
 from lookalike.store.hnsw import Ids, IndexParams, IndexUnusable, VectorIndex
 from lookalike.store.whitening import Whitening
@@ -148,5 +149,5 @@ def load_or_rebuild(
 def _save_quietly(index: VectorIndex, path: Path) -> None:
     try:
         index.save(path)
-    except (OSError, RuntimeError) as e:  # hnswlib raises RuntimeError on write errors
+    except (OSError, RuntimeError, DiskFull) as e:  # hnswlib raises RuntimeError on some
         log.warning("index %s could not be saved: %s", path, e)

@@ -1,5 +1,7 @@
--- Lookalike catalog, schema version 4 (the latest; older files are migrated step by step in
--- catalog.py). Run once on an empty file; catalog.py then sets PRAGMA user_version = 4.
+-- Lookalike catalog, schema version 5 (the latest; older files are migrated step by step in
+-- catalog.py). Run once on an empty file; catalog.py then sets PRAGMA user_version = 5.
+-- Paths hold BLOBs of the bytes the OS gave (os.fsencode) since v5, in columns still declared
+-- TEXT (that affinity keeps BLOBs as they are): Linux file names need not be UTF-8.
 -- Units are in the column names: *_ns = nanoseconds since the Unix epoch, *_bytes = bytes.
 
 CREATE TABLE meta (
@@ -9,7 +11,7 @@ CREATE TABLE meta (
 
 CREATE TABLE roots (
     id          INTEGER PRIMARY KEY,
-    path        TEXT NOT NULL UNIQUE,            -- absolute folder path
+    path        TEXT NOT NULL UNIQUE,            -- absolute folder path: os.fsencode BLOB (v5)
     online      INTEGER NOT NULL DEFAULT 1 CHECK (online IN (0, 1)),
     added_at_ns INTEGER NOT NULL
 );
@@ -17,7 +19,7 @@ CREATE TABLE roots (
 CREATE TABLE photos (
     id            INTEGER PRIMARY KEY AUTOINCREMENT, -- the hnswlib label; never reused
     root_id       INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
-    path          TEXT NOT NULL UNIQUE,          -- absolute file path
+    path          TEXT NOT NULL UNIQUE,          -- absolute file path: os.fsencode BLOB (v5)
     size_bytes    INTEGER NOT NULL,
     mtime_ns      INTEGER NOT NULL,
     content_hash  TEXT,                          -- for move/rename detection; NULL = not hashed
@@ -38,10 +40,11 @@ CREATE TABLE vectors (
     peaks        BLOB NOT NULL,                  -- types.PEAK_DTYPE records, 8 bytes each
     vector_crc32 INTEGER NOT NULL DEFAULT 0,     -- zlib.crc32(vector); added in v2 so the index
                                                  -- can diff itself against the catalog
-    locals       BLOB                            -- types.locals_to_bytes (float16 local features
+    locals       BLOB,                           -- types.locals_to_bytes (float16 local features
                                                  -- for spatial re-ranking); added in v3, NULL =
                                                  -- none (stored before v3 or by an embedder
                                                  -- without them)
+    locals_crc32 INTEGER                         -- zlib.crc32(locals), NULL = no locals; v5
 );
 -- Covers the index's start-up diff (ids and CRCs of one model) without reading the blobs,
 -- which sit in overflow pages in front of vector_crc32.

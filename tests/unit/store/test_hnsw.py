@@ -232,8 +232,8 @@ def _edit_sidecar(**changes: object) -> object:
         (lambda p: sidecar_path(p).unlink(), "sidecar unreadable"),
         (lambda p: sidecar_path(p).write_text("{not json"), "sidecar unreadable"),
         (_truncate, "bytes"),
-        (_truncate_and_fix_sidecar, "unreadable"),
-        (lambda p: p.write_bytes(b"\0" * p.stat().st_size), "unreadable"),
+        (_truncate_and_fix_sidecar, "damaged"),  # caught by the file checksum first
+        (lambda p: p.write_bytes(b"\0" * p.stat().st_size), "damaged"),
         (_edit_sidecar(model_id="model-b"), "another model_id"),
         (_edit_sidecar(dim=DIM * 2), "another dim"),
         (_edit_sidecar(labels_sha256="0" * 64), "checksum"),
