@@ -169,7 +169,7 @@ def fill_catalog(home: Path, n: int, seed: int) -> npt.NDArray[np.int32]:
 
 
 def build_index(home: Path) -> None:
-    """What ``store.index.build_from_catalog`` does (all cores), with progress; then save."""
+    """What ``store.index_sync.build_from_catalog`` does (all cores), with progress; then save."""
     params = IndexParams(num_threads=os.cpu_count() or 1)
     with Catalog.open(home / CATALOG_FILE) as catalog:
         count = catalog.count_indexed(MODEL)

@@ -1,5 +1,5 @@
 -- Lookalike catalog, schema version 5 (the latest; older files are migrated step by step in
--- catalog.py). Run once on an empty file; catalog.py then sets PRAGMA user_version = 5.
+-- migrations.py). Run once on an empty file; migrations.py then sets PRAGMA user_version = 5.
 -- Paths hold BLOBs of the bytes the OS gave (os.fsencode) since v5, in columns still declared
 -- TEXT (that affinity keeps BLOBs as they are): Linux file names need not be UTF-8.
 -- Units are in the column names: *_ns = nanoseconds since the Unix epoch, *_bytes = bytes.
