@@ -1,4 +1,4 @@
-"""Nothing leaves the machine: index, search and watch open no socket but AF_UNIX (issue 12, case 3).
+"""Nothing leaves the machine: index, search, watch open no socket but AF_UNIX (issue 12, case 3).
 
 Each command runs through the real CLI with the real ONNX model under ``strace -f``, which logs
 every ``socket``, ``connect`` and ``sendto`` of the process and all its threads, native code

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from lookalike.errors import UnreadablePhoto
 from lookalike.scan.hashing import content_hash
-from lookalike.scan.walker import FileStat, is_excluded, walk
+from lookalike.scan.walker import FileStat, Skipped, is_excluded, walk
 from lookalike.scan.watcher import MOVED, FileEvent
 from lookalike.store.catalog import Catalog, PhotoRow
 from lookalike.store.vectors import VectorIndex
@@ -121,13 +121,15 @@ class CatalogWriter:
             if not isinstance(exc, PermissionError | FileNotFoundError | NotADirectoryError):
                 serious.append(exc)
 
-        walked = 0
-        for chunk in _chunks(walk(root, self.suffixes, self.exclude_for(root), on_error)):
+        walked, skipped = 0, list[Skipped]()
+        for chunk in _chunks(walk(root, self.suffixes, self.exclude_for(root), on_error,
+                                  skipped.append)):
             self.record_files(root_id, chunk)
             walked += len(chunk)
             yield walked
             if cancel.is_set():
                 return
+        self.record_skipped(root_id, skipped)
         self._sweep(root_id, root, bool(serious))
 
     def _sweep(self, root_id: int, root: Path, had_errors: bool) -> None:
@@ -152,6 +154,19 @@ class CatalogWriter:
         with self.write():
             for stat in changed:
                 self._record_file(root_id, stat, digests[stat.path])
+
+    def record_skipped(self, root_id: int, entries: Sequence[Skipped]) -> None:
+        """Put what the walker could not take (unreadable folders, pipes, devices, broken
+        links) in the skipped list with its reason; a photo catalogued there loses its vector."""
+        with self.write():
+            for entry in entries:
+                row = self.catalog.get_photo(entry.path)
+                if row is not None and (row.status, row.skip_reason) == ("skipped", entry.reason):
+                    self.catalog.mark_seen(row.id)
+                    continue
+                photo_id = self.catalog.upsert_pending(root_id, entry.path, 0, 0, None)
+                self.catalog.set_skipped(photo_id, entry.reason)
+                self.index.remove([photo_id])
 
     def _mark_if_unchanged(self, root_id: int, stat: FileStat) -> bool:
         """Mark a file seen if the catalog has it in this root with this size and mtime."""
