@@ -240,15 +240,22 @@ class CatalogWriter:
             self._apply_path(event.path)
 
     def _apply_path(self, path: Path) -> None:
-        """Bring the catalog in line with the disk at ``path`` (a file, a folder, or gone)."""
+        """Bring the catalog in line with the disk at ``path`` (a file, a folder, or gone);
+        a root itself (it vanished or came back) is marked offline or resynced whole."""
+        with self.lock:
+            whole = next(((i, p) for i, p, _ in self.catalog.roots() if p == path), None)
+        if whole is not None:
+            for _ in self.scan_root(whole[0], whole[1], threading.Event()):
+                pass
+            return
         root = self.root_of(path)
         if root is None:
             return
         root_id, root_path = root
         excluded = self.exclude_for(root_path)
-        if not root_path.is_dir():
-            self.root_present(root_id, root_path)
-        elif path.is_dir():
+        if not root_path.is_dir():  # the watcher reports the root itself, gone and back
+            return
+        if path.is_dir():
             for chunk in _chunks(walk(path, self.suffixes, excluded)):
                 self.record_files(root_id, chunk)
             self.forget(path)
