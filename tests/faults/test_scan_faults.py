@@ -63,7 +63,7 @@ def test_special_entries_are_listed_as_skipped_with_a_reason(
     def scandir(path: object) -> object:  # root ignores file modes: refuse like chmod 0 would
         if Path(str(path)) == locked:
             raise PermissionError(13, "Permission denied", str(path))
-        return real_scandir(path)  # type: ignore[arg-type]
+        return real_scandir(str(path))
 
     monkeypatch.setattr("lookalike.scan.walker.os.scandir", scandir)
     list(lib.sync())
