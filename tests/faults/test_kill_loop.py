@@ -1,9 +1,10 @@
 """SIGKILL ``lookalike index`` again and again while the library changes (issue 12).
 
 Each round changes the disk (new, deleted, rewritten and renamed photos), starts the real CLI
-in a subprocess (FakeEmbedder injected by a bootstrap; the index saved every 0.2 s so kills
-land in saves too), kills it with SIGKILL after a random delay, then reopens the library
-in-process (which repairs the index from the catalog) and checks, after every kill:
+in a subprocess (FakeEmbedder injected by a bootstrap; the index saved every 0.2 s), SIGKILLs
+it a few random milliseconds after it enters the round's target phase (open-and-repair, scan,
+embed, save in turn), then reopens the library in-process (which repairs the index from the
+catalog) and checks, after every kill:
 
 - nothing duplicated: one row per path, index labels = indexed photos, counts equal;
 - nothing lost: every photo indexed before the round whose file was left alone is still indexed;
@@ -12,7 +13,7 @@ in-process (which repairs the index from the catalog) and checks, after every ki
 
 The bootstrap records which phase each kill hit (import, open-and-repair, scan, embed, save)
 through wrappers around the product's functions; no product code knows about the test. The
-default run kills 3 times; ``scripts/fault_runs.sh`` kills 60 times.
+default run kills 4 times; ``scripts/fault_runs.sh`` kills 60 times.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,7 +39,7 @@ pytestmark = [
 ]
 
 REPO = Path(__file__).resolve().parents[2]
-KILLS = int(os.environ.get("LOOKALIKE_KILLS", "3"))
+KILLS = int(os.environ.get("LOOKALIKE_KILLS", "4"))
 START_PHOTOS = int(os.environ.get("LOOKALIKE_KILL_PHOTOS", "150"))
 CHECKED = 40
 """Vectors compared with their file's content after each kill: the photos touched in the
@@ -125,19 +127,28 @@ class Disk:
         return touched
 
 
-def run_and_kill(home: Path, root: Path, phase_file: Path, delay_s: float) -> str | None:
-    """Start ``lookalike index``, SIGKILL it after ``delay_s``; returns the phase it was in
-    (None if it finished first)."""
+def run_and_kill(home: Path, root: Path, phase_file: Path, target: str, jitter_s: float
+                 ) -> str | None:
+    """Start ``lookalike index`` and SIGKILL it ``jitter_s`` after it enters phase ``target``.
+
+    Returns:
+        The phase it was in when killed, or None if it finished first.
+    """
     phase_file.write_text("")
     command = [sys.executable, "-c", BOOTSTRAP, "--library", str(home), "index", str(root)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "PHASE_FILE": str(phase_file)})
-    try:
-        proc.wait(timeout=delay_s)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        phases = phase_file.read_text().split()
+        if phases and phases[-1] == target:
+            time.sleep(jitter_s)
+            break
+        time.sleep(0.002)
+    if proc.poll() is not None:
         return None
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
     phases = phase_file.read_text().split()
     return phases[-1] if phases else "import"
 
@@ -205,9 +216,10 @@ def test_kill_loop_loses_duplicates_and_staleness_nothing(tmp_path: Path) -> Non
     disk = Disk(root, rng)
     phases: collections.Counter[str] = collections.Counter()
     before: set[Path] = set()
-    for _ in range(KILLS):
+    for i in range(KILLS):
         touched = disk.change()
-        phase = run_and_kill(home, root, tmp_path / "phase", rng.uniform(0.5, 3.0))
+        target = ("open", "scan", "embed", "save")[i % 4]
+        phase = run_and_kill(home, root, tmp_path / "phase", target, rng.uniform(0.0, 0.03))
         phases[phase or "finished"] += 1
         if (home / "catalog.sqlite").exists():
             before = check(home, disk, before, touched)
@@ -220,4 +232,4 @@ def test_kill_loop_loses_duplicates_and_staleness_nothing(tmp_path: Path) -> Non
     final = check(home, disk, before, set(), sample=None)
     assert final == set(disk.seeds), "catalog != disk after a full run"
     if KILLS >= 50:
-        assert min(phases[p] for p in ("open", "scan", "embed", "save")) >= 2, phases
+        assert min(phases[p] for p in ("open", "scan", "embed", "save")) >= 8, phases
