@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -34,6 +35,12 @@ if TYPE_CHECKING:
     import onnxruntime
 
 log = logging.getLogger(__name__)
+
+TELEMETRY_SWITCH = "ORT_DISABLE_TELEMETRY"
+"""onnxruntime 1.32's Linux build carries a telemetry client (``telemetry_1ds.cc``) that resolves
+``mobile.events.data.microsoft.com`` every 5-9 s once a session exists, whatever
+``disable_telemetry_events()`` says. It reads this variable once, when its library is loaded:
+set to "1" before ``import onnxruntime``, no socket other than AF_UNIX is opened (strace)."""
 
 TOP_PEAKS = 256
 """How many of the strongest MAC channels are kept per photo for highlighting (8 bytes each)."""
@@ -113,8 +120,23 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _onnxruntime() -> Any:
+    """Import onnxruntime with its telemetry switched off (see :data:`TELEMETRY_SWITCH`).
+
+    Nothing leaves the machine, so the switch is forced, not defaulted. If onnxruntime was
+    imported before (outside this module), the switch came too late; that is logged.
+    """
+    if "onnxruntime" not in sys.modules:
+        os.environ[TELEMETRY_SWITCH] = "1"
+    elif os.environ.get(TELEMETRY_SWITCH) != "1":
+        log.warning("onnxruntime was loaded before its telemetry was switched off")
+    import onnxruntime
+
+    return onnxruntime
+
+
 def _session(path: Path, threads: int, spin: bool = False) -> onnxruntime.InferenceSession:
-    import onnxruntime as ort
+    ort = _onnxruntime()
 
     if not path.is_file():
         raise ModelMissing(f"model file not found: {path}")

@@ -200,8 +200,9 @@ class Library:
 
         A worker thread applies each batch of events and embeds the new photos; it calls
         ``on_progress`` (from that thread) while embedding and once at the end of every batch
-        (phase "done"), also when files were only removed or moved. Roots added or coming
-        online later are not watched; :meth:`close` stops every handle.
+        (phase "done"), also when files were only removed or moved. A root that vanishes goes
+        offline; when it comes back it is resynced and watched again. Roots added later are not
+        watched; :meth:`close` stops every handle.
 
         Args:
             on_progress: receives Progress from the worker thread.
@@ -215,8 +216,8 @@ class Library:
             self._indexer.save_if_due()
 
         with self._lock:
-            online = [r.path for r in self._catalog.roots() if r.online]
-        handle = WatchHandle(online, process, debounce_s, suffixes=IMAGE_SUFFIXES,
+            roots = [r.path for r in self._catalog.roots()]  # offline ones: for their return
+        handle = WatchHandle(roots, process, debounce_s, suffixes=IMAGE_SUFFIXES,
                              exclude=self._writer.exclude)
         self._handles.append(handle)
         handle.start()

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from lookalike.errors import UnreadablePhoto
 from lookalike.scan.hashing import content_hash
-from lookalike.scan.walker import FileStat, is_excluded, walk
+from lookalike.scan.walker import FileStat, Skipped, is_excluded, walk
 from lookalike.scan.watcher import MOVED, FileEvent
 from lookalike.store.catalog import Catalog, PhotoRow
 from lookalike.store.hnsw import VectorIndex
@@ -138,13 +138,15 @@ class CatalogWriter:
             if not isinstance(exc, PermissionError | FileNotFoundError | NotADirectoryError):
                 serious.append(exc)
 
-        walked = 0
-        for chunk in _chunks(walk(root, self.suffixes, self.exclude_for(root), on_error)):
+        walked, skipped = 0, list[Skipped]()
+        for chunk in _chunks(walk(root, self.suffixes, self.exclude_for(root), on_error,
+                                  skipped.append)):
             self.record_files(root_id, chunk)
             walked += len(chunk)
             yield walked
             if cancel.is_set():
                 return
+        self.record_skipped(root_id, skipped)
         self._sweep(root_id, root, bool(serious))
 
     def _sweep(self, root_id: int, root: Path, had_errors: bool) -> None:
@@ -169,6 +171,19 @@ class CatalogWriter:
         with self.write():
             for stat in changed:
                 self._record_file(root_id, stat, digests[stat.path])
+
+    def record_skipped(self, root_id: int, entries: Sequence[Skipped]) -> None:
+        """Put what the walker could not take (unreadable folders, pipes, devices, broken
+        links) in the skipped list with its reason; a photo catalogued there loses its vector."""
+        with self.write():
+            for entry in entries:
+                row = self.catalog.get_photo(entry.path)
+                if row is not None and (row.status, row.skip_reason) == ("skipped", entry.reason):
+                    self.catalog.mark_seen(row.id)
+                    continue
+                photo_id = self.catalog.upsert_pending(root_id, entry.path, 0, 0, None)
+                self.catalog.set_skipped(photo_id, entry.reason)
+                self.index.remove([photo_id])
 
     def _mark_if_unchanged(self, root_id: int, stat: FileStat) -> bool:
         """Mark a file seen if the catalog has it in this root with this size and mtime."""
@@ -242,15 +257,22 @@ class CatalogWriter:
             self._apply_path(event.path)
 
     def _apply_path(self, path: Path) -> None:
-        """Bring the catalog in line with the disk at ``path`` (a file, a folder, or gone)."""
+        """Bring the catalog in line with the disk at ``path`` (a file, a folder, or gone);
+        a root itself (it vanished or came back) is marked offline or resynced whole."""
+        with self.lock:
+            whole = next(((r.id, r.path) for r in self.catalog.roots() if r.path == path), None)
+        if whole is not None:
+            for _ in self.scan_root(whole[0], whole[1], threading.Event()):
+                pass
+            return
         root = self.root_of(path)
         if root is None:
             return
         root_id, root_path = root
         excluded = self.exclude_for(root_path)
-        if not root_path.is_dir():
-            self.root_present(root_id, root_path)
-        elif path.is_dir():
+        if not root_path.is_dir():  # the watcher reports the root itself, gone and back
+            return
+        if path.is_dir():
             for chunk in _chunks(walk(path, self.suffixes, excluded)):
                 self.record_files(root_id, chunk)
             self.forget(path)

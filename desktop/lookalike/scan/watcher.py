@@ -7,6 +7,14 @@ changes at that moment is kept back for another window, so half-written photos a
 
 The events are hints: the receiver is expected to look at the disk for the truth (a "created"
 path may already be gone again).
+
+A root itself can vanish and come back (renamed away and back, a drive unplugged and plugged in
+at its mount point). inotify watches follow the folder, not its name, so a root renamed away
+stays watched under its old name and is never watched again when it returns. The watcher
+therefore checks every root's identity (``st_dev, st_ino``) every ``root_check_s`` seconds:
+when it changes, the old watch is dropped, a new one is set up if the folder is there, and a
+folder event for the root itself (``"created"`` or ``"deleted"``) tells the receiver to resync
+the whole root, catching up whatever changed meanwhile.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import os
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +39,9 @@ CREATED: Final = "created"
 MODIFIED: Final = "modified"
 DELETED: Final = "deleted"
 MOVED: Final = "moved"
+
+ROOT_CHECK_S = 2.0
+"""How often (seconds) the watcher checks whether a root vanished, came back or was replaced."""
 
 _FILE_KINDS: dict[str, EventKind] = {
     "created": CREATED, "modified": MODIFIED, "closed": MODIFIED, "attrib": MODIFIED,
@@ -81,17 +93,20 @@ class Watcher:
         suffixes: Collection[str] | None = None,
         exclude: Sequence[Path] = (),
         max_delay_s: float | None = None,
+        root_check_s: float = ROOT_CHECK_S,
     ) -> None:
         """Prepare a watcher; nothing happens before :meth:`start`.
 
         Args:
-            roots: absolute folders to watch recursively; missing ones are skipped with a log line.
+            roots: absolute folders to watch recursively; missing ones are watched once they
+                appear.
             on_events: receives each batch, in order, from the flusher thread.
             debounce_s: a batch is sent once no event arrived for this many seconds.
             suffixes: lower-case suffixes of the files of interest; None = every file.
             exclude: absolute folders whose events are ignored.
             max_delay_s: send a batch after this many seconds even if events keep coming
                 (default ``10 * debounce_s``).
+            root_check_s: seconds between checks of the roots' identity (see the module doc).
         """
         self._roots = sorted({Path(r) for r in roots}, key=lambda r: len(r.parts), reverse=True)
         self._on_events = on_events
@@ -108,6 +123,12 @@ class Watcher:
         self._flusher: threading.Thread | None = None
         self._stopping = False
         self._delivering = False
+        self._root_check_s = root_check_s
+        self._root_ids: dict[Path, tuple[int, int] | None] = {}
+        self._watches: dict[Path, Any] = {}
+        self._handler = _Handler(self._on_raw)
+        self._checker: threading.Thread | None = None
+        self._checker_stop = threading.Event()
 
     @property
     def pending(self) -> int:
@@ -119,27 +140,33 @@ class Watcher:
         """Start the observer and the flusher thread. Calling it twice is an error."""
         from watchdog.observers import Observer
 
+        _quiet_rewatch_warning()
         with self._cond:
             if self._observer is not None:
                 raise RuntimeError("Watcher already started")
             self._stopping = False
             self._observer = Observer()
-        handler = _Handler(self._on_raw)
+        self._checker_stop.clear()
         for root in self._roots:
-            if root.is_dir():
-                self._observer.schedule(handler, os.fspath(root), recursive=True)
+            self._root_ids[root] = _identity(root)
+            if self._root_ids[root] is None:
+                log.warning("not watching %s yet: folder not found", root)
             else:
-                log.warning("not watching %s: folder not found", root)
+                self._watch_root(root)
         self._observer.start()
         self._flusher = threading.Thread(target=self._flush_loop, name="lookalike-watcher",
                                          daemon=True)
         self._flusher.start()
+        self._checker = threading.Thread(target=self._check_loop, name="lookalike-roots",
+                                         daemon=True)
+        self._checker.start()
 
     def stop(self) -> None:
         """Stop watching; events not delivered yet are dropped (a later sync finds them)."""
         with self._cond:
             observer, self._observer = self._observer, None
             self._stopping = True
+            self._checker_stop.set()
             dropped = len(self._moves) + len(self._paths)
             self._moves.clear()
             self._paths.clear()
@@ -147,10 +174,54 @@ class Watcher:
         if observer is not None:
             observer.stop()
             observer.join(timeout=5)
-        if self._flusher is not None and self._flusher is not threading.current_thread():
-            self._flusher.join(timeout=5)
+        for thread in (self._flusher, self._checker):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=5)
         if dropped:
             log.debug("watcher stopped with %d undelivered events", dropped)
+
+    # --- roots (checker thread) ---------------------------------------------------------------
+
+    def _check_loop(self) -> None:
+        """Check the roots' identity every ``root_check_s`` seconds until stopped."""
+        while not self._checker_stop.wait(self._root_check_s):
+            try:
+                self._check_roots()
+            except Exception:
+                log.exception("checking the watched roots failed")
+
+    def _check_roots(self) -> None:
+        """Re-arm the watch of every root whose folder vanished, appeared or was replaced,
+        and report the root itself so the receiver resyncs it."""
+        for root in self._roots:
+            now = _identity(root)
+            if now == self._root_ids.get(root):
+                continue
+            self._root_ids[root] = now
+            with self._cond:
+                observer, old = self._observer, self._watches.pop(root, None)
+            if observer is None:
+                return
+            if old is not None:
+                observer.unschedule(old)  # it follows the folder's old inode, wherever it went
+            if now is None:
+                log.warning("%s is gone; watching for its return", root)
+                self._add_path(FileEvent(DELETED, root, None, True))
+            elif self._watch_root(root):
+                log.info("%s is there (again); resyncing it", root)
+                self._add_path(FileEvent(CREATED, root, None, True))
+
+    def _watch_root(self, root: Path) -> bool:
+        """Schedule a recursive watch of ``root``; False (and retried later) if that fails."""
+        try:
+            watch = self._observer.schedule(self._handler, os.fspath(root), recursive=True)
+        except OSError as exc:  # vanished again, or no permission
+            log.warning("cannot watch %s: %s", root, exc.strerror or exc)
+            self._root_ids[root] = None
+            return False
+        with self._cond:
+            self._watches[root] = watch
+        return True
 
     # --- intake (observer thread) -------------------------------------------------------------
 
@@ -276,6 +347,28 @@ class Watcher:
                 self._touch()
 
 
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of a folder, or None if there is no folder at that path."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if os.path.isdir(folder) else None
+
+
+def _quiet_rewatch_warning() -> None:
+    """Silence watchdog's "Callback with id ... already exists" RuntimeWarning.
+
+    watchdog 7.1 keeps the inotify watch of a subfolder moved out of a watched tree (inotify
+    watches follow the inode); when the folder is moved back, inotify hands out the same watch
+    descriptor and watchdog warns that it re-registers it, then updates the path, which is
+    exactly right. Printed to the user's terminal during churn it only alarmed; it is dropped
+    here (the move events themselves are reported as usual).
+    """
+    warnings.filterwarnings("ignore", message=r"Callback with id .* already exists",
+                            category=RuntimeWarning, module=r"watchdog\.")
+
+
 def _stat(path: Path) -> tuple[int, int] | None:
     """(size_bytes, mtime_ns) of a file, or None if it is gone."""
     try:
@@ -319,12 +412,13 @@ class WatchHandle:
         *,
         suffixes: Collection[str] | None = None,
         exclude: Sequence[Path] = (),
+        root_check_s: float = ROOT_CHECK_S,
     ) -> None:
         """Prepare the watcher and the worker; call :meth:`start`."""
         self._process = process
         self._queue: queue.Queue[list[FileEvent]] = queue.Queue()
         self._watcher = Watcher(roots, self._enqueue, debounce_s, suffixes=suffixes,
-                                exclude=exclude)
+                                exclude=exclude, root_check_s=root_check_s)
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._outstanding = 0  # batches queued or being processed

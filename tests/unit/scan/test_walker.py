@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lookalike.scan.walker import FileStat, is_excluded, is_ignored_name, walk
+from lookalike.scan.walker import FileStat, Skipped, is_excluded, is_ignored_name, walk
 
 SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 
@@ -138,3 +138,43 @@ def test_permission_error_is_skipped_even_as_root(
     errors: list[Path] = []
     assert names(tmp_path, on_error=lambda p, e: errors.append(p)) == {"ok/1.jpg"}
     assert errors == [tmp_path / "locked"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file types")
+def test_unusable_photo_names_are_skipped_with_a_reason_not_errors(tmp_path: Path) -> None:
+    touch(tmp_path / "ok.jpg")
+    (tmp_path / "selfloop.jpg").symlink_to("selfloop.jpg")
+    (tmp_path / "dangling.jpg").symlink_to("missing.jpg")
+    (tmp_path / "null.png").symlink_to("/dev/null")
+    os.mkfifo(tmp_path / "pipe.jpg")
+    os.mkfifo(tmp_path / "pipe.txt")  # not a photo name: not worth a line
+    errors: list[Path] = []
+    skipped: list[Skipped] = []
+    found = names(tmp_path, on_error=lambda p, e: errors.append(p), on_skip=skipped.append)
+    assert found == {"ok.jpg"}
+    assert errors == []  # the folder itself was listed completely
+    assert {s.path.name: s.reason for s in skipped} == {
+        "selfloop.jpg": "link loop: the link leads back to itself",
+        "dangling.jpg": "link points to nothing (missing.jpg)",
+        "null.png": "not a photo file but a device",
+        "pipe.jpg": "not a photo file but a named pipe",
+    }
+
+
+def test_unlistable_folder_is_an_error_and_a_skip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    touch(tmp_path / "locked" / "2.jpg")
+    real_scandir = os.scandir
+
+    def scandir(path: object) -> object:
+        if Path(str(path)).name == "locked":
+            raise OSError(5, "Input/output error", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("lookalike.scan.walker.os.scandir", scandir)
+    errors: list[Path] = []
+    skipped: list[Skipped] = []
+    assert names(tmp_path, on_error=lambda p, e: errors.append(p), on_skip=skipped.append) == set()
+    assert errors == [tmp_path / "locked"]
+    assert skipped == [Skipped(tmp_path / "locked", "folder cannot be read: Input/output error")]

@@ -250,3 +250,34 @@ def test_coalescing_rules(root: Path) -> None:
         FileEvent(DELETED, root / "old.jpg"),
     ]
     assert watcher.pending == 0
+
+
+def test_root_renamed_away_and_back_is_reported_and_watched_again(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    collector = Collector()
+    watcher = Watcher([root], collector, DEBOUNCE_S, suffixes=SUFFIXES, root_check_s=0.1)
+    watcher.start()
+    try:
+        root.rename(tmp_path / "away")
+        assert collector.wait_for(lambda: FileEvent(DELETED, root, None, True) in collector.events)
+        (tmp_path / "away").rename(root)
+        assert collector.wait_for(lambda: FileEvent(CREATED, root, None, True) in collector.events)
+        (root / "new.jpg").write_bytes(b"x")  # watched again under its name
+        assert collector.wait_for(lambda: FileEvent(CREATED, root / "new.jpg") in collector.events)
+    finally:
+        watcher.stop()
+
+
+def test_missing_root_is_watched_once_it_appears(tmp_path: Path) -> None:
+    root = tmp_path / "later"
+    collector = Collector()
+    watcher = Watcher([root], collector, DEBOUNCE_S, suffixes=SUFFIXES, root_check_s=0.1)
+    watcher.start()
+    try:
+        root.mkdir()
+        assert collector.wait_for(lambda: FileEvent(CREATED, root, None, True) in collector.events)
+        (root / "a.png").write_bytes(b"x")
+        assert collector.wait_for(lambda: FileEvent(CREATED, root / "a.png") in collector.events)
+    finally:
+        watcher.stop()
