@@ -1,0 +1,383 @@
+"""Geometric verification and the verdict: local features of two photos → same photo or place?
+
+Pure functions, no I/O. The features are XFeat keypoints (``lookalike.embed.xfeat``): positions
+in source pixels and unit 64-d descriptors. Steps:
+
+1. Mutual nearest neighbours of the descriptors whose cosine is above a floor.
+2. RANSAC for an affine map of the query plane onto the candidate's (minimal sample: 3 matches)
+   in units of each photo's long side. Its inliers say whether the photos share a scene; two
+   unrelated photos still reach a few by chance, so ``same_place`` needs clearly more than the
+   chance level (``VerifyParams.place_inliers``, measured by ``benchmarks/verdict_bench.py``).
+3. RANSAC for a similarity (rotation, uniform scale, shift; 2 matches), also with the query
+   mirrored, at a tight tolerance. A copy (crop, quarter turn, mirror, downscale, recolour,
+   frame) maps almost every match exactly by such a map whose angle is a multiple of 90°; another
+   shot of the scene, even from a tripod a step away, has parallax and perspective that leave
+   most matches off it. ``same_photo`` needs a quarter-turn similarity, a high share of the
+   matches on it, and inliers spread over the shared area (coverage).
+
+A descriptor that is not rotation invariant (XFeat's) only matches a turned or mirrored copy
+when the query's features were taken from the turned photo: :func:`dihedral_points` maps such
+features back into the query's own frame, and :func:`verify_variants` keeps the best of several.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+Affine = F64
+"""(3, 2): ``[x y 1] @ A`` maps a query point (long-side units) onto the candidate."""
+
+
+class Verdict(str, enum.Enum):
+    """How two photos are related, strongest first."""
+
+    SAME_PHOTO = "same_photo"
+    SAME_PLACE = "same_place"
+    SIMILAR = "similar"
+
+
+@dataclass(frozen=True)
+class Points:
+    """Local features of one photo.
+
+    Attributes:
+        xy: (N, 2) float32 x, y in source pixels.
+        descriptors: (N, d) float32 unit rows.
+        size: the photo's (width, height) in pixels.
+    """
+
+    xy: Floats
+    descriptors: Floats
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class VerifyParams:
+    """The knobs of verification (defaults from ``benchmarks/verdict_bench.py``, see MODELS.md).
+
+    Attributes:
+        min_cosine: descriptor cosine a mutual match needs.
+        tolerance: affine inlier distance, in units of the candidate's long side.
+        photo_tolerance: similarity inlier distance for the copy test, same units.
+        iterations: RANSAC hypotheses per model.
+        place_inliers: affine inliers for ``same_place`` (above the chance level).
+        photo_inliers: similarity inliers for ``same_photo``.
+        photo_ratio: share of the mutual matches on the similarity for ``same_photo``.
+        photo_coverage: share of the shared area's grid cells holding a similarity inlier.
+        max_turn_error_deg: how far the similarity's angle may be from a quarter turn.
+        seed: RANSAC's random seed (verification is deterministic).
+    """
+
+    min_cosine: float = 0.82
+    tolerance: float = 0.02
+    photo_tolerance: float = 0.008
+    iterations: int = 256
+    place_inliers: int = 16
+    photo_inliers: int = 24
+    photo_ratio: float = 0.5
+    photo_coverage: float = 0.5
+    max_turn_error_deg: float = 3.0
+    seed: int = 0
+
+
+DEFAULT_VERIFY = VerifyParams()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a verdict was given.
+
+    Attributes:
+        verdict: the decision.
+        matches: mutual descriptor matches above the cosine floor.
+        inliers: matches on the best affine map.
+        transform: that affine map (query → candidate, long-side units), or None.
+        photo_inliers: matches on the best similarity map at the tight tolerance.
+        photo_ratio: ``photo_inliers / matches``.
+        coverage: share of the shared area's grid cells holding a similarity inlier.
+        turn: the similarity's angle in quarter turns (0-3), with ``mirrored``.
+        mirrored: whether the similarity mirrors the query.
+        turn_error_deg: how far the similarity's angle is from that quarter turn.
+        variant: index of the query variant that gave this evidence.
+    """
+
+    verdict: Verdict
+    matches: int
+    inliers: int
+    transform: Affine | None
+    photo_inliers: int = 0
+    photo_ratio: float = 0.0
+    coverage: float = 0.0
+    turn: int = 0
+    mirrored: bool = False
+    turn_error_deg: float = 180.0
+    variant: int = 0
+
+
+def mutual_nn(
+    query: Floats, candidate: Floats, min_cosine: float
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Mutual nearest neighbours of two sets of unit descriptors above a cosine floor.
+
+    Args:
+        query: (Nq, d) unit rows.
+        candidate: (Nc, d) unit rows.
+        min_cosine: pairs whose cosine is not above this are dropped.
+
+    Returns:
+        Indices into ``query`` and ``candidate`` of the matched pairs, by query index.
+    """
+    if len(query) == 0 or len(candidate) == 0:
+        empty = np.zeros(0, np.intp)
+        return empty, empty
+    sim = query @ candidate.T
+    fwd = sim.argmax(axis=1)
+    back = sim.argmax(axis=0)
+    iq = np.arange(len(query))
+    keep = (back[fwd] == iq) & (sim[iq, fwd] > min_cosine)
+    return iq[keep], fwd[keep]
+
+
+def dihedral_points(xy: Floats, size: tuple[int, int], k: int) -> Floats:
+    """Points of a photo carried into the photo turned by ``k % 4`` quarter turns counter-clockwise,
+    mirrored left-right first when ``k >= 4`` (the 8 dihedral transforms).
+
+    Args:
+        xy: (N, 2) x, y in the photo's pixels.
+        size: the photo's (width, height).
+        k: 0-7.
+
+    Returns:
+        (N, 2) float32 positions in the transformed photo's pixels.
+    """
+    width, height = size
+    x, y = xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64)
+    if k >= 4:
+        x = width - x
+    for _ in range(k % 4):  # one counter-clockwise quarter turn: (x, y) → (y, W - x)
+        x, y = y, width - x
+        width, height = height, width
+    return np.stack([x, y], axis=1).astype(np.float32)
+
+
+def undo_dihedral(xy: Floats, size: tuple[int, int], k: int) -> Floats:
+    """Inverse of :func:`dihedral_points`: ``size`` is the ORIGINAL photo's (width, height)."""
+    width, height = size
+    turned = (height, width) if k % 2 else (width, height)
+    out = xy
+    for _ in range(4 - k % 4 if k % 4 else 0):
+        out = dihedral_points(out, turned, 1)
+        turned = (turned[1], turned[0])
+    if k >= 4:
+        out = dihedral_points(out, (width, height), 4)
+    return out
+
+
+def _homog(points: F64) -> F64:
+    return np.concatenate([points, np.ones((*points.shape[:-1], 1))], axis=-1)
+
+
+def _fit_affine(src: F64, dst: F64) -> Affine:
+    """Least-squares affine map of (M, 2) points onto theirs (M >= 3)."""
+    solution, *_ = np.linalg.lstsq(_homog(src), dst, rcond=None)
+    return np.asarray(solution, np.float64)
+
+
+def _similarity_maps(src: F64, dst: F64) -> F64:
+    """(I, 3, 2) similarity maps from (I, 2, 2) point pairs onto theirs (degenerate → zeros)."""
+    ps, qs = src[:, 1] - src[:, 0], dst[:, 1] - dst[:, 0]
+    norm = (ps**2).sum(axis=1)
+    norm = np.where(norm > 1e-12, norm, np.inf)
+    a = (ps[:, 0] * qs[:, 0] + ps[:, 1] * qs[:, 1]) / norm
+    b = (ps[:, 0] * qs[:, 1] - ps[:, 1] * qs[:, 0]) / norm
+    maps = np.zeros((len(src), 3, 2))
+    maps[:, 0, 0], maps[:, 0, 1], maps[:, 1, 0], maps[:, 1, 1] = a, b, -b, a
+    maps[:, 2] = dst[:, 0] - np.einsum("ij,ijk->ik", src[:, 0], maps[:, :2])
+    return maps
+
+
+def _affine_maps(src: F64, dst: F64) -> F64:
+    """(I, 3, 2) exact affine maps of (I, 3, 2) point triples (degenerate → zeros)."""
+    hs = _homog(src)
+    det = np.linalg.det(hs)
+    ok = np.abs(det) > 1e-9
+    maps = np.zeros((len(src), 3, 2))
+    if ok.any():
+        maps[ok] = np.linalg.solve(hs[ok], dst[ok])
+    return maps
+
+
+def ransac(
+    src: F64, dst: F64, tolerance: float, iterations: int, seed: int, similarity: bool
+) -> tuple[Affine | None, npt.NDArray[np.bool_]]:
+    """The map with the most inliers among random minimal samples, refitted on them.
+
+    Args:
+        src: (M, 2) query points, long-side units.
+        dst: (M, 2) matched candidate points, long-side units.
+        tolerance: inlier distance, long-side units of the candidate.
+        iterations: hypotheses drawn.
+        seed: random seed.
+        similarity: fit similarity maps (2-point samples) instead of affine ones (3 points).
+
+    Returns:
+        The best map (None when there are too few matches) and the (M,) inlier mask.
+    """
+    sample = 2 if similarity else 3
+    none = np.zeros(len(src), bool)
+    if len(src) < sample + 1:
+        return None, none
+    rng = np.random.default_rng(seed)
+    idx = np.stack([rng.choice(len(src), sample, replace=False) for _ in range(iterations)])
+    maps = (_similarity_maps if similarity else _affine_maps)(src[idx], dst[idx])
+    projected = np.einsum("mk,ikc->imc", _homog(src), maps)
+    hits = ((projected - dst[None]) ** 2).sum(axis=2) < tolerance**2
+    best = int(hits.sum(axis=1).argmax())
+    mask = hits[best]
+    model = maps[best]
+    if not similarity and mask.sum() >= 4:
+        refit = _fit_affine(src[mask], dst[mask])
+        refit_mask = ((_homog(src) @ refit - dst) ** 2).sum(axis=1) < tolerance**2
+        if refit_mask.sum() >= mask.sum():
+            model, mask = refit, refit_mask
+    return model, mask
+
+
+def quarter_turn(model: Affine) -> tuple[int, float]:
+    """The nearest quarter turn (0-3) of a similarity map's angle and the error in degrees."""
+    angle = np.degrees(np.arctan2(model[0, 1], model[0, 0])) % 360.0
+    turn = int(np.round(angle / 90.0)) % 4
+    error = abs((angle - 90.0 * turn + 180.0) % 360.0 - 180.0)
+    return turn, float(error)
+
+
+def coverage(src: F64, dst: F64, mask: npt.NDArray[np.bool_], grid: int = 4) -> float:
+    """Share of the grid cells of the query's matched area that hold an inlier.
+
+    The area is the bounding box of all matches in the query (long-side units), split into a
+    ``grid`` x ``grid`` lattice; only cells holding at least one match count.
+
+    Args:
+        src: (M, 2) query points of the matches.
+        dst: (M, 2) candidate points (unused; kept for symmetry of the call).
+        mask: (M,) inlier mask.
+        grid: cells per side.
+
+    Returns:
+        In 0..1; 0 when there are no inliers.
+    """
+    del dst
+    if not mask.any():
+        return 0.0
+    low, high = src.min(axis=0), src.max(axis=0)
+    cells = np.clip(((src - low) / np.maximum(high - low, 1e-9) * grid).astype(int), 0, grid - 1)
+    flat = cells[:, 0] * grid + cells[:, 1]
+    occupied = np.unique(flat)
+    return float(len(np.unique(flat[mask])) / len(occupied))
+
+
+def _copy_fit(
+    src: F64, dst: F64, params: VerifyParams
+) -> tuple[npt.NDArray[np.bool_], int, bool, float]:
+    """The best similarity of the query (plain or mirrored) onto the candidate at the tight
+    tolerance: its inlier mask, quarter turn, mirroring and angle error in degrees."""
+    best: tuple[npt.NDArray[np.bool_], int, bool, float] = (
+        np.zeros(len(src), bool),
+        0,
+        False,
+        180.0,
+    )
+    for mirrored in (False, True):
+        points = src * np.array([-1.0, 1.0]) if mirrored else src
+        model, mask = ransac(
+            points, dst, params.photo_tolerance, params.iterations, params.seed, similarity=True
+        )
+        if model is not None and mask.sum() > best[0].sum():
+            turn, error = quarter_turn(model)
+            best = (mask, turn, mirrored, error)
+    return best
+
+
+def verify(query: Points, candidate: Points, params: VerifyParams = DEFAULT_VERIFY) -> Evidence:
+    """Match two photos' features, fit the maps and decide the verdict.
+
+    Args:
+        query: the query's features (positions in its own frame).
+        candidate: the candidate's features.
+        params: thresholds and RANSAC settings.
+
+    Returns:
+        The verdict and its evidence.
+    """
+    iq, ic = mutual_nn(query.descriptors, candidate.descriptors, params.min_cosine)
+    if len(iq) < 4:
+        return Evidence(Verdict.SIMILAR, len(iq), 0, None)
+    src = query.xy[iq].astype(np.float64) / max(query.size)
+    dst = candidate.xy[ic].astype(np.float64) / max(candidate.size)
+    model, mask = ransac(src, dst, params.tolerance, params.iterations, params.seed, False)
+    inliers = int(mask.sum())
+    copy_mask, turn, mirrored, error = _copy_fit(src, dst, params)
+    photo_inliers = int(copy_mask.sum())
+    ratio = photo_inliers / len(iq)
+    cover = coverage(src, dst, copy_mask)
+    verdict = decide(inliers, photo_inliers, ratio, cover, error, params)
+    return Evidence(
+        verdict, len(iq), inliers, model, photo_inliers, ratio, cover, turn, mirrored, error
+    )
+
+
+def decide(
+    inliers: int,
+    photo_inliers: int,
+    ratio: float,
+    cover: float,
+    turn_error_deg: float,
+    params: VerifyParams = DEFAULT_VERIFY,
+) -> Verdict:
+    """The verdict from the measured evidence (see :class:`Evidence` for the quantities)."""
+    if (
+        photo_inliers >= params.photo_inliers
+        and ratio >= params.photo_ratio
+        and cover >= params.photo_coverage
+        and turn_error_deg <= params.max_turn_error_deg
+    ):
+        return Verdict.SAME_PHOTO
+    if inliers >= params.place_inliers:
+        return Verdict.SAME_PLACE
+    return Verdict.SIMILAR
+
+
+_STRENGTH = {Verdict.SAME_PHOTO: 2, Verdict.SAME_PLACE: 1, Verdict.SIMILAR: 0}
+
+
+def verify_variants(
+    variants: Sequence[Points], candidate: Points, params: VerifyParams = DEFAULT_VERIFY
+) -> Evidence:
+    """:func:`verify` for several versions of the query (e.g. features of its quarter turns, their
+    positions mapped back with :func:`undo_dihedral`); the strongest evidence wins.
+
+    Args:
+        variants: at least one set of query features, all in the query's own frame.
+        candidate: the candidate's features.
+        params: thresholds and RANSAC settings.
+
+    Returns:
+        The evidence with the strongest verdict, then the most inliers; ``variant`` says which.
+    """
+    if not variants:
+        raise ValueError("verify_variants needs at least one query variant")
+    best: Evidence | None = None
+    for index, variant in enumerate(variants):
+        found = verify(variant, candidate, params)
+        key = (_STRENGTH[found.verdict], found.photo_inliers, found.inliers)
+        if best is None or key > (_STRENGTH[best.verdict], best.photo_inliers, best.inliers):
+            best = Evidence(**{**found.__dict__, "variant": index})
+    assert best is not None
+    return best
