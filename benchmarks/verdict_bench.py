@@ -161,7 +161,15 @@ def score(
     """Metrics of one configuration under one set of thresholds."""
     verdicts = {
         key: (
-            decide(e.inliers, e.photo_inliers, e.photo_ratio, e.coverage, e.turn_error_deg, params),
+            decide(
+                e.inliers,
+                e.photo_inliers,
+                e.photo_ratio,
+                e.coverage,
+                e.turn_error_deg,
+                e.perspective,
+                params,
+            ),
             e.inliers,
         )
         for key, e in evidence.items()
@@ -207,7 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     paths, labels = load_bench(args.bench)
     same_scene = scene_matrix(args.bench, paths, labels)
     start = time.perf_counter()
-    similarity = default_ranking(paths, labels)
+    cache = Path(f"/tmp/verdict_default_{args.bench.resolve().name}.npy")
+    if cache.is_file():
+        similarity = np.load(cache)
+    else:
+        similarity = default_ranking(paths, labels)
+        np.save(cache, similarity)
     base = evaluate(similarity, labels)
     print(
         f"{args.bench}: {len(paths)} images; default search mAP {base.mean_ap:.2f} "
@@ -249,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                         round(e.photo_ratio, 3),
                         round(e.coverage, 3),
                         round(e.turn_error_deg, 1),
+                        round(e.perspective, 2),
                         bool(labels[i] == labels[j]),
                         bool(same_scene[i, j]),
                     ]

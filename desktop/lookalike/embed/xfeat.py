@@ -101,7 +101,9 @@ def prepare(rgb: npt.NDArray[np.uint8], max_side: int) -> Prepared:
     return Prepared(image, (width / w, height / h), (w, h))
 
 
-def nms(heat: Floats, threshold: float = DETECTION_THRESHOLD, kernel: int = NMS_KERNEL) -> npt.NDArray[np.intp]:
+def nms(
+    heat: Floats, threshold: float = DETECTION_THRESHOLD, kernel: int = NMS_KERNEL
+) -> npt.NDArray[np.intp]:
     """Pixels that are the maximum of their ``kernel`` x ``kernel`` window and above ``threshold``.
 
     Args:

@@ -65,25 +65,28 @@ class VerifyParams:
     Attributes:
         min_cosine: descriptor cosine a mutual match needs.
         tolerance: affine inlier distance, in units of the candidate's long side.
-        photo_tolerance: similarity inlier distance for the copy test, same units.
+        photo_tolerance_px: similarity inlier distance for the copy test, in pixels of the
+            coarser photo (``Points.size`` should be the size the features were found at).
         iterations: RANSAC hypotheses per model.
         place_inliers: affine inliers for ``same_place`` (above the chance level).
         photo_inliers: similarity inliers for ``same_photo``.
         photo_ratio: share of the mutual matches on the similarity for ``same_photo``.
         photo_coverage: share of the shared area's grid cells holding a similarity inlier.
         max_turn_error_deg: how far the similarity's angle may be from a quarter turn.
+        max_perspective_gain: largest :func:`perspective_gain` of a copy.
         seed: RANSAC's random seed (verification is deterministic).
     """
 
     min_cosine: float = 0.82
     tolerance: float = 0.02
-    photo_tolerance: float = 0.008
+    photo_tolerance_px: float = 2.5
     iterations: int = 256
     place_inliers: int = 16
     photo_inliers: int = 24
-    photo_ratio: float = 0.5
-    photo_coverage: float = 0.5
+    photo_ratio: float = 0.3
+    photo_coverage: float = 0.6
     max_turn_error_deg: float = 3.0
+    max_perspective_gain: float = 1.3
     seed: int = 0
 
 
@@ -105,6 +108,7 @@ class Evidence:
         turn: the similarity's angle in quarter turns (0-3), with ``mirrored``.
         mirrored: whether the similarity mirrors the query.
         turn_error_deg: how far the similarity's angle is from that quarter turn.
+        perspective: :func:`perspective_gain` of the similarity's matches.
         variant: index of the query variant that gave this evidence.
     """
 
@@ -118,6 +122,7 @@ class Evidence:
     turn: int = 0
     mirrored: bool = False
     turn_error_deg: float = 180.0
+    perspective: float = 1.0
     variant: int = 0
 
 
@@ -190,6 +195,45 @@ def _fit_affine(src: F64, dst: F64) -> Affine:
     return np.asarray(solution, np.float64)
 
 
+def _fit_similarity(src: F64, dst: F64) -> Affine:
+    """Least-squares similarity (rotation, uniform scale, shift) of (M, 2) points onto theirs."""
+    rows = np.zeros((2 * len(src), 4))
+    rows[0::2] = np.stack([src[:, 0], -src[:, 1], np.ones(len(src)), np.zeros(len(src))], axis=1)
+    rows[1::2] = np.stack([src[:, 1], src[:, 0], np.zeros(len(src)), np.ones(len(src))], axis=1)
+    (a, b, tx, ty), *_ = np.linalg.lstsq(rows, dst.reshape(-1), rcond=None)
+    return np.array([[a, b], [-b, a], [tx, ty]])
+
+
+def _fit_homography(src: F64, dst: F64) -> npt.NDArray[np.float64]:
+    """Least-squares (DLT) homography of (M, 2) points onto theirs (M >= 4): (3, 3), acting on
+    column vectors ``[x y 1]``."""
+    rows = []
+    for (x, y), (u, v) in zip(src, dst, strict=True):
+        rows.append([-x, -y, -1, 0, 0, 0, u * x, u * y, u])
+        rows.append([0, 0, 0, -x, -y, -1, v * x, v * y, v])
+    _, _, vt = np.linalg.svd(np.asarray(rows))
+    return np.asarray(vt[-1].reshape(3, 3), np.float64)
+
+
+def _homography_residual(h: F64, src: F64, dst: F64) -> F64:
+    mapped = _homog(src) @ h.T
+    w = np.where(np.abs(mapped[:, 2:]) > 1e-12, mapped[:, 2:], 1e-12)
+    return np.asarray(np.sqrt(((mapped[:, :2] / w - dst) ** 2).sum(axis=1)), np.float64)
+
+
+def perspective_gain(src: F64, dst: F64, similarity: Affine, mask: npt.NDArray[np.bool_]) -> float:
+    """How much better a homography than the similarity explains the matches in ``mask``: the
+    ratio of their median residuals (about 1 for a copy, whose residuals are only keypoint
+    noise; clearly above 1 for another shot, whose residuals follow the perspective)."""
+    if mask.sum() < 8:
+        return 1.0
+    s, d = src[mask], dst[mask]
+    residual_sim = np.sqrt(((_homog(s) @ similarity - d) ** 2).sum(axis=1))
+    s_c, d_c = s - s.mean(axis=0), d - d.mean(axis=0)  # conditioning of the DLT
+    residual_hom = _homography_residual(_fit_homography(s_c, d_c), s_c, d_c)
+    return float(np.median(residual_sim) / max(float(np.median(residual_hom)), 1e-9))
+
+
 def _similarity_maps(src: F64, dst: F64) -> F64:
     """(I, 3, 2) similarity maps from (I, 2, 2) point pairs onto theirs (degenerate → zeros)."""
     ps, qs = src[:, 1] - src[:, 0], dst[:, 1] - dst[:, 0]
@@ -242,8 +286,8 @@ def ransac(
     best = int(hits.sum(axis=1).argmax())
     mask = hits[best]
     model = maps[best]
-    if not similarity and mask.sum() >= 4:
-        refit = _fit_affine(src[mask], dst[mask])
+    if mask.sum() >= 4:
+        refit = (_fit_similarity if similarity else _fit_affine)(src[mask], dst[mask])
         refit_mask = ((_homog(src) @ refit - dst) ** 2).sum(axis=1) < tolerance**2
         if refit_mask.sum() >= mask.sum():
             model, mask = refit, refit_mask
@@ -284,10 +328,20 @@ def coverage(src: F64, dst: F64, mask: npt.NDArray[np.bool_], grid: int = 4) -> 
 
 
 def _copy_fit(
-    src: F64, dst: F64, params: VerifyParams
-) -> tuple[npt.NDArray[np.bool_], int, bool, float]:
-    """The best similarity of the query (plain or mirrored) onto the candidate at the tight
-    tolerance: its inlier mask, quarter turn, mirroring and angle error in degrees."""
+    src: F64, dst: F64, pixel: tuple[float, float], params: VerifyParams
+) -> tuple[npt.NDArray[np.bool_], int, bool, float, float]:
+    """The best similarity of the query (plain or mirrored) onto the candidate, and the matches
+    it carries to within ``params.photo_tolerance_px`` pixels of the coarser photo.
+
+    Args:
+        src: (M, 2) query points, query long-side units.
+        dst: (M, 2) candidate points, candidate long-side units.
+        pixel: one pixel of the query and of the candidate, in their long-side units.
+        params: the settings.
+
+    Returns:
+        The tight inlier mask, quarter turn, mirroring and angle error in degrees.
+    """
     best: tuple[npt.NDArray[np.bool_], int, bool, float] = (
         np.zeros(len(src), bool),
         0,
@@ -296,12 +350,18 @@ def _copy_fit(
     )
     for mirrored in (False, True):
         points = src * np.array([-1.0, 1.0]) if mirrored else src
-        model, mask = ransac(
-            points, dst, params.photo_tolerance, params.iterations, params.seed, similarity=True
+        model, loose = ransac(
+            points, dst, params.tolerance, params.iterations, params.seed, similarity=True
         )
-        if model is not None and mask.sum() > best[0].sum():
+        if model is None:
+            continue
+        scale = float(np.hypot(model[0, 0], model[0, 1]))
+        coarse = max(pixel[1], scale * pixel[0])  # the coarser pixel, in candidate units
+        residual = np.sqrt(((_homog(points) @ model - dst) ** 2).sum(axis=1))
+        mask = residual < params.photo_tolerance_px * coarse
+        if mask.sum() > best[0].sum():
             turn, error = quarter_turn(model)
-            best = (mask, turn, mirrored, error)
+            best = (mask, turn, mirrored, error, perspective_gain(points, dst, model, loose))
     return best
 
 
@@ -323,13 +383,14 @@ def verify(query: Points, candidate: Points, params: VerifyParams = DEFAULT_VERI
     dst = candidate.xy[ic].astype(np.float64) / max(candidate.size)
     model, mask = ransac(src, dst, params.tolerance, params.iterations, params.seed, False)
     inliers = int(mask.sum())
-    copy_mask, turn, mirrored, error = _copy_fit(src, dst, params)
+    pixel = (1.0 / max(query.size), 1.0 / max(candidate.size))
+    copy_mask, turn, mirrored, error, gain = _copy_fit(src, dst, pixel, params)
     photo_inliers = int(copy_mask.sum())
     ratio = photo_inliers / len(iq)
     cover = coverage(src, dst, copy_mask)
-    verdict = decide(inliers, photo_inliers, ratio, cover, error, params)
+    verdict = decide(inliers, photo_inliers, ratio, cover, error, gain, params)
     return Evidence(
-        verdict, len(iq), inliers, model, photo_inliers, ratio, cover, turn, mirrored, error
+        verdict, len(iq), inliers, model, photo_inliers, ratio, cover, turn, mirrored, error, gain
     )
 
 
@@ -339,6 +400,7 @@ def decide(
     ratio: float,
     cover: float,
     turn_error_deg: float,
+    perspective: float,
     params: VerifyParams = DEFAULT_VERIFY,
 ) -> Verdict:
     """The verdict from the measured evidence (see :class:`Evidence` for the quantities)."""
@@ -347,6 +409,7 @@ def decide(
         and ratio >= params.photo_ratio
         and cover >= params.photo_coverage
         and turn_error_deg <= params.max_turn_error_deg
+        and perspective <= params.max_perspective_gain
     ):
         return Verdict.SAME_PHOTO
     if inliers >= params.place_inliers:
