@@ -53,7 +53,8 @@ def test_features_are_in_source_pixels_and_sorted(extractor: XFeatExtractor) -> 
 
 def test_tiny_photo_is_padded_not_fatal(extractor: XFeatExtractor) -> None:
     rgb = _scene(1, (284, 25))
-    assert prepare(rgb, 1024).image.shape[2:] == (64, 256)  # 284 px rounded down, 25 px up to 32 then padded
+    # 284 px rounded down to 256, 25 px up to 32, then padded to 64
+    assert prepare(rgb, 1024).image.shape[2:] == (64, 256)
     feats = extractor.extract(rgb, 1024, 100)
     assert (feats.xy[:, 1] < 25).all()
 
