@@ -340,13 +340,15 @@ def _copy_fit(
         params: the settings.
 
     Returns:
-        The tight inlier mask, quarter turn, mirroring and angle error in degrees.
+        The tight inlier mask, quarter turn, mirroring, angle error in degrees and
+        :func:`perspective_gain` on the loose inliers.
     """
-    best: tuple[npt.NDArray[np.bool_], int, bool, float] = (
+    best: tuple[npt.NDArray[np.bool_], int, bool, float, float] = (
         np.zeros(len(src), bool),
         0,
         False,
         180.0,
+        1.0,
     )
     for mirrored in (False, True):
         points = src * np.array([-1.0, 1.0]) if mirrored else src
@@ -383,6 +385,8 @@ def verify(query: Points, candidate: Points, params: VerifyParams = DEFAULT_VERI
     dst = candidate.xy[ic].astype(np.float64) / max(candidate.size)
     model, mask = ransac(src, dst, params.tolerance, params.iterations, params.seed, False)
     inliers = int(mask.sum())
+    if inliers < min(params.place_inliers, params.photo_inliers):  # neither verdict can hold
+        return Evidence(Verdict.SIMILAR, len(iq), inliers, model)
     pixel = (1.0 / max(query.size), 1.0 / max(candidate.size))
     copy_mask, turn, mirrored, error, gain = _copy_fit(src, dst, pixel, params)
     photo_inliers = int(copy_mask.sum())
