@@ -9,11 +9,14 @@ in source pixels and unit 64-d descriptors. Steps:
    unrelated photos still reach a few by chance, so ``same_place`` needs clearly more than the
    chance level (``VerifyParams.place_inliers``, measured by ``benchmarks/verdict_bench.py``).
 3. RANSAC for a similarity (rotation, uniform scale, shift; 2 matches), also with the query
-   mirrored, at a tight tolerance. A copy (crop, quarter turn, mirror, downscale, recolour,
-   frame) maps almost every match exactly by such a map whose angle is a multiple of 90°; another
-   shot of the scene, even from a tripod a step away, has parallax and perspective that leave
-   most matches off it. ``same_photo`` needs a quarter-turn similarity, a high share of the
-   matches on it, and inliers spread over the shared area (coverage).
+   mirrored. A copy (crop, quarter turn, mirror, downscale, recolour, frame) carries almost every
+   match onto its partner by such a map, to within the keypoints' own noise (a couple of pixels
+   of the coarser photo), with an angle that is a multiple of 90°. Another shot of the scene,
+   even from a tripod a step away, has parallax or perspective: fewer matches lie that close to
+   the similarity, and a homography explains the others clearly better (``perspective_gain``:
+   the ratio of the two fits' median residuals, about 1 for a copy). ``same_photo`` needs a
+   quarter-turn similarity, enough of the matches within the pixel tolerance, inliers spread
+   over the matched area (coverage), and no perspective gain.
 
 A descriptor that is not rotation invariant (XFeat's) only matches a turned or mirrored copy
 when the query's features were taken from the turned photo: :func:`dihedral_points` maps such
