@@ -7,8 +7,8 @@
    re-ranking by the stride-16 locals): the baseline mAP, and each query's top ``--depth``.
 2. Extracts XFeat features (``lookalike.embed.xfeat``) of every image at each ``--sizes`` long
    side (the largest budget once; a smaller budget is its first rows, as features are sorted by
-   score). With ``--variants 4`` / ``8`` the queries are also extracted turned by quarter turns
-   (and mirrored), their positions mapped back (``verify.undo_dihedral``).
+   score). With ``--variants 0,1,3,4`` (dihedral transforms, ``verify.dihedral_points``) the
+   queries are also extracted turned and mirrored, their positions mapped back.
 3. Verifies every (query, shortlisted candidate) pair (``lookalike.search.verify``) and reports
    per (size, budget): mAP when the shortlist is re-ordered by verdict, then inliers, then the
    default order; same-place precision / recall (a positive: verdict same_place or same_photo;
@@ -81,7 +81,7 @@ def turned(rgb: np.ndarray, k: int) -> np.ndarray:
 
 
 def extract_all(
-    paths: list[Path], size: int, budget: int, query: list[bool], n_variants: int
+    paths: list[Path], size: int, budget: int, query: list[bool], ks: list[int]
 ) -> tuple[list[list[Points]], float]:
     """Per image its feature variants (only queries get turned ones) and ms per extraction."""
     extractor = XFeatExtractor(REPO / "models" / "xfeat.onnx", threads=2)
@@ -91,7 +91,7 @@ def extract_all(
         rgb = decode(path, size).rgb
         size_wh = (rgb.shape[1], rgb.shape[0])
         found = []
-        for k in range(n_variants if is_query else 1):
+        for k in ks if is_query else [0]:
             start = time.perf_counter()
             feats = extractor.extract(turned(rgb, k), size, budget)
             spent += time.perf_counter() - start
@@ -209,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="640,1024")
     parser.add_argument("--budgets", default="512,1024")
     parser.add_argument("--depth", type=int, default=50)
-    parser.add_argument("--variants", type=int, default=1, choices=(1, 4, 8))
+    parser.add_argument(
+        "--variants", default="0", help="dihedral transforms of the query, e.g. 0,1,2,3,4,5,6,7"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     paths, labels = load_bench(args.bench)
@@ -235,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         is_query = [lab >= 0 for lab in labels]
-        feats, extract_ms = extract_all(paths, size, max(budgets), is_query, args.variants)
+        ks = [int(k) for k in args.variants.split(",")]
+        feats, extract_ms = extract_all(paths, size, max(budgets), is_query, ks)
         for budget in budgets:
             evidence, verify_ms = verify_shortlists(feats, shortlist, budget, DEFAULT_VERIFY)
             kept = np.mean([min(len(f[0].xy), budget) for f in feats])

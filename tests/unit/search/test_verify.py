@@ -1,18 +1,16 @@
-"""Verification and verdicts on synthetic point sets (no model)."""
+"""Verification, its geometry and the verdicts on synthetic point sets (no model)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from lookalike.search.geometry import coverage, quarter_turn, ransac
 from lookalike.search.verify import (
     Points,
     Verdict,
-    coverage,
     dihedral_points,
     mutual_nn,
-    quarter_turn,
-    ransac,
     undo_dihedral,
     verify,
     verify_variants,
@@ -47,7 +45,9 @@ def copy_of(points: Points, rng: np.random.Generator, k: int, crop: float, scale
     cw, ch = w - 2 * x0, h - 2 * y0
     xy = dihedral_points(points.xy[keep] - np.array([x0, y0], np.float32), (cw, ch), k)
     xy = xy * scale + rng.normal(scale=0.5, size=xy.shape)
-    size = (round(ch * scale), round(cw * scale)) if k % 2 else (round(cw * scale), round(ch * scale))
+    size = (
+        (round(ch * scale), round(cw * scale)) if k % 2 else (round(cw * scale), round(ch * scale))
+    )
     return Points(xy.astype(np.float32), noisy(points.descriptors[keep], rng), size)
 
 
