@@ -102,6 +102,23 @@ def extract_all(
     return out, 1000 * spent / max(count, 1)
 
 
+def cached_features(
+    bench: Path, paths: list[Path], size: int, budget: int, query: list[bool], ks: list[int]
+) -> tuple[list[list[Points]], float]:
+    """:func:`extract_all`, kept in /tmp between runs (pickled; a bench-only cache)."""
+    import pickle
+
+    tag = f"{bench.resolve().name}_{size}_{budget}_{'-'.join(map(str, ks))}"
+    cache = Path(f"/tmp/verdict_xfeat_{tag}.pkl")
+    if cache.is_file():
+        with open(cache, "rb") as fh:
+            return pickle.load(fh)  # type: ignore[no-any-return]
+    found = extract_all(paths, size, budget, query, ks)
+    with open(cache, "wb") as fh:
+        pickle.dump(found, fh)
+    return found
+
+
 def first(points: Points, k: int) -> Points:
     return Points(points.xy[:k], points.descriptors[:k], points.size)
 
@@ -238,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in (int(s) for s in args.sizes.split(",")):
         is_query = [lab >= 0 for lab in labels]
         ks = [int(k) for k in args.variants.split(",")]
-        feats, extract_ms = extract_all(paths, size, max(budgets), is_query, ks)
+        feats, extract_ms = cached_features(args.bench, paths, size, max(budgets), is_query, ks)
         for budget in budgets:
             evidence, verify_ms = verify_shortlists(feats, shortlist, budget, DEFAULT_VERIFY)
             kept = np.mean([min(len(f[0].xy), budget) for f in feats])
