@@ -109,10 +109,12 @@ def ransac(
     if len(src) < sample + 1:
         return None, none
     rng = np.random.default_rng(seed)
-    idx = np.stack([rng.choice(len(src), sample, replace=False) for _ in range(iterations)])
+    idx = rng.integers(0, len(src), size=(iterations, sample))  # repeats: degenerate, no votes
     maps = (_similarity_maps if similarity else _affine_maps)(src[idx], dst[idx])
     projected = np.einsum("mk,ikc->imc", homog(src), maps)
     hits = ((projected - dst[None]) ** 2).sum(axis=2) < tolerance**2
+    distinct = (idx[:, :, None] != idx[:, None, :]).sum(axis=(1, 2)) == sample * (sample - 1)
+    hits &= distinct[:, None]
     best = int(hits.sum(axis=1).argmax())
     mask = hits[best]
     model = maps[best]
