@@ -10,10 +10,10 @@
    score). With ``--variants 0,1,3,4`` (dihedral transforms, ``verify.dihedral_points``) the
    queries are also extracted turned and mirrored, their positions mapped back.
 3. Verifies every (query, shortlisted candidate) pair (``lookalike.search.verify``) and reports
-   per (size, budget): mAP when the shortlist is re-ordered by verdict, then inliers, then the
-   default order; same-place precision / recall (a positive: verdict same_place or same_photo;
-   truth: same group; recall over the positives in the shortlists); same-photo precision /
-   recall (truth: same group; meaningful on a copies bench, where groups are copy groups);
+   per (size, budget): mAP when the shortlist is re-ordered by verdict, then inliers (the
+   unverified keep the default order); same-place precision / recall (a positive: verdict
+   same_place or same_photo; truth: same group; recall over the positives in the shortlists);
+   same-photo precision / recall (truth: same group; meaningful on a copies bench);
    the chance levels (inliers, copy inliers, ratio and coverage between photos of different
    groups and scenes: median / p90 / p99 / max); time per photo to extract, per query to
    verify the shortlist, and storage per photo (int8 descriptors + float16 positions).
@@ -142,11 +142,15 @@ def verify_shortlists(
 def reranked(
     similarity: np.ndarray, shortlist: dict[int, np.ndarray], verdicts: dict
 ) -> np.ndarray:
-    """The similarity with each shortlist re-ordered by (verdict, inliers, default order)."""
+    """The similarity with each shortlist re-ordered: verified results by verdict then inliers,
+    then the rest in the default order."""
     out = similarity.copy()
     for i, cands in shortlist.items():
+        strength = [STRENGTH[verdicts[i, int(j)][0]] for j in cands]
+        # verified first (by inliers); the unverified keep the default order (their inliers
+        # are chance and would only shuffle it)
         keys = [
-            (STRENGTH[verdicts[i, int(j)][0]], verdicts[i, int(j)][1], -r)
+            (strength[r], verdicts[i, int(j)][1] if strength[r] else 0, -r)
             for r, j in enumerate(cands)
         ]
         order = sorted(range(len(cands)), key=lambda r: keys[r], reverse=True)
