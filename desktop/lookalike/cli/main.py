@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 LibraryFactory = Callable[[argparse.Namespace], "Library"]
 PRESET_NAMES = ("fast", "balanced", "best")
-LIBRARY_COMMANDS = ("index", "search", "watch", "status", "whiten")
+LIBRARY_COMMANDS = ("index", "search", "watch", "status", "whiten", "remove")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,11 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lookalike",
         description="Find the photos in your library that show the same place or object.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--library", type=Path, metavar="DIR",
+    parser.add_argument("--library", type=_library_folder, metavar="DIR",
                         help="library folder (default: $LOOKALIKE_HOME or the user data folder)")
     parser.add_argument("--preset", dest="preset_global", choices=PRESET_NAMES,
                         help="model preset (default: from the settings, else balanced)")
-    parser.add_argument("--threads", type=int, metavar="N",
+    parser.add_argument("--threads", type=_count, metavar="N",
                         help="inference threads (default: from the settings; 0 = automatic)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output (-vv for debug)")
@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="find the library photos most similar to an image")
     p.add_argument("image", type=Path, metavar="IMAGE", help="query photo")
-    p.add_argument("--top", type=int, default=20, metavar="K", help="number of matches (20)")
+    p.add_argument("--top", type=_positive_int, default=20, metavar="K",
+                   help="number of matches (20)")
     p.add_argument("--crop", type=_parse_crop, metavar="x0,y0,x1,y1",
                    help="search for part of the image, as fractions 0..1 of its width/height")
     p.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=None,
@@ -66,14 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "rerank setting, on; needs a preset with local features)")
     p.add_argument("--rotate", action="store_true",
                    help="also search with the image turned 90/180/270 degrees")
-    p.add_argument("--dba", type=int, default=None, metavar="K",
+    p.add_argument("--dba", type=_count, default=None, metavar="K",
                    help=f"average each top match with its K nearest photos (default {DBA_K}; "
                         "0: off)")
-    p.add_argument("--qe", type=int, default=0, metavar="K",
+    p.add_argument("--qe", type=_count, default=0, metavar="K",
                    help="alpha query expansion with the K nearest photos (default 0: off)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
-    sub.add_parser("watch", help="index, then keep the library in sync until Ctrl-C")
+    sub.add_parser("watch", help="index, then keep the library in sync until Ctrl-C "
+                   "(prints each added, removed and moved photo)")
+
+    p = sub.add_parser("remove", help="forget library folders (the files stay on disk)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="library folders")
 
     p = sub.add_parser("status", help="show the library folders and counts")
     p.add_argument("--json", action="store_true", help="print a JSON object")
@@ -98,6 +103,36 @@ def _parse_crop(text: str) -> tuple[float, float, float, float]:
     if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
         raise argparse.ArgumentTypeError("need 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1")
     return (x0, y0, x1, y1)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _library_folder(text: str) -> Path:
+    """``--library``: a folder, or a path where one can be made (nothing is created here)."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{path} is a file, not a folder; give the folder that holds (or will hold) "
+            "the library")
+    return path
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace | int:
@@ -184,10 +219,30 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
     else:
         for path, reason in status.skipped:
             print(f"skipped: {path}: {reason}")
-        print(f"{embedded} photos embedded in {seconds:.1f} s; {status.indexed} indexed, "
+        print(f"{plural(embedded, 'photo')} embedded in {seconds:.1f} s; {status.indexed} indexed, "
               f"{status.pending} pending, {len(status.skipped)} skipped"
               + (" (interrupted; run again to resume)" if cancelled else ""))
+    _note_empty_folders(args.paths, status)
     return 130 if cancelled else 0
+
+
+def _note_empty_folders(paths: list[Path], status: Status) -> None:
+    """Say which of the folders just indexed hold no photo (they stay library folders, so
+    photos copied there later are found by ``index``, ``watch`` and the window)."""
+    photos = {r.path: r.photos + r.pending + r.skipped for r in status.roots}
+    for path in paths:
+        if photos.get(Path(path).expanduser().resolve(), 1) == 0:
+            print(f"lookalike: no photos found in {path} (it stays a library folder; "
+                  f"'lookalike remove {path}' forgets it)", file=sys.stderr)
+
+
+def cmd_remove(args: argparse.Namespace, library: Library) -> int:
+    """``remove PATH...``: forget library folders; the files on disk are not touched."""
+    for path in args.paths:
+        library.remove_root(path)
+        print(f"removed {Path(path).expanduser().resolve()} from the library "
+              "(its files are untouched)")
+    return 0
 
 
 def cmd_search(args: argparse.Namespace, library: Library) -> int:
@@ -198,14 +253,35 @@ def cmd_search(args: argparse.Namespace, library: Library) -> int:
     result = library.search(args.image, top=args.top, crop=args.crop,
                             rerank=args.rerank, rotate=args.rotate)
     if args.json:
-        _print_json([{"path": str(m.path), "score": round(m.score, 6), "rank": m.rank}
-                     for m in result.matches])
+        _print_json(_matches_json(library, result))
         return 0
     if not result.matches:
         print("no matches (is the library indexed? see 'lookalike status')", file=sys.stderr)
     for match in result.matches:
         print(f"{match.rank:>4}  {match.score:.3f}  {match.path}")
     return 0
+
+
+def _matches_json(library: Library, result: Any) -> list[dict[str, Any]]:
+    """The JSON list of ``search --json``: what the window shows about each match.
+
+    ``inliers`` counts the points that line up in both photos (the match view's "N matching
+    points"); null when the model makes no local features. A ``verified`` verdict per match
+    will sit beside it once the library gives one.
+    """
+    from lookalike.search.rerank import count_inliers
+
+    query_locals = getattr(result.query, "locals", None)
+    out = []
+    for m in result.matches:
+        inliers = None
+        if query_locals is not None:
+            stored = library.embedding(m.photo_id)
+            if stored is not None and stored.locals is not None:
+                inliers = count_inliers(query_locals, stored.locals)
+        out.append({"path": str(m.path), "score": round(m.score, 6), "rank": m.rank,
+                    "inliers": inliers})
+    return out
 
 
 def cmd_watch(args: argparse.Namespace, library: Library) -> int:
@@ -220,8 +296,8 @@ def cmd_watch(args: argparse.Namespace, library: Library) -> int:
         if cancel.is_set():
             return 0
         roots = [r.path for r in library.roots() if r.online]
-        print(f"watching {len(roots)} folders; press Ctrl-C to stop", file=sys.stderr)
-        handle = library.watch(on_progress=_watch_reporter())
+        print(f"watching {plural(len(roots), 'folder')}; press Ctrl-C to stop", file=sys.stderr)
+        handle = library.watch(on_progress=_watch_reporter(library))
         try:
             while not cancel.wait(0.5):
                 pass
@@ -231,14 +307,47 @@ def cmd_watch(args: argparse.Namespace, library: Library) -> int:
     return 0
 
 
-def _watch_reporter() -> Callable[[Any], None]:
-    """An on_progress callback that logs what the watcher did (one line per batch)."""
+def _watch_reporter(library: Library) -> Callable[[Any], None]:
+    """An on_progress callback that prints what each batch of changes did to the library.
+
+    The catalog is listed before and after each batch: photos that appeared are "added",
+    vanished ones "removed", and ones whose id kept a new path "moved" (their vectors stay).
+    """
+    before = _catalogued(library)
+
     def report(progress: Any) -> None:
-        if progress.phase == "done" and progress.done:
-            print(f"{progress.done} photos updated"
+        nonlocal before
+        if progress.phase != "done":
+            return
+        after = _catalogued(library)
+        for line in describe_changes(before, after):
+            print(line, file=sys.stderr, flush=True)
+        before = after
+        if progress.done:
+            print(f"{plural(progress.done, 'photo')} updated"
                   + (f", {progress.skipped} skipped" if progress.skipped else ""),
                   file=sys.stderr, flush=True)
     return report
+
+
+def _catalogued(library: Library) -> dict[int, Path]:
+    """Photo id → path of every catalogued photo of the library's folders."""
+    return {pid: path for root in library.roots()
+            for pid, path, _state in library.photos_under(root.path)}
+
+
+def describe_changes(before: dict[int, Path], after: dict[int, Path]) -> list[str]:
+    """"added/removed/moved PATH" lines for two catalog listings (id → path), by path."""
+    lines = [(str(p), f"added {p}") for i, p in after.items() if i not in before]
+    lines += [(str(p), f"removed {p}") for i, p in before.items() if i not in after]
+    lines += [(str(p), f"moved {p} -> {after[i]}") for i, p in before.items()
+              if i in after and after[i] != p]
+    return [text for _key, text in sorted(lines)]
+
+
+def plural(n: int, noun: str) -> str:
+    """"1 photo", "2 photos", "1,234 photos"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def cmd_status(args: argparse.Namespace, library: Library) -> int:
@@ -251,7 +360,7 @@ def cmd_status(args: argparse.Namespace, library: Library) -> int:
           f"{status.index_file_bytes / 1e6:.1f} MB")
     for root in status.roots:
         state = "online" if root.online else "OFFLINE"
-        print(f"  {root.path}  [{state}]  {root.photos} photos, {root.pending} pending, "
+        print(f"  {root.path}  [{state}]  {plural(root.photos, 'photo')}, {root.pending} pending, "
               f"{root.skipped} skipped")
     print(f"indexed {status.indexed}, pending {status.pending}, offline {status.offline}, "
           f"skipped {len(status.skipped)}")
@@ -334,4 +443,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Library], int]] = {
     "watch": cmd_watch,
     "status": cmd_status,
     "whiten": cmd_whiten,
+    "remove": cmd_remove,
 }

@@ -26,6 +26,7 @@ from lookalike.decode.image import decode
 from lookalike.gui.images import rgb_to_qimage
 from lookalike.gui.region_overlay import HIGHLIGHT_COLOURS, Box, Highlight, RegionOverlay
 from lookalike.gui.results_model import PhotoItem
+from lookalike.gui.wording import plural
 from lookalike.search import regions
 from lookalike.search.rerank import CHANCE_INLIERS, inlier_pairs
 from lookalike.types import Embedding
@@ -334,7 +335,7 @@ class MatchView(QWidget):
         points, why = "", ""
         if _verified(detail):
             n = len(detail.inliers[0]) if detail.inliers is not None else 0
-            points = f" · {n} matching points"
+            points = f" · {plural(n, 'matching point')}"
             why = f"\n{points[3:].capitalize()}: parts of the query found here in the same layout"
         elif detail.inliers is not None:
             n = len(detail.inliers[0])
