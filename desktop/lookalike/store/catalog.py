@@ -28,7 +28,7 @@ from lookalike.types import PEAK_DTYPE, Vectors, vector_from_bytes, vector_to_by
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 5000
 _PHOTO = "SELECT id, root_id, path, size_bytes, mtime_ns, content_hash, status, skip_reason " \
     "FROM photos"  # fmt: skip
@@ -92,11 +92,33 @@ def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
     conn.execute(_WHITENING_TABLE)
 
 
+_RETIRED_TABLE = """
+CREATE TABLE retired_vectors (
+    content_hash  TEXT NOT NULL,
+    size_bytes    INTEGER NOT NULL,
+    model_id      TEXT NOT NULL,
+    vector        BLOB NOT NULL,
+    peaks         BLOB NOT NULL,
+    locals        BLOB,
+    retired_at_ns INTEGER NOT NULL,
+    PRIMARY KEY (content_hash, size_bytes, model_id)
+)"""
+
+RETIRED_KEEP_NS = 90 * 24 * 3600 * 10**9
+"""How long the vectors of a removed folder's photos are kept for when it is added back."""
+
+
+def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
+    """v4 → v5: add ``retired_vectors`` (a removed folder added back is not embedded again)."""
+    conn.execute(_RETIRED_TABLE)
+
+
 # MIGRATIONS[v] turns schema v into v + 1; each step runs in its own transaction.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
+    4: _migrate_4_to_5,
 }
 
 
@@ -252,12 +274,48 @@ class Catalog:
             return int(self._one("SELECT id FROM roots WHERE path = ?", (str(path),)))
 
     def remove_root(self, path: Path) -> list[int]:
-        """Forget a root and all its photos; returns the removed photo ids."""
+        """Forget a root and all its photos; returns the removed photo ids.
+
+        The vectors of its hashed, indexed photos are kept by (content hash, size) for
+        :data:`RETIRED_KEEP_NS` (see :meth:`reuse_retired`), so adding the folder back does not
+        embed them again.
+        """
         with self.transaction():
+            now = time.time_ns()
+            self._write(
+                "INSERT OR REPLACE INTO retired_vectors SELECT p.content_hash, p.size_bytes, "
+                "v.model_id, v.vector, v.peaks, v.locals, ? FROM photos p "
+                "JOIN roots r ON r.id = p.root_id JOIN vectors v ON v.photo_id = p.id "
+                "WHERE r.path = ? AND p.status = 'indexed' AND p.content_hash IS NOT NULL",
+                (now, str(path)),
+            )
+            self._write("DELETE FROM retired_vectors WHERE retired_at_ns < ?",
+                        (now - RETIRED_KEEP_NS,))  # fmt: skip
             sql = "SELECT p.id FROM photos p JOIN roots r ON r.id = p.root_id WHERE r.path = ?"
             ids = self._ids(sql, (str(path),))
             self._write("DELETE FROM roots WHERE path = ?", (str(path),))
             return ids
+
+    def reuse_retired(
+        self, photo_id: int, content_hash: str, size_bytes: int, model_id: str
+    ) -> npt.NDArray[np.float32] | None:
+        """Give a pending photo the vector its content had in a removed folder, if kept.
+
+        Returns:
+            The (D,) float32 vector now stored for ``photo_id`` (it is 'indexed'), or None
+            when no vector of this content (hash and size) and model was kept.
+        """
+        key = (content_hash, size_bytes, model_id)
+        where = "WHERE content_hash = ? AND size_bytes = ? AND model_id = ?"
+        with self.transaction():
+            rows = self._all(f"SELECT vector, peaks, locals FROM retired_vectors {where}", key)
+            if not rows:
+                return None
+            vector = vector_from_bytes(rows[0][0])
+            locals_ = None if rows[0][2] is None else bytes(rows[0][2])
+            self.set_indexed(photo_id, model_id, vector, bytes(rows[0][1]), locals_)
+            self._write(f"DELETE FROM retired_vectors {where}", key)
+            return vector
 
     def roots(self) -> list[tuple[int, Path, bool]]:
         """(id, folder, online) of every root, ordered by folder."""
@@ -505,6 +563,7 @@ class Catalog:
                 return False
             self._write("DELETE FROM vectors WHERE model_id != ?", (model_id,))
             self._write("DELETE FROM whitening WHERE model_id != ?", (model_id,))
+            self._write("DELETE FROM retired_vectors WHERE model_id != ?", (model_id,))
             self._write(
                 "UPDATE photos SET status = 'pending', indexed_at_ns = NULL "
                 "WHERE status = 'indexed' AND id NOT IN (SELECT photo_id FROM vectors)"

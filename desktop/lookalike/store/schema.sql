@@ -1,5 +1,5 @@
--- Lookalike catalog, schema version 4 (the latest; older files are migrated step by step in
--- catalog.py). Run once on an empty file; catalog.py then sets PRAGMA user_version = 4.
+-- Lookalike catalog, schema version 5 (the latest; older files are migrated step by step in
+-- catalog.py). Run once on an empty file; catalog.py then sets PRAGMA user_version = 5.
 -- Units are in the column names: *_ns = nanoseconds since the Unix epoch, *_bytes = bytes.
 
 CREATE TABLE meta (
@@ -53,4 +53,18 @@ CREATE TABLE whitening (
     model_id     TEXT PRIMARY KEY,
     data         BLOB NOT NULL,                  -- Whitening.to_bytes (.npz: mean, matrix)
     fitted_at_ns INTEGER NOT NULL
+);
+
+-- Vectors of the photos of a removed folder, by content, so that adding the folder back (or
+-- the same photos elsewhere) does not embed them again; rows older than 90 days are dropped
+-- when a folder is removed. Added in v5.
+CREATE TABLE retired_vectors (
+    content_hash  TEXT NOT NULL,
+    size_bytes    INTEGER NOT NULL,
+    model_id      TEXT NOT NULL,
+    vector        BLOB NOT NULL,                 -- as vectors.vector
+    peaks         BLOB NOT NULL,                 -- as vectors.peaks
+    locals        BLOB,                          -- as vectors.locals
+    retired_at_ns INTEGER NOT NULL,
+    PRIMARY KEY (content_hash, size_bytes, model_id)
 );

@@ -3,6 +3,10 @@ report of deletions and moves (FakeEmbedder, real library)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +105,38 @@ def test_watch_reports_deletions_and_moves(
                                          (1234, "1,234 photos")])
 def test_plural(n: int, text: str) -> None:
     assert plural(n, "photo") == text
+
+
+def test_a_window_that_cannot_start_creates_no_library_folder(tmp_path: Path) -> None:
+    """Qt stops the process when its platform plugin cannot load (as with a missing xcb
+    library); that must happen before the default library folder is made."""
+    repo = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "LOOKALIKE_HOME": str(tmp_path / "home"), "DISPLAY": ":99",
+           "QT_QPA_PLATFORM": "no-such-platform", "PYTHONPATH": str(repo / "desktop"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "lookalike", "gui"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode != 0
+    assert "no-such-platform" in done.stderr  # Qt's own message says which plugin failed
+    assert not (tmp_path / "home").exists()
+
+
+def test_a_folder_removed_and_added_back_is_not_embedded_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, photos = tmp_path / "lib", tmp_path / "photos"
+    paths = write_library(photos, 4)
+    assert lookalike("--library", home, "index", photos) == 0
+    capsys.readouterr()
+    assert lookalike("--library", home, "search", paths[2], "--top", "3", "--json") == 0
+    before = json.loads(capsys.readouterr().out)
+    assert lookalike("--library", home, "remove", photos) == 0
+    write_library(photos, 1, first_seed=50, suffix=".png")  # one new photo meanwhile
+    capsys.readouterr()
+    assert lookalike("--library", home, "index", "--json", photos) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["embedded"], summary["indexed"]) == (1, 5)  # only the new one
+    assert lookalike("--library", home, "search", paths[2], "--top", "4", "--json") == 0
+    after = [m for m in json.loads(capsys.readouterr().out) if "img_0050" not in m["path"]]
+    same = ("path", "score")  # the same vectors came back: same photos, same scores
+    assert [[m[k] for k in same] for m in after] == [[m[k] for k in same] for m in before]
