@@ -5,8 +5,8 @@
 #   bash scripts/install_test.sh [SCREENSHOT.png]      (default docs/install_test.png)
 #
 # Needs: git, python3 (3.10+, with venv), a network connection or pip cache for the Python
-# packages, and these X11 tools: Xvfb, xdotool, xwininfo, xwd and ImageMagick's convert
-# (Debian/Ubuntu: apt-get install -y xvfb xdotool x11-utils x11-apps imagemagick). Run as root
+# packages, and these X11 tools: Xvfb, xdotool, xwininfo and ImageMagick's import
+# (Debian/Ubuntu: apt-get install -y xvfb xdotool x11-utils imagemagick). Run as root
 # on Debian/Ubuntu, it also installs the system packages the README names (its `sudo apt
 # install` line, run as written without sudo); otherwise it checks they are there.
 # The clone, venv and library live in a temporary folder that is removed at the end; the
@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in git python3 Xvfb xdotool xwininfo xwd convert; do
+for tool in git python3 Xvfb xdotool xwininfo import; do
     command -v "$tool" >/dev/null || fail "$tool is missing (see the header of this script)"
 done
 
@@ -78,8 +78,7 @@ geometry=$(xwininfo -display "$DISPLAY_NUM" -id "$window" | awk '/Width:|Height:
 say "window $window visible after ${seen_s} s (width height: ${geometry% })"
 sleep 2  # let it paint and show the empty library's hints
 mkdir -p "$(dirname "$SHOT")"
-xwd -display "$DISPLAY_NUM" -root -silent | convert xwd:- -resize 50% "png:$SHOT" \
-    || fail "screenshot"
+import -display "$DISPLAY_NUM" -window root -resize 50% "png:$SHOT" || fail "screenshot"
 say "screenshot: $SHOT"
 
 # 4. Close it like a user would (SIGTERM = window closed); it must exit cleanly.
