@@ -8,7 +8,7 @@ from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QApplication
 
 from lookalike.gui.index_status import IndexStatus, describe_progress
-from lookalike.gui.results_view import elide_name
+from lookalike.gui.results_view import elide_name, wrap_name
 from lookalike.gui.search_history import HistoryEntry, SearchHistory
 from lookalike.gui.wording import plural
 from lookalike.library import Progress
@@ -63,3 +63,15 @@ def test_nothing_to_index_shows_no_zero_of_zero(qapp: QApplication) -> None:
     status.show_summary(12, 0, 0)
     status.show_progress(Progress("done", 0, 0, 0.0, 0.0))
     assert status.message.text() == "12 photos searchable"
+
+
+def test_long_names_wrap_onto_two_lines(qapp: QApplication) -> None:
+    metrics = QFontMetrics(QFont())
+    name = "strecha_fountain_p11_00.jpg"
+    width = metrics.horizontalAdvance(name) * 2 // 3
+    first, second = wrap_name(name, metrics, width)
+    assert first + second == name  # nothing lost: the end that tells photos apart is shown
+    assert metrics.horizontalAdvance(first) <= width
+    lines = wrap_name("a_very_long_name_" * 6 + ".jpg", metrics, width)
+    assert len(lines) == 2 and lines[1].endswith("….jpg")
+    assert wrap_name("short.jpg", metrics, width) == ["short.jpg"]

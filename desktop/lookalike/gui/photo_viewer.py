@@ -34,6 +34,9 @@ VIEWER_SIDE = 8192
 ZOOM_STEPS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 """Zoom levels of Ctrl++ / Ctrl+- (1.0 = one photo pixel per screen pixel)."""
 
+CANVAS_MARGIN = 4
+"""Pixels that ``RegionOverlay`` leaves around the photo on each side."""
+
 HighlightSource = Callable[[PhotoItem], list[Highlight] | None]
 
 
@@ -79,7 +82,7 @@ class PhotoViewer(QWidget):
         self.caption = QLabel("")
         self.caption.setObjectName("panelTitle")
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.zoom_label = QLabel("Fit")
+        self.zoom_label = QLabel("fitted")
         self.show_marks = QCheckBox("Highlights")
         self.show_marks.setToolTip("Show why this photo matches the query (H)")
         self.show_marks.setChecked(True)
@@ -87,8 +90,8 @@ class PhotoViewer(QWidget):
         buttons = []
         for text, tip, slot in (
             ("← Back", "Back to the grid (Esc)", self.closed.emit),
-            ("‹", "Previous photo (Left)", self.previous),
-            ("›", "Next photo (Right)", self.next),
+            ("‹ Previous", "Previous photo (Left)", self.previous),
+            ("Next ›", "Next photo (Right)", self.next),
             ("Fit", "Fit the photo in the window (F)", self.fit),
             ("100 %", "One photo pixel per screen pixel (1)", lambda: self.set_zoom(1.0)),
             ("Open in Default App", "Open with the system's photo viewer", self.open_external),
@@ -245,11 +248,12 @@ class PhotoViewer(QWidget):
         image = self.canvas.image()
         if self._zoom is None or image is None:
             self.scroll.setWidgetResizable(True)
-            self.zoom_label.setText("Fit")
+            fitted = f"{self._fit_zoom():.0%} · " if image is not None else ""
+            self.zoom_label.setText(f"{fitted}fitted")
             return
         ratio = self.devicePixelRatioF() or 1.0  # 100 % means device pixels
-        size = QSize(round(image.width() * self._zoom / ratio),
-                     round(image.height() * self._zoom / ratio))  # fmt: skip
+        size = QSize(round(image.width() * self._zoom / ratio) + 2 * CANVAS_MARGIN,
+                     round(image.height() * self._zoom / ratio) + 2 * CANVAS_MARGIN)  # fmt: skip
         self.scroll.setWidgetResizable(False)
         self.canvas.resize(size)
         self.zoom_label.setText(f"{self._zoom:.0%}")

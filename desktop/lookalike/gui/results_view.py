@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 CELL = 168
 """Thumbnail cell side in device-independent pixels."""
 
-_TEXT_HEIGHT = 20
+_TEXT_HEIGHT = 34
+"""Room for two lines of file name under each thumbnail."""
 _PAD = 6
 
 
@@ -62,6 +63,18 @@ def elide_name(name: str, metrics: QFontMetrics, width: int) -> str:
     while stem and metrics.horizontalAdvance(stem) > room:
         stem = stem[:-1]
     return f"{stem}{tail}"
+
+
+def wrap_name(name: str, metrics: QFontMetrics, width: int) -> list[str]:
+    """A file name on at most two lines of ``width`` pixels: the first as much of the start as
+    fits, the second the rest, cut at the right with its extension kept (photos of one series
+    differ at the end of their names: "strecha_fountain_p11_" / "01.jpg")."""
+    if metrics.horizontalAdvance(name) <= width:
+        return [name]
+    split = len(name)
+    while split > 1 and metrics.horizontalAdvance(name[:split]) > width:
+        split -= 1
+    return [name[:split], elide_name(name[split:], metrics, width)]
 
 
 class _ThumbDelegate(QStyledItemDelegate):
@@ -107,8 +120,9 @@ class _ThumbDelegate(QStyledItemDelegate):
         )
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(role))
-        name = elide_name(item.path.name, option.fontMetrics, text_rect.width())
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, name)
+        lines = wrap_name(item.path.name, option.fontMetrics, text_rect.width())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                         "\n".join(lines))  # fmt: skip
         painter.restore()
 
     @staticmethod
