@@ -79,6 +79,20 @@ def _photo(row: sqlite3.Row) -> PhotoRow:
     return PhotoRow(id_, root_id, key_path(path), *rest)
 
 
+def _journal_wal(conn: sqlite3.Connection) -> str:
+    """Switch to WAL; returns the journal mode now in use. Switching a new file takes an
+    exclusive lock and SQLite answers 'locked' at once, without its busy handler, while another
+    connection does the same, so this waits up to BUSY_TIMEOUT_MS itself."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
     """Open, check, configure and migrate; raises sqlite3.Error or CatalogCorrupt; True with
     the connection when the schema was created by this call."""
@@ -90,7 +104,7 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
         # WAL + synchronous=NORMAL cannot corrupt the file: a power cut may only lose the last
         # commits (WAL is fsynced at checkpoints, not per commit). Those record work a rescan
         # redoes, which is cheaper than an fsync per commit during a long sync.
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _journal_wal(conn)
         if mode != "wal":
             log.warning("catalog %s: journal_mode is %s, not wal", path, mode)
         conn.execute("PRAGMA synchronous = NORMAL")
