@@ -23,9 +23,11 @@ import numpy.typing as npt
 from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.embed import whitening
 from lookalike.errors import KnownError
+from lookalike.library.duplicates import DuplicateFinder
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
+from lookalike.library.trash import Trashed, TrashResult, move_to_trash, restore
 from lookalike.library.writer import CatalogWriter, Result
-from lookalike.scan.watcher import FileEvent, WatchHandle
+from lookalike.scan.watcher import CREATED, FileEvent, WatchHandle
 from lookalike.search import similar
 from lookalike.search.defaults import DBA_ALPHA, DBA_DEPTH, DBA_K
 from lookalike.search.expand import alpha_expand, dba_shortlist
@@ -33,6 +35,7 @@ from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
 from lookalike.search.rotate import merge_max, turns
 from lookalike.search.similar import Match
 from lookalike.store.catalog import Catalog, PhotoRow
+from lookalike.store.duplicates_store import DuplicatesStore
 from lookalike.store.index import build_from_catalog, diff, load_or_rebuild, patch
 from lookalike.store.vectors import VectorIndex
 from lookalike.types import (
@@ -100,6 +103,7 @@ class Library:
         self._embed_lock = threading.Lock()
         self._last_save_s = time.monotonic()
         self._handles: list[WatchHandle] = []
+        self._duplicates: DuplicateFinder | None = None
         self._closed = False
 
     @classmethod
@@ -514,6 +518,51 @@ class Library:
             if not self._closed:
                 fresh.save(self.home / INDEX_FILE)
 
+    # --- duplicates and trash -----------------------------------------------------------------
+
+    def duplicates(self) -> DuplicateFinder:
+        """The library's duplicate finder (``update()`` it, then read ``groups()``)."""
+        if self._duplicates is None:
+            store = DuplicatesStore.open(self._catalog.path)
+            self._duplicates = DuplicateFinder(self._catalog, lambda: self._index, self._lock,
+                                               self._embedder.model_id, store)  # fmt: skip
+        return self._duplicates
+
+    def trash(self, paths: Sequence[Path]) -> TrashResult:
+        """Move library photos to the system trash; the catalog and index forget them at once.
+
+        Photos in reference folders and files that are not library photos are refused (listed
+        in ``failed``). Undo with :meth:`untrash`.
+        """
+        refs = self.duplicates().store.reference_folders()
+        wanted, refused = [], []
+        for path in (Path(p).expanduser().resolve() for p in paths):
+            with self._lock:
+                known = self._catalog.get_photo(path) is not None
+            if not known:
+                refused.append((path, "not a photo of this library"))
+            elif any(path.is_relative_to(r) for r in refs):
+                refused.append((path, "in a reference folder"))
+            else:
+                wanted.append(path)
+        result = move_to_trash(wanted)
+        for item in result.moved:
+            self._writer.forget(item.original)
+        return TrashResult(result.moved, result.failed + tuple(refused))
+
+    def untrash(self, items: Sequence[Trashed]) -> tuple[list[Path], list[tuple[Path, str]]]:
+        """Move photos back from the trash (see :mod:`lookalike.library.trash` for platforms)
+        and index them again at once.
+
+        Returns:
+            The restored paths, and (path, reason) of those that could not be.
+        """
+        restored, failed = restore(items)
+        self._writer.apply_events([FileEvent(CREATED, p) for p in restored])
+        for _ in self._embed_pending(threading.Event(), 32):
+            pass
+        return restored, failed
+
     # --- lifetime -----------------------------------------------------------------------------
 
     def save(self) -> None:
@@ -537,6 +586,8 @@ class Library:
             self.save()
             self._closed = True
             self._catalog.close()
+            if self._duplicates is not None:
+                self._duplicates.store.close()
 
     def __enter__(self) -> Library:
         return self
