@@ -22,7 +22,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from lookalike import __version__
-from lookalike.cli import eval_cmd
+from lookalike.cli import duplicates_cmd, eval_cmd
 from lookalike.errors import KnownError
 from lookalike.search.defaults import DBA_K
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 LibraryFactory = Callable[[argparse.Namespace], "Library"]
 PRESET_NAMES = ("fast", "balanced", "best")
-LIBRARY_COMMANDS = ("index", "search", "watch", "status", "whiten")
+LIBRARY_COMMANDS = ("index", "search", "watch", "status", "whiten", "duplicates")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?", type=Path, metavar="IMAGE",
                    help="start with a search for this photo (as from a file manager's Open With)")
     eval_cmd.add_parser(sub)
+    duplicates_cmd.add_parser(sub)
     return parser
 
 
@@ -334,4 +335,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Library], int]] = {
     "watch": cmd_watch,
     "status": cmd_status,
     "whiten": cmd_whiten,
+    "duplicates": duplicates_cmd.run,
 }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +81,7 @@ class DuplicateGroup:
 def evidence_row(key: Pair, e: PairEvidence) -> EdgeRow:
     assert e.kind is not None
     return (key[0], key[1], e.kind, e.cosine, e.inliers, e.ratio, e.coverage_a, e.coverage_b,
-            e.turns, e.scale)  # fmt: skip
+            e.turns, e.scale, e.residual)  # fmt: skip
 
 
 def row_evidence(row: EdgeRow) -> tuple[Pair, PairEvidence]:
@@ -142,7 +142,7 @@ class DuplicateFinder:
             return
         pairs = grouping.candidate_pairs(found, neighbours, cosines)
         check = self._pair_check or self._default_check(pairs)
-        edges = grouping.check_pairs(pairs, check)
+        edges = grouping.check_pairs(pairs, self._with_exif_hint(check))
         self.store.replace(chunk, [evidence_row(k, e) for k, e in edges.items()])
 
     def _default_check(self, pairs: dict[Pair, float]) -> PairCheck:
@@ -161,6 +161,21 @@ class DuplicateFinder:
             return check_locals(locals_.get(a), locals_.get(b), pairs[grouping.pair(a, b)])
 
         return check
+
+    def _with_exif_hint(self, check: PairCheck) -> PairCheck:
+        """``check``, with one hint from EXIF: a pair the image calls a copy whose two files
+        both carry a camera's original date, and different ones, is two takes: a burst."""
+
+        def hinted(a: int, b: int) -> PairEvidence:
+            found = check(a, b)
+            if found.kind != "copy":
+                return found
+            fa, fb = self._facts(a), self._facts(b)
+            if fa and fb and fa.taken and fb.taken and fa.taken != fb.taken:
+                return replace(found, kind="burst")
+            return found
+
+        return hinted
 
     def edges(self) -> Edges:
         return dict(row_evidence(r) for r in self.store.edges())

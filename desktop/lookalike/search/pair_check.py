@@ -38,12 +38,22 @@ from lookalike.types import Locals
 Kind = Literal["copy", "burst"]
 
 COPY_RATIO = 0.30
-"""Inliers / mutual matches at or above which the map explains the pair as one image."""
-COPY_COVERAGE = 0.70
-"""Share of the smaller-covered side of the frame (bounding box of its inliers) at or above
-which a photo is wholly inside the other."""
+"""Inliers / mutual matches at or above which the map explains the pair as one image (copies:
+0.47-1.0; 320 px copies, which these features cannot verify, excepted)."""
+COPY_COVERAGE = 0.65
+"""Share of the frame (bounding box of the inliers) that the better-covered photo must reach:
+one photo lies wholly inside the other."""
+COPY_RESIDUAL = 0.004
+"""Median distance (units of the long side; a quarter of a 16-pixel cell at 1024 px) of the
+inliers from the refitted map when both photos' cells fall on one grid (see
+:func:`_copy_residual` for when they do not). Measured (benchmarks/
+duplicates_calibrate.py): same-scale copies (half size, quality 50, brighter) 0.0000-0.0029 (one
+0.0055); 60 % crops 0.007-0.022 at scale 1.65; other shots of a scene 0.005-0.025, except photos
+taken from a tripod with the frame unchanged (blur, light), which are pixel-aligned (0.0000)
+and only EXIF can tell apart (see ``lookalike.library.duplicates``)."""
 BURST_COSINE = 0.90
-"""Global cosine at or above which a verified pair over most of the frame is a burst."""
+"""Global cosine at or above which a verified pair over most of the frame is a burst (copies:
+0.86-0.99; other shots of a scene: median 0.88, p90 0.96; unrelated p99 0.68)."""
 BURST_COVERAGE = 0.50
 """Both photos' inliers must span at least this share of their frames to be a burst."""
 
@@ -105,6 +115,44 @@ def _turns_and_scale(affine: npt.NDArray[np.float64]) -> tuple[int, float]:
     return round(angle / 90.0) % 4, scale
 
 
+def _cell(xy: npt.NDArray[np.float32]) -> float:
+    """The grid spacing of a photo's local features (units of its long side)."""
+    xs = np.unique(np.round(xy[:, 0].astype(np.float64), 4))
+    steps = np.diff(xs)
+    return float(steps.min()) if len(steps) else 1.0
+
+
+def _copy_residual(qa: npt.NDArray[np.float32], qb: npt.NDArray[np.float32], scale: float
+                   ) -> float:  # fmt: skip
+    """The largest residual of a copy: :data:`COPY_RESIDUAL` when both photos' cells fall on
+    one grid (same framing, same cell size), else half the coarser cell (the cells of a copy at
+    another resolution, or of a crop, lie up to half a cell off the other's grid)."""
+    mapped, own = _cell(qa[:, :2]) * scale, _cell(qb[:, :2])
+    coarse = max(mapped, own)
+    same_grid = abs(scale - 1.0) < 0.05 and abs(mapped - own) < 0.1 * coarse
+    return COPY_RESIDUAL if same_grid else max(COPY_RESIDUAL, coarse / 2)
+
+
+def _tight_residual(src: npt.NDArray[np.float32], dst: npt.NDArray[np.float32],
+                    affine: npt.NDArray[np.float64]) -> float:  # fmt: skip
+    """Median distance of the inliers from a map refitted on the best-fitting half of them.
+
+    RANSAC's tolerance (three cells) lets a nearly right map through; refitting on the half that
+    agrees best finds the exact map of a copy (residuals of a fraction of a cell), while two
+    shots of a scene keep their parallax (residuals of a cell or more).
+    """
+    ones = np.ones((len(src), 1), np.float64)
+    homog = np.concatenate([src.astype(np.float64), ones], axis=1)
+    target = dst.astype(np.float64)
+    for _ in range(2):
+        dist = np.linalg.norm(homog @ affine - target, axis=1)
+        best = dist <= np.median(dist)
+        if best.sum() < 3:
+            break
+        affine = np.linalg.lstsq(homog[best], target[best], rcond=None)[0]
+    return float(np.median(np.linalg.norm(homog @ affine - target, axis=1)))
+
+
 def check_locals(a: Locals | None, b: Locals | None, cosine: float) -> PairEvidence:
     """The default pair check from two photos' local features and their global cosine.
 
@@ -132,10 +180,10 @@ def check_locals(a: Locals | None, b: Locals | None, cosine: float) -> PairEvide
     cov_a = _coverage(qa[ia[mask], :2], qa[:, :2])
     cov_b = _coverage(qb[ib[mask], :2], qb[:, :2])
     turns, scale = _turns_and_scale(affine)
-    moved = np.concatenate([qa[ia[mask], :2], np.ones((inliers, 1), np.float32)], axis=1)
-    residual = float(np.median(np.linalg.norm(moved @ affine - qb[ib[mask], :2], axis=1)))
+    residual = _tight_residual(qa[ia[mask], :2], qb[ib[mask], :2], affine)
     kind: Kind | None = None
-    if ratio >= COPY_RATIO and max(cov_a, cov_b) >= COPY_COVERAGE:
+    if ratio >= COPY_RATIO and max(cov_a, cov_b) >= COPY_COVERAGE \
+            and residual <= _copy_residual(qa, qb, scale):  # fmt: skip
         kind = "copy"
     elif cosine >= BURST_COSINE and min(cov_a, cov_b) >= BURST_COVERAGE:
         kind = "burst"

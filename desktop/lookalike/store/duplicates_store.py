@@ -25,8 +25,9 @@ from pathlib import Path
 from lookalike.errors import CatalogCorrupt
 from lookalike.store.catalog import BUSY_TIMEOUT_MS
 
-EdgeRow = tuple[int, int, str, float, int, float, float, float, int, float]
-"""(a, b, kind, cosine, inliers, ratio, coverage_a, coverage_b, turns, scale), a < b."""
+EdgeRow = tuple[int, int, str, float, int, float, float, float, int, float, float]
+"""(a, b, kind, cosine, inliers, ratio, coverage_a, coverage_b, turns, scale, residual), a < b
+(the fields of ``lookalike.search.pair_check.PairEvidence``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dup_edges (
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS dup_edges (
     coverage_b REAL NOT NULL,
     turns      INTEGER NOT NULL,
     scale      REAL NOT NULL,
+    residual   REAL NOT NULL,
     PRIMARY KEY (a, b),
     CHECK (a < b)
 );
@@ -118,7 +120,7 @@ class DuplicatesStore:
             live = {int(r[0]) for r in db.execute(
                 "SELECT id FROM photos WHERE id IN (SELECT value FROM json_each(?))",
                 (str(sorted({e[0] for e in edges} | {e[1] for e in edges} | set(ids))),))}
-            db.executemany("INSERT OR REPLACE INTO dup_edges VALUES (?,?,?,?,?,?,?,?,?,?)",
+            db.executemany("INSERT OR REPLACE INTO dup_edges VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                            [e for e in edges if e[0] in live and e[1] in live])  # fmt: skip
             db.executemany("INSERT OR REPLACE INTO dup_checked VALUES (?, ?)",
                            [(i, c) for i, c in photos.items() if i in live])  # fmt: skip
