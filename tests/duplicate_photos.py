@@ -6,9 +6,13 @@ same scene with a few shapes moved a little, as a subject moves between two shot
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
 
@@ -65,3 +69,28 @@ def make_library(folder: Path) -> dict[str, Path]:
         out[f"other{i}"] = folder / f"other_{i}.jpg"
         scene(20 + i).save(out[f"other{i}"], quality=92)
     return out
+
+
+@contextmanager
+def temporary_trash(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Make ``home`` the user's HOME so send2trash uses its freedesktop.org trash (send2trash
+    reads XDG_DATA_HOME when imported, so it is reloaded on the way in and out).
+
+    Yields:
+        The trash folder (``home/.local/share/Trash``).
+    """
+    import send2trash
+    import send2trash.plat_other
+
+    home.mkdir(parents=True, exist_ok=True)
+    with monkeypatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        patch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+        importlib.reload(send2trash.plat_other)
+        importlib.reload(send2trash)
+        try:
+            yield home / ".local" / "share" / "Trash"
+        finally:
+            patch.undo()
+            importlib.reload(send2trash.plat_other)
+            importlib.reload(send2trash)

@@ -44,7 +44,8 @@ class DuplicatePhoto:
         size_bytes: its size.
         width, height: upright pixels.
         format: "JPEG", "PNG", ...
-        taken: the EXIF original date or None.
+        taken: the EXIF original date ("2024:04:01 10:00:00") or None.
+        mtime_ns: the file's modification time, ns since the epoch.
         keep: True for the photo suggested to keep.
         reason: for the kept photo, why; for the others, how they differ ("smaller, cropped").
         reference: in a reference folder: never offered for removal.
@@ -56,6 +57,7 @@ class DuplicatePhoto:
     height: int
     format: str
     taken: str | None
+    mtime_ns: int
     keep: bool
     reason: str
     reference: bool
@@ -228,5 +230,5 @@ def _describe(kind: Kind, facts: list[PhotoFacts], edges: Edges, refs: Sequence[
 
 
 def _photo(f: PhotoFacts, keep: bool, reason: str, refs: Sequence[Path]) -> DuplicatePhoto:
-    return DuplicatePhoto(f.path, f.size_bytes, f.width, f.height, f.format, f.taken, keep,
-                          reason, _in(f.path, refs))  # fmt: skip
+    return DuplicatePhoto(f.path, f.size_bytes, f.width, f.height, f.format, f.taken,
+                          f.mtime_ns, keep, reason, _in(f.path, refs))  # fmt: skip

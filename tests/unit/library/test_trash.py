@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.duplicate_photos import temporary_trash
 from tests.fakes import FakeEmbedder, write_photo
 
 from lookalike.library import Library
@@ -19,20 +19,8 @@ pytestmark = pytest.mark.skipif(sys.platform in ("darwin", "win32"),
 
 @pytest.fixture
 def trash_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A temporary HOME whose trash send2trash uses (it reads XDG_DATA_HOME on import)."""
-    import send2trash
-    import send2trash.plat_other
-
-    home = tmp_path / "user"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    importlib.reload(send2trash.plat_other)
-    importlib.reload(send2trash)
-    yield home / ".local" / "share" / "Trash"
-    monkeypatch.undo()
-    importlib.reload(send2trash.plat_other)
-    importlib.reload(send2trash)
+    with temporary_trash(tmp_path / "user", monkeypatch) as trash:
+        yield trash
 
 
 def test_move_to_trash_writes_the_entry_and_restore_moves_it_back(
