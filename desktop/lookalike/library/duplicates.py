@@ -155,7 +155,7 @@ class DuplicateFinder:
         locals_: dict[int, Locals] = {}
         for photo_id, blob in blobs.items():
             try:
-                locals_[photo_id] = locals_from_bytes(blob)
+                locals_[photo_id] = locals_from_bytes(blob).astype(np.float32)
             except ValueError as exc:
                 log.warning("photo %d: unreadable local features (%s)", photo_id, exc)
 
