@@ -225,9 +225,12 @@ class DuplicatesPage(QWidget):
 
     def _draw_marks(self) -> None:
         for path, box in self._boxes.items():
+            marked = self.model.is_marked(path)
             box.blockSignals(True)
-            box.setChecked(self.model.is_marked(path))
+            box.setChecked(marked)
             box.blockSignals(False)
+            box.setText("Remove: goes to the trash" if marked else "Remove")
+            box.setStyleSheet("color: #c0392b; font-weight: bold" if marked else "")
         marked = self.model.marked()
         self.trash_button.setEnabled(bool(marked))
         self.trash_button.setText(
