@@ -108,7 +108,7 @@ class DuplicateFinder:
                  model_id: str, store: DuplicatesStore,
                  pair_check: PairCheck | None = None) -> None:  # fmt: skip
         self._catalog, self._index, self._lock = catalog, index, lock
-        self._model_id, self.store, self._pair_check = model_id, store, pair_check
+        self._model_id, self.store, self.pair_check = model_id, store, pair_check
 
     def update(self, cancel: threading.Event | None = None) -> int:
         """Check the photos that are new or changed since their last check.
@@ -143,7 +143,7 @@ class DuplicateFinder:
             self.store.replace(chunk, [])
             return
         pairs = grouping.candidate_pairs(found, neighbours, cosines)
-        check = self._pair_check or self._default_check(pairs)
+        check = self.pair_check or self._default_check(pairs)
         edges = grouping.check_pairs(pairs, self._with_exif_hint(check))
         self.store.replace(chunk, [evidence_row(k, e) for k, e in edges.items()])
 
