@@ -88,14 +88,16 @@ class DuplicatesPage(QWidget):
         self.undo_button = QPushButton("Undo", self)
         self.undo_button.setEnabled(False)
         self.undo_button.clicked.connect(self.undo)
-        bar = QHBoxLayout()
+        bar = QHBoxLayout()  # two rows, so the page never makes the window wider
         for w in (self.kind, self.find_button, self.suggest_all):
             bar.addWidget(w)
         bar.addStretch(1)
-        bar.addWidget(self.trash_button)
-        bar.addWidget(self.undo_button)
         self.summary = QLabel("", self)
         self.summary.setObjectName("panelTitle")
+        actions = QHBoxLayout()
+        actions.addWidget(self.summary, 1)
+        actions.addWidget(self.trash_button)
+        actions.addWidget(self.undo_button)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
         self._cards = QWidget()
@@ -107,7 +109,7 @@ class DuplicatesPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(bar)
-        layout.addWidget(self.summary)
+        layout.addLayout(actions)
         layout.addWidget(self.status)
         layout.addWidget(scroll, 1)
 
