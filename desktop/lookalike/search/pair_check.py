@@ -97,8 +97,18 @@ class PairEvidence:
 
 
 PairCheck = Callable[[int, int], PairEvidence]
-"""``check(id_a, id_b) -> PairEvidence``: the interface a verifier implements to replace the
-default (it may look up the photos itself)."""
+"""``check(id_a, id_b) -> PairEvidence``: what a verifier implements to replace the default
+(set ``DuplicateFinder.pair_check``).
+
+Contract: called with two catalog photo ids, ``id_a < id_b``, both indexed, whose global cosine
+passed :data:`lookalike.search.grouping.PREFILTER`, from the thread that runs
+``DuplicateFinder.update`` (not the GUI thread), without the library lock held (take it for
+catalog reads). It looks the photos up itself and returns ``kind`` "copy" (same_photo), "burst"
+(a near-identical take) or None; ``cosine`` as given by the index; ``inliers``, ``ratio``,
+``coverage_a``/``coverage_b`` (share of each frame the matched region spans: they make the
+"cropped" words), ``turns`` (quarter turns: "rotated"), ``scale`` and ``residual`` as far as
+it knows them (defaults otherwise). It must not raise for an unreadable photo: return
+``PairEvidence(None, cosine)``. A same-place verdict maps to None (never a duplicate)."""
 
 
 def _coverage(xy: npt.NDArray[np.float32], frame: npt.NDArray[np.float32]) -> float:
