@@ -26,7 +26,7 @@ from lookalike.search.keep_choice import PhotoFacts, explain_group
 from lookalike.search.pair_check import Kind, PairCheck, PairEvidence, check_locals
 from lookalike.store.catalog import Catalog
 from lookalike.store.duplicates_store import DuplicatesStore, EdgeRow
-from lookalike.store.vectors import VectorIndex
+from lookalike.store.hnsw import VectorIndex
 from lookalike.types import Locals, locals_from_bytes
 
 log = logging.getLogger(__name__)
