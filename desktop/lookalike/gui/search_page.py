@@ -27,7 +27,7 @@ from lookalike.gui.images import qimage_to_rgb, rgb_to_qimage
 from lookalike.gui.match_view import VIEW_SIDE, DecodedCache, MatchDetail, MatchView, load_detail
 from lookalike.gui.query_view import QueryView
 from lookalike.gui.region_overlay import Box
-from lookalike.gui.results_model import SCORE_EXPLAINED, PhotoItem, ResultsModel
+from lookalike.gui.results_model import SCORE_EXPLAINED, SECTIONS, PhotoItem, ResultsModel
 from lookalike.gui.results_view import ResultsView
 from lookalike.gui.search_history import HistoryEntry, SearchHistory
 from lookalike.gui.thumbnails import ThumbnailCache
@@ -55,6 +55,19 @@ class Query:
     photo_id: int | None
     name: str
 
+
+NOTHING_HERE = "Nothing in your library shows this"
+"""The section line when no result is verified: only look-alikes were found."""
+
+
+def section_titles(counts: dict[str, int]) -> str:
+    """The result sections in words: "Same photo (1) · Same place (4) · Looks similar (15)",
+    or :data:`NOTHING_HERE` first when neither the same photo nor the same place was found."""
+    shown = [f"{title} ({counts.get(verdict, 0)})" for verdict, title in SECTIONS
+             if counts.get(verdict, 0)]  # fmt: skip
+    if not counts.get("same_photo") and not counts.get("same_place"):
+        return f"<b>{NOTHING_HERE}</b>" + (f" · {shown[0]}" if shown else "")
+    return " · ".join(f"<b>{t}</b>" if i < 2 else t for i, t in enumerate(shown))
 
 class SearchPage(QWidget):
     """Search with a photo (or a region of it) and see why each result matches.
@@ -131,6 +144,9 @@ class SearchPage(QWidget):
         header.addWidget(self._count)
         header.addWidget(legend, 1)
         header.addWidget(self.top)
+        self.sections = QLabel("")
+        self.sections.setObjectName("sectionTitles")
+        self.sections.setWordWrap(True)
         empty = QLabel("Results appear here, most similar first.")
         empty.setObjectName("hint")
         empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -141,6 +157,7 @@ class SearchPage(QWidget):
         results_layout = QVBoxLayout(results_box)
         results_layout.setContentsMargins(8, 8, 8, 0)
         results_layout.addLayout(header)
+        results_layout.addWidget(self.sections)
         results_layout.addWidget(self._stack, 1)
         self.right = QSplitter(Qt.Orientation.Vertical, self)
         self.right.addWidget(results_box)
@@ -275,6 +292,7 @@ class SearchPage(QWidget):
         n = len(matches)
         like = "the selected region" if crop is not None else "this photo"
         self._count.setText(f"{plural(n, 'photo')} like {like}")
+        self.sections.setText(section_titles(self.model.section_counts()) if n else "")
         self.query_view.set_caption(
             f"{self._query.name} · {plural(n, 'result')} in {result.seconds * 1000:.0f}\u00a0ms"
             + (" · searching the selected region" if crop is not None else "")

@@ -6,9 +6,11 @@ from lookalike.library.searching import search_options
 from lookalike.scan.watcher import WatchHandle
 from lookalike.search.explanation import Explanation, NumberedRegion
 from lookalike.search.pipeline import SearchOptions
-from lookalike.search.similar import Match
+from lookalike.search.similar import Match, Verdict
+from lookalike.search.verdict import ORDER as VERDICTS
+from lookalike.search.verdict import at_least
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by kind)
     "Explanation", "Library", "Match", "NumberedRegion", "Progress", "RootInfo", "SearchOptions",
-    "SearchResult", "Status", "WatchHandle", "search_options",
+    "SearchResult", "Status", "VERDICTS", "Verdict", "WatchHandle", "at_least", "search_options",
 ]
