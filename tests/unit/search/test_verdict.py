@@ -12,7 +12,7 @@ from lookalike.search.metrics import verdict_scores
 from lookalike.search.pair_check import PairEvidence
 from lookalike.search.similar import Match
 from lookalike.search.verdict import (
-    SAME_PHOTO_COSINE,
+    SAME_PHOTO_RESIDUAL,
     SAME_PLACE_INLIERS,
     at_least,
     decide,
@@ -23,9 +23,11 @@ from lookalike.search.verdict import (
 @pytest.mark.parametrize(
     ("evidence", "verdict"),
     [
-        (PairEvidence("copy", SAME_PHOTO_COSINE + 0.01, 200, 0.9, 0.95, 0.95), "same_photo"),
-        # a near-exact map but a global look that changed: a tripod second shot, not a copy
-        (PairEvidence("copy", SAME_PHOTO_COSINE - 0.05, 200, 0.9, 0.95, 0.95), "same_place"),
+        (PairEvidence("copy", 0.9, 200, 0.9, 0.95, 0.95, residual=0.001), "same_photo"),
+        # a copy within half a cell but not exact: maybe a tripod second shot, not a copy
+        (PairEvidence("copy", 0.95, 200, 0.9, 0.95, 0.95, residual=SAME_PHOTO_RESIDUAL + 0.005),
+         "same_place"),
+        (PairEvidence("copy", 0.9, SAME_PLACE_INLIERS, 0.9, 0.9, 0.9, residual=0.0), "similar"),
         (PairEvidence("burst", 0.97, 150, 0.5, 0.8, 0.8), "same_place"),
         (PairEvidence(None, 0.7, SAME_PLACE_INLIERS + 1, 0.2), "same_place"),
         (PairEvidence(None, 0.7, SAME_PLACE_INLIERS), "similar"),  # at chance: not verified
