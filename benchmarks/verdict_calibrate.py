@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -31,8 +33,9 @@ from lookalike.embed.model import Embedder  # noqa: E402
 from lookalike.embed.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 from lookalike.errors import KnownError  # noqa: E402
 from lookalike.paths import models_dir  # noqa: E402
-from lookalike.search.rerank import rerank_fits  # noqa: E402
-from lookalike.search.verdict import decide, evidence_of  # noqa: E402
+from lookalike.search.rerank import rerank_fits, rerank_scores  # noqa: E402
+from lookalike.search.similar import Match  # noqa: E402
+from lookalike.search.verdict import decide, evidence_of, verified_matches  # noqa: E402
 
 
 def labels(bench: Path) -> dict[str, tuple[str, str]]:
@@ -75,19 +78,28 @@ def main() -> int:
     vecs = np.stack([embs[p].vector for p in keys]).astype(np.float32)
     rows: dict[str, list[tuple[int, str, float]]] = {}
     records: list[dict[str, object]] = []
+    plain_s = verdict_s = 0.0
     for i, qp in enumerate(keys):
         q = embs[qp].locals
         others = [j for j in range(len(keys)) if j != i]
         cands = [embs[keys[j]].locals for j in others]
         cos = (vecs[others] @ vecs[i]).tolist()
+        top = np.argsort(-np.asarray(cos), kind="stable")[:50].tolist()  # the shortlist
+        t_cos, t_cands = [cos[t] for t in top], [cands[t] for t in top]
+        started = time.perf_counter()
+        rerank_scores(t_cos, q, t_cands)  # today's re-ranking of a 50-deep shortlist
+        plain_s += time.perf_counter() - started
+        started = time.perf_counter()
+        shortlist = [Match(t, Path(keys[others[t]]), cos[t], r) for r, t in enumerate(top)]
+        verified_matches(shortlist, q, dict(zip(top, t_cands, strict=True)), {}, 50)
+        verdict_s += time.perf_counter() - started
         _, fits = rerank_fits(cos, q, cands)
         for j, fit, c in zip(others, fits, cos, strict=True):
             ev = evidence_of(q, cands[others.index(j)], fit, c)
             kind = pair_kind(named[qp], named[keys[j]])
             rows.setdefault(kind, []).append((ev.inliers, decide(ev), round(c, 3)))
             if ev.inliers > 10:
-                records.append({"kind": kind, "query": qp, "result": keys[j]}
-                               | {k: v for k, v in asdict(ev).items()})
+                records.append(asdict(ev) | {"pair": kind, "query": qp, "result": keys[j]})
     report = {}
     for kind, got in sorted(rows.items()):
         inl = np.asarray([g[0] for g in got])
@@ -102,6 +114,15 @@ def main() -> int:
             "same_photo": verdicts.count("same_photo"),
         }
         print(kind, json.dumps(report[kind]))
+    print(f"per query, 50 candidates: re-ranking {1000 * plain_s / len(keys):.1f} ms, re-ranking "
+          f"+ verdicts {1000 * verdict_s / len(keys):.1f} ms (load {os.getloadavg()[0]:.1f})")
+    for t in (14, 16, 18, 20, 25):  # chance above each threshold, and what true pairs keep
+        above = {k: sum(g[0] > t for g in got) / len(got) for k, got in sorted(rows.items())}
+        print(f"inliers > {t}: " + ", ".join(f"{k} {v:.2%}" for k, v in above.items()))
+    for res in (0.004, 0.02):  # the copy test with the exact map only, or half a cell
+        exact = {k: sum(r["kind"] == "copy" and r["residual"] <= res for r in records
+                        if r["pair"] == k) for k in rows}  # fmt: skip
+        print(f"copy test, residual <= {res}: {exact}")
     if args.json:
         args.json.write_text(json.dumps({"summary": report, "pairs": records}, indent=1))
     return 0
