@@ -68,9 +68,25 @@ def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = N
 
         home = args.library if args.library is not None else paths.data_dir()
         exclude = [Path(p) for p in settings.exclude]
-        preset = library_preset(args, settings.preset, Library.stored_preset(home))
-        return Library.open(home, factory(dataclasses.replace(settings, preset=preset)),
-                            exclude=exclude, preset=preset, requested_preset=settings.preset)
+        stored = Library.stored_preset(home)
+        preset = stored or settings.preset
+        target = switch_target(args, settings.preset, stored)
+
+        def embedder_for(name: str) -> PhotoEmbedder:
+            return factory(dataclasses.replace(settings, preset=name))
+
+        library = Library.open(home, embedder_for(preset), exclude=exclude, preset=preset,
+                               requested_preset=None if target else settings.preset,
+                               embedder_for=embedder_for)  # fmt: skip
+        try:
+            if target is not None:
+                library.switch_preset(target)
+            elif args.command in ("index", "watch", "gui"):
+                library.resume_switch()
+        except BaseException:
+            library.close()
+            raise
+        return library
 
     if args.command == "gui":
         return run_gui(args, settings, open_library)
@@ -87,11 +103,12 @@ def effective_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def library_preset(args: argparse.Namespace, requested: str, stored: str | None) -> str:
-    """The preset a library opens with: its own, recorded one, so a one-off ``--preset`` never
-    touches its vectors; the requested one for a new library or when the user deliberately
-    switches (``lookalike index --preset P``, or Settings -> Quality in the window, which
-    re-embed every photo).
+def switch_target(args: argparse.Namespace, requested: str, stored: str | None) -> str | None:
+    """The preset to switch the library to, or None: a library keeps its own, recorded preset,
+    so a one-off ``--preset`` never touches its vectors. The user switches deliberately with
+    ``lookalike index --preset P`` (or ``lookalike --preset P index``) or Settings -> Quality
+    in the window; the new vectors are then built in the background while searches keep
+    using the old ones, and asking for the library's own preset cancels a switch under way.
 
     Args:
         args: the command line (``command``, ``preset_global``).
@@ -100,7 +117,7 @@ def library_preset(args: argparse.Namespace, requested: str, stored: str | None)
     """
     deliberate = (args.command == "index" and bool(getattr(args, "preset_global", None))) or (
         args.command == "gui" and not getattr(args, "preset_global", None))
-    return requested if stored is None or deliberate else stored
+    return requested if stored is not None and deliberate else None
 
 
 def default_embedder(settings: Settings) -> PhotoEmbedder:

@@ -14,12 +14,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.decode.query import Crop
 from lookalike.errors import KnownError
-from lookalike.library import learning, preset_record, roots
+from lookalike.library import learning, preset_record, roots, switch
 from lookalike.library.indexing import Indexer
 from lookalike.library.integrity import open_catalog
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
@@ -47,8 +48,8 @@ class Library:
     Attributes:
         home: the folder holding the catalog and the index.
         model_changed: :meth:`open` found the photos embedded by another model (an app update
-            or a deliberate preset switch changed it): they are pending again, and the next
-            :meth:`sync` embeds them anew.
+            changed it): the next :meth:`sync` embeds them anew, beside the old vectors, which
+            serve searches by library photo until then (see :mod:`~lookalike.library.switch`).
         preset: the name of the preset the library's vectors are made with (None: not told).
         requested_preset_ignored: the command asked for another preset, and the library kept
             its own (a one-off ``--preset`` never touches the vectors).
@@ -62,6 +63,7 @@ class Library:
         model_changed: bool = False,
         preset: str | None = None,
         requested_preset: str | None = None,
+        embedder_for: Callable[[str], PhotoEmbedder] | None = None,
     ) -> None:
         """Use :meth:`open`."""
         self.home = home
@@ -75,6 +77,7 @@ class Library:
         self._indexer = Indexer(writer, embedder, self.save)
         self._handles: list[WatchHandle] = []
         self._closed = False
+        self._switcher = switch.Switcher(writer, self._indexer, embedder_for)
         self.notes: list[str] = []
         """What :meth:`open` repaired, in plain words (a damaged catalog, an orphaned index)."""
         self._owner: LibraryLock | None = None  # this process's hold on the library folder
@@ -88,6 +91,7 @@ class Library:
         exclude: Sequence[Path] = (),
         preset: str | None = None,
         requested_preset: str | None = None,
+        embedder_for: Callable[[str], PhotoEmbedder] | None = None,
     ) -> Library:
         """Open (or create) the library in ``home`` for ``embedder``'s vector space.
 
@@ -103,6 +107,7 @@ class Library:
             preset: the name of ``embedder``'s preset, recorded in the catalog.
             requested_preset: the preset the user asked for this run, if another one was
                 kept (see :attr:`requested_preset_ignored`).
+            embedder_for: builds the embedder of a preset name (for :meth:`switch_preset`).
 
         Raises:
             CatalogCorrupt: the catalog cannot be used.
@@ -112,20 +117,25 @@ class Library:
         home.mkdir(parents=True, exist_ok=True)
         owner, catalog, notes = open_catalog(home, CATALOG_FILE, INDEX_FILE)
         try:
-            model_changed = catalog.set_model(embedder.model_id)
-            if preset is not None:
+            old = switch.old_space(catalog, embedder)  # (id, dim) kept after an app update
+            if preset is not None and old is None:
                 preset_record.record_preset(catalog, preset, embedder)
-            white = learning.stored_whitening(catalog, embedder.model_id)
-            index, reason = load_or_rebuild(
-                home / INDEX_FILE, catalog, embedder.model_id, embedder.dim, whitening=white)
+            space, dim = old or (embedder.model_id, embedder.dim)
+            white = learning.stored_whitening(catalog, space)
+            index, reason = load_or_rebuild(home / INDEX_FILE, catalog, space, dim, whitening=white)
             log.debug("index %s loaded (%s)", home / INDEX_FILE, reason or "as saved")
             excluded = [*(Path(p).expanduser().resolve() for p in exclude), home]
-            writer = CatalogWriter(catalog, index, embedder.model_id, IMAGE_SUFFIXES, excluded)
+            writer = CatalogWriter(catalog, index, space, IMAGE_SUFFIXES, excluded)
+            query_embedder = embedder if old is None else switch.ModelGone(
+                space, dim, lambda: switch.info(writer))
+            library = cls(home, writer, query_embedder, old is not None, preset,
+                          requested_preset, embedder_for)  # fmt: skip
+            if old is not None:
+                library._switcher.start(embedder, preset)
         except BaseException:
             catalog.close()
             owner.release()
             raise
-        library = cls(home, writer, embedder, model_changed, preset, requested_preset)
         library.notes, library._owner = notes, owner
         if library.requested_preset_ignored:
             log.info("this library uses the %s preset; %s ignored (its vectors are kept)",
@@ -183,7 +193,33 @@ class Library:
                     yield Progress("cancelled", walked + count, 0)
                     return
             walked += count
-        yield from self._indexer.embed_pending(cancel, batch)
+        final = Progress("done", 0, 0)
+        if not isinstance(self._embedder, switch.ModelGone):  # else only the switch embeds
+            for final in self._indexer.embed_pending(cancel, batch):
+                if final.phase not in ("done", "cancelled"):
+                    yield final
+        swapped = yield from self._switcher.run(cancel, batch, self._index_file())
+        if swapped is not None:  # the new model is the library's now
+            self._embedder, self.model_changed = swapped.embedder, False
+            self.preset = swapped.target.preset or self.preset
+        yield replace(final, phase="cancelled") if cancel.is_set() else final
+
+    def switch_preset(self, name: str) -> None:
+        """Move the library to preset ``name``'s model, in the background: :meth:`sync` builds
+        the new vectors beside the ones in use, which serve searches until the swap. The
+        library's own preset cancels a switch in progress; the same target resumes it.
+
+        Raises:
+            ModelMissing: the preset's model file is not installed.
+        """
+        self.requested_preset_ignored = False
+        own = None if isinstance(self._embedder, switch.ModelGone) else self.preset
+        self._switcher.request(name, own)
+
+    def resume_switch(self) -> None:
+        """Resume the switch a previous run left (``index`` and the window do; a one-off
+        ``search`` leaves it waiting and keeps using the old vectors)."""
+        self._switcher.resume()
 
     def apply_events(self, events: Sequence[FileEvent]) -> None:
         """Apply watcher events through the same write functions as :meth:`sync`.
@@ -327,7 +363,7 @@ class Library:
                                                             white.digest)  # fmt: skip
             return Status(infos, stats["indexed"], stats["pending"], self._catalog.skipped(),
                           stats["offline"], index.live_count, index.file_size,
-                          self._embedder.model_id, info)
+                          self._writer.model_id, info, switch.info(self._writer))
 
     # --- whitening ----------------------------------------------------------------------------
 
