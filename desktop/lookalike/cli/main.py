@@ -197,7 +197,7 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
               "again; until then, searches with a library photo use the old vectors.",
               file=sys.stderr)  # fmt: skip
     switching = library.status().switch
-    if switching is not None and switching.preset is not None:
+    if switching is not None and switching.preset is not None and not library.model_changed:
         print(f"Switching to the {switching.preset} preset: {switching.total - switching.done} "
               f"photos to embed again; searches keep using the current model until it is done.",
               file=sys.stderr)  # fmt: skip
@@ -212,6 +212,8 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
     seconds = time.monotonic() - started
     cancelled = last is not None and last.phase == "cancelled"
     embedded = last.done if last is not None and last.phase != "scanning" else 0
+    if switching is not None:  # plus the photos embedded with the new model in this run
+        embedded += (status.switch.done if status.switch else switching.total) - switching.done
     if args.json:
         _print_json({"embedded": embedded, "cancelled": cancelled, "seconds": round(seconds, 3),
                      **_status_dict(status)})

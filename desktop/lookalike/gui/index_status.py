@@ -30,7 +30,8 @@ def describe_progress(progress: Any) -> str:
     if progress.phase == "scanning":
         found = f" · {progress.total:,} photos found" if progress.total else ""
         return f"Looking for photos…{found}"
-    text = f"Indexing {progress.done:,} of {progress.total:,} photos"
+    doing = "Re-embedding with the new quality" if progress.phase == "switching" else "Indexing"
+    text = f"{doing} {progress.done:,} of {progress.total:,} photos"
     if progress.photos_per_s:
         text += f" · {progress.photos_per_s:.1f} photos/s"
     eta = format_eta(progress.eta_s)

@@ -60,8 +60,8 @@ def old_space(catalog: Catalog, embedder: PhotoEmbedder) -> tuple[str, int] | No
     if current in (None, embedder.model_id) or dim is None or not catalog.count_indexed(current):
         catalog.set_model(embedder.model_id)
         return None
-    log.warning("the model changed from %s to %s: photos are embedded again beside the "
-                "vectors in use", current, embedder.model_id)  # fmt: skip
+    log.info("the model changed from %s to %s: photos are embedded again beside the "
+             "vectors in use", current, embedder.model_id)  # fmt: skip
     return current, int(dim)
 
 
@@ -161,6 +161,8 @@ class ModelSwitch:
         settled = 0
         with self._writer.write():
             catalog = self._writer.catalog
+            if next_space.target(catalog) != self.target:  # cancelled or replaced meanwhile
+                return 0
             for row, outcome in results:
                 if catalog.photo_by_id(row.id) != row:
                     continue
@@ -178,6 +180,8 @@ class ModelSwitch:
     def complete(self) -> bool:
         """Whether every searchable or waiting photo has its new vector."""
         with self._writer.lock:
+            if next_space.target(self._writer.catalog) != self.target:
+                return False
             done, total = next_space.progress(self._writer.catalog)
         return done == total
 

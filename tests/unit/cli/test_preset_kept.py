@@ -60,7 +60,7 @@ def test_index_with_a_preset_is_the_deliberate_switch(
     assert _run(built, "--library", home, *args, "--json") == 0
     out, err = capsys.readouterr()
     summary = json.loads(out)
-    assert summary["embedded"] == 0  # nothing new in the old space
+    assert summary["embedded"] == 5  # each photo once, with the new model
     assert (summary["switch"], summary["model_id"], summary["index_size"]) == (
         None, "fake-best", 5)  # switched: 5 new vectors, swapped, indexed
     assert "Switching to the best preset: 5 photos to embed again" in err
