@@ -79,10 +79,10 @@ def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = N
                                requested_preset=None if target else settings.preset,
                                embedder_for=embedder_for)  # fmt: skip
         try:
+            left = library.status().switch if args.command in ("index", "watch", "gui") else None
+            target = target or (left.preset if left is not None else None)  # resumed
             if target is not None:
                 library.switch_preset(target)
-            elif args.command in ("index", "watch", "gui"):
-                library.resume_switch()
         except BaseException:
             library.close()
             raise
@@ -106,17 +106,18 @@ def effective_settings(args: argparse.Namespace) -> Settings:
 def switch_target(args: argparse.Namespace, requested: str, stored: str | None) -> str | None:
     """The preset to switch the library to, or None: a library keeps its own, recorded preset,
     so a one-off ``--preset`` never touches its vectors. The user switches deliberately with
-    ``lookalike index --preset P`` (or ``lookalike --preset P index``) or Settings -> Quality
-    in the window; the new vectors are then built in the background while searches keep
-    using the old ones, and asking for the library's own preset cancels a switch under way.
+    ``lookalike index --preset P`` (or ``lookalike --preset P index``), or with Settings ->
+    Quality in the window, which asks first and calls ``Library.switch_preset`` itself (a
+    window start only resumes a switch: the saved Quality may predate a switch made with the
+    command). The new vectors are built in the background while searches keep using the old
+    ones; asking for the library's own preset cancels a switch under way.
 
     Args:
         args: the command line (``command``, ``preset_global``).
         requested: the preset of the effective settings.
         stored: the library's recorded preset (None: new, or indexed before it was recorded).
     """
-    deliberate = (args.command == "index" and bool(getattr(args, "preset_global", None))) or (
-        args.command == "gui" and not getattr(args, "preset_global", None))
+    deliberate = args.command == "index" and bool(getattr(args, "preset_global", None))
     return requested if stored is not None and deliberate else None
 
 

@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from lookalike.decode.image import IMAGE_SUFFIXES
@@ -47,9 +46,8 @@ class Library:
 
     Attributes:
         home: the folder holding the catalog and the index.
-        model_changed: :meth:`open` found the photos embedded by another model (an app update
-            changed it): the next :meth:`sync` embeds them anew, beside the old vectors, which
-            serve searches by library photo until then (see :mod:`~lookalike.library.switch`).
+        model_changed: an app update changed the model: :meth:`sync` embeds the photos anew
+            beside the old vectors, which serve searches by library photo until then.
         preset: the name of the preset the library's vectors are made with (None: not told).
         requested_preset_ignored: the command asked for another preset, and the library kept
             its own (a one-off ``--preset`` never touches the vectors).
@@ -77,7 +75,7 @@ class Library:
         self._indexer = Indexer(writer, embedder, self.save)
         self._handles: list[WatchHandle] = []
         self._closed = False
-        self._switcher = switch.Switcher(writer, self._indexer, embedder_for)
+        self._switcher = switch.Switcher(writer, self._indexer, embedder_for, self._swapped)
         self.notes: list[str] = []
         """What :meth:`open` repaired, in plain words (a damaged catalog, an orphaned index)."""
         self._owner: LibraryLock | None = None  # this process's hold on the library folder
@@ -117,20 +115,16 @@ class Library:
         home.mkdir(parents=True, exist_ok=True)
         owner, catalog, notes = open_catalog(home, CATALOG_FILE, INDEX_FILE)
         try:
-            old = switch.old_space(catalog, embedder)  # (id, dim) kept after an app update
-            if preset is not None and old is None:
-                preset_record.record_preset(catalog, preset, embedder)
-            space, dim = old or (embedder.model_id, embedder.dim)
+            space, dim, query_embedder = switch.open_space(catalog, embedder, preset)
             white = learning.stored_whitening(catalog, space)
             index, reason = load_or_rebuild(home / INDEX_FILE, catalog, space, dim, whitening=white)
             log.debug("index %s loaded (%s)", home / INDEX_FILE, reason or "as saved")
             excluded = [*(Path(p).expanduser().resolve() for p in exclude), home]
             writer = CatalogWriter(catalog, index, space, IMAGE_SUFFIXES, excluded)
-            query_embedder = embedder if old is None else switch.ModelGone(
-                space, dim, lambda: switch.info(writer))
-            library = cls(home, writer, query_embedder, old is not None, preset,
-                          requested_preset, embedder_for)  # fmt: skip
-            if old is not None:
+            updated = query_embedder is not embedder  # an app update: the old space is kept
+            library = cls(home, writer, query_embedder, updated, preset, requested_preset,
+                          embedder_for)  # fmt: skip
+            if updated:
                 library._switcher.start(embedder, preset)
         except BaseException:
             catalog.close()
@@ -193,33 +187,18 @@ class Library:
                     yield Progress("cancelled", walked + count, 0)
                     return
             walked += count
-        final = Progress("done", 0, 0)
-        if not isinstance(self._embedder, switch.ModelGone):  # else only the switch embeds
-            for final in self._indexer.embed_pending(cancel, batch):
-                if final.phase not in ("done", "cancelled"):
-                    yield final
-        swapped = yield from self._switcher.run(cancel, batch, self._index_file())
-        if swapped is not None:  # the new model is the library's now
-            self._embedder, self.model_changed = swapped.embedder, False
-            self.preset = swapped.target.preset or self.preset
-        yield replace(final, phase="cancelled") if cancel.is_set() else final
+        yield from self._switcher.embed(not isinstance(self._embedder, switch.ModelGone), cancel,
+                                        batch, self._index_file())  # fmt: skip
+
+    def _swapped(self, done: switch.ModelSwitch) -> None:  # the new model is the library's now
+        self._embedder, self.model_changed, self.preset = done.embedder, False, done.target.preset
 
     def switch_preset(self, name: str) -> None:
-        """Move the library to preset ``name``'s model, in the background: :meth:`sync` builds
-        the new vectors beside the ones in use, which serve searches until the swap. The
-        library's own preset cancels a switch in progress; the same target resumes it.
-
-        Raises:
-            ModelMissing: the preset's model file is not installed.
-        """
+        """Move to preset ``name``'s model in the background (:mod:`~lookalike.library.switch`);
+        the library's own preset cancels a switch (ModelMissing: that model is not installed)."""
         self.requested_preset_ignored = False
         own = None if isinstance(self._embedder, switch.ModelGone) else self.preset
         self._switcher.request(name, own)
-
-    def resume_switch(self) -> None:
-        """Resume the switch a previous run left (``index`` and the window do; a one-off
-        ``search`` leaves it waiting and keeps using the old vectors)."""
-        self._switcher.resume()
 
     def apply_events(self, events: Sequence[FileEvent]) -> None:
         """Apply watcher events through the same write functions as :meth:`sync`.
@@ -279,10 +258,12 @@ class Library:
             UnreadablePhoto: the image cannot be decoded.
             KnownError: invalid crop or array.
         """
-        started = time.perf_counter()
+        started, space = time.perf_counter(), self._writer.model_id
         queries, exclude = query_embeddings(image, crop, options.rotate, self._writer,
                                             self._embedder, self.embedding)  # fmt: skip
         with self._lock:
+            if space != self._writer.model_id:  # a switch swapped meanwhile: embed again
+                return self.search(image, options, crop)
             matches = pipeline.search(IndexStore(self._writer), queries, options, exclude)
         return SearchResult(queries[0], matches, time.perf_counter() - started)
 

@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,22 @@ log = logging.getLogger(__name__)
 MODEL_GONE = ("the model was updated and its photos are being embedded again ({done} of "
               "{total} done; see 'lookalike status'); until then, search with a photo of the "
               "library")  # fmt: skip
+
+
+def open_space(catalog: Catalog, embedder: PhotoEmbedder, preset: str | None
+               ) -> tuple[str, int, PhotoEmbedder]:  # fmt: skip
+    """The vector space a library opens with: (model id, dim, query embedder).
+
+    ``embedder``'s own (its preset recorded), or after an app update the old one, whose
+    vectors keep serving searches by library photo (see :func:`old_space`) with a
+    :class:`ModelGone` in place of its embedder.
+    """
+    old = old_space(catalog, embedder)
+    if old is None:
+        if preset is not None:
+            preset_record.record_preset(catalog, preset, embedder)
+        return embedder.model_id, embedder.dim, embedder
+    return old[0], old[1], ModelGone(old[0], old[1], catalog)
 
 
 def old_space(catalog: Catalog, embedder: PhotoEmbedder) -> tuple[str, int] | None:
@@ -71,12 +88,11 @@ class ModelGone:
 
     max_side = 1024
 
-    def __init__(self, model_id: str, dim: int, progress: Callable[[], SwitchInfo | None]) -> None:
-        self.model_id, self.dim, self._progress = model_id, dim, progress
+    def __init__(self, model_id: str, dim: int, catalog: Catalog) -> None:
+        self.model_id, self.dim, self._catalog = model_id, dim, catalog
 
     def _refuse(self) -> KnownError:
-        now = self._progress()
-        done, total = (now.done, now.total) if now is not None else (0, 0)
+        done, total = next_space.progress(self._catalog)
         return KnownError(MODEL_GONE.format(done=done, total=total))
 
     def embed_file(self, path: Path) -> Embedding:
@@ -142,8 +158,12 @@ class ModelSwitch:
                     rows = next_space.todo(writer.catalog, batch)
                 if not rows:
                     return
-                results = [(row, outcome) for row, (_p, outcome) in zip(
-                    rows, self.embedder.embed_files([r.path for r in rows]), strict=False)]
+                results: list[Result] = []
+                outcomes = self.embedder.embed_files([r.path for r in rows])
+                for row, (_path, outcome) in zip(rows, outcomes, strict=False):  # same order
+                    results.append((row, outcome))
+                    if cancel.is_set():  # stop soon: what is done is committed
+                        break
                 stored = self._commit(results)
                 embedded += len(results)
                 with writer.lock:
@@ -211,9 +231,12 @@ class Switcher:
     """
 
     def __init__(self, writer: CatalogWriter, indexer: Indexer,
-                 embedder_for: Callable[[str], PhotoEmbedder] | None) -> None:  # fmt: skip
-        """Args: the library's writer and indexer; ``embedder_for`` builds a preset's embedder."""
+                 embedder_for: Callable[[str], PhotoEmbedder] | None,
+                 on_swap: Callable[[ModelSwitch], None]) -> None:  # fmt: skip
+        """Args: the library's writer and indexer; ``embedder_for`` builds a preset's embedder;
+        ``on_swap`` is told of a swap (before the last Progress)."""
         self._writer, self._indexer, self._embedder_for = writer, indexer, embedder_for
+        self._on_swap = on_swap
         self.running: ModelSwitch | None = None
 
     def start(self, embedder: PhotoEmbedder, preset: str | None) -> None:
@@ -235,11 +258,22 @@ class Switcher:
                 raise BugError("Library.open was given no embedder_for: cannot switch presets")
             self.start(self._embedder_for(name), name)
 
-    def resume(self) -> None:
-        """Resume a switch to a preset that a previous run left in the catalog."""
-        pending = info(self._writer)
-        if self.running is None and pending is not None and pending.preset is not None:
-            self.request(pending.preset, None)
+    def embed(self, old_model: bool, cancel: threading.Event, batch: int,
+              index_file: Path | None) -> Iterator[Progress]:  # fmt: skip
+        """Embed pending photos with the old model (unless it is gone), then run the switch.
+
+        Yields:
+            The indexer's Progress, the switch's, then the indexer's last one ("done" or
+            "cancelled"; "cancelled" too when the switch was).
+        """
+        final = Progress("done", 0, 0)
+        for final in self._indexer.embed_pending(cancel, batch) if old_model else ():
+            if final.phase not in ("done", "cancelled"):
+                yield final
+        swapped = yield from self.run(cancel, batch, index_file)
+        if swapped is not None:
+            self._on_swap(swapped)
+        yield replace(final, phase="cancelled") if cancel.is_set() else final
 
     def run(self, cancel: threading.Event, batch: int, index_file: Path | None
             ) -> Generator[Progress, None, ModelSwitch | None]:  # fmt: skip

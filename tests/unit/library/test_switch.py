@@ -132,7 +132,8 @@ def test_switch_resumes_after_reopening(lib: tuple[Library, list[Path], Path]) -
         info = again.status().switch
         assert info is not None and (info.done, info.total) == (5, PHOTOS)
         finds_each(again, paths, tmp_path)
-        again.resume_switch()
+        assert info.preset is not None
+        again.switch_preset(info.preset)  # as `index` and the window do
         list(again.sync(batch=5))
         assert again.status().model_id == "fake-two"
         finds_each(again, paths, tmp_path)
