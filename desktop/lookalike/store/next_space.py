@@ -86,11 +86,16 @@ def target(catalog: Catalog) -> Target | None:
         return None
     try:
         data = json.loads(raw)
-        return Target(str(data["model_id"]), int(data["dim"]), data.get("preset"))
+        found = Target(str(data["model_id"]), int(data["dim"]), data.get("preset"))
     except (ValueError, KeyError, TypeError):
         log.warning("catalog %s: unreadable switch record dropped", catalog.path)
         drop(catalog)
         return None
+    if not catalog._one("SELECT count(*) FROM sqlite_master WHERE name = 'vectors_next'"):
+        log.warning("catalog %s: the new vectors were lost (a salvaged catalog); the switch "
+                    "starts again", catalog.path)  # fmt: skip
+        _create(catalog)
+    return found
 
 
 def begin(catalog: Catalog, new: Target) -> None:
@@ -99,11 +104,15 @@ def begin(catalog: Catalog, new: Target) -> None:
         current = target(catalog)
         if current is not None and current.model_id != new.model_id:
             drop(catalog)
-        catalog._write(_TABLE)
-        for sql in _TRIGGERS:
-            catalog._write(sql)
+        _create(catalog)
         record = {"model_id": new.model_id, "dim": new.dim, "preset": new.preset}
         catalog.set_meta(SWITCH_KEY, json.dumps(record))
+
+
+def _create(catalog: Catalog) -> None:
+    with catalog.transaction():
+        for sql in (_TABLE, *_TRIGGERS):
+            catalog._write(sql)
 
 
 def drop(catalog: Catalog) -> None:

@@ -162,3 +162,29 @@ def test_an_app_update_keeps_the_old_vectors_for_library_photos(
         finds_each(updated, paths, tmp_path)
     finally:
         updated.close()
+
+
+def test_a_switch_whose_new_vectors_were_lost_starts_again(
+    lib: tuple[Library, list[Path], Path],
+) -> None:
+    library, paths, tmp_path = lib
+    library.switch_preset("two")
+    syncing = library.sync(batch=4)
+    next(p for p in syncing if p.phase == "switching")
+    syncing.close()
+    library.close()
+    with sqlite3.connect(tmp_path / "home" / "catalog.sqlite") as conn:  # as salvage leaves it
+        conn.execute("DROP TRIGGER vectors_next_old_dropped")
+        conn.execute("DROP TRIGGER vectors_next_pending")
+        conn.execute("DROP TABLE vectors_next")
+    again = Library.open(tmp_path / "home", FakeEmbedder("fake-one"), preset="one",
+                         embedder_for=turned)  # fmt: skip
+    try:
+        info = again.status().switch
+        assert info is not None and (info.done, info.total) == (0, PHOTOS)
+        again.switch_preset("two")
+        list(again.sync())
+        assert again.status().model_id == "fake-two"
+        finds_each(again, paths, tmp_path)
+    finally:
+        again.close()
