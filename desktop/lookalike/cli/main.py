@@ -212,8 +212,6 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
     seconds = time.monotonic() - started
     cancelled = last is not None and last.phase == "cancelled"
     embedded = last.done if last is not None and last.phase != "scanning" else 0
-    if switching is not None:  # plus the photos embedded with the new model in this run
-        embedded += (status.switch.done if status.switch else switching.total) - switching.done
     if args.json:
         _print_json({"embedded": embedded, "cancelled": cancelled, "seconds": round(seconds, 3),
                      **_status_dict(status)})

@@ -140,6 +140,8 @@ class ModelSwitch:
         self.target = Target(embedder.model_id, embedder.dim, preset)
         self._record = record
         self._lock = threading.Lock()
+        self.embedded = 0
+        """Photos embedded (or found unreadable) by the last :meth:`run`."""
         with writer.lock:
             next_space.begin(writer.catalog, self.target)
 
@@ -152,7 +154,7 @@ class ModelSwitch:
         """
         writer = self._writer
         with self._lock:
-            started, embedded = time.monotonic(), 0
+            started, embedded, self.embedded = time.monotonic(), 0, 0
             while not cancel.is_set():
                 with writer.lock:
                     rows = next_space.todo(writer.catalog, batch)
@@ -166,6 +168,7 @@ class ModelSwitch:
                         break
                 stored = self._commit(results)
                 embedded += len(results)
+                self.embedded = embedded
                 with writer.lock:
                     done, total = next_space.progress(writer.catalog)
                 rate = embedded / max(time.monotonic() - started, 1e-6)
@@ -263,16 +266,21 @@ class Switcher:
         """Embed pending photos with the old model (unless it is gone), then run the switch.
 
         Yields:
-            The indexer's Progress, the switch's, then the indexer's last one ("done" or
-            "cancelled"; "cancelled" too when the switch was).
+            The indexer's Progress, the switch's, then the last one ("done" or "cancelled"),
+            whose done and total count the photos of both.
         """
         final = Progress("done", 0, 0)
         for final in self._indexer.embed_pending(cancel, batch) if old_model else ():
             if final.phase not in ("done", "cancelled"):
                 yield final
+        running = self.running
+        if running is not None:
+            running.embedded = 0
         swapped = yield from self.run(cancel, batch, index_file)
         if swapped is not None:
             self._on_swap(swapped)
+        extra = running.embedded if running is not None else 0  # counted in the last Progress
+        final = replace(final, done=final.done + extra, total=final.total + extra)
         yield replace(final, phase="cancelled") if cancel.is_set() else final
 
     def run(self, cancel: threading.Event, batch: int, index_file: Path | None
