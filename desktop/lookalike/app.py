@@ -80,6 +80,7 @@ def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = N
                                embedder_for=embedder_for)  # fmt: skip
         try:
             left = library.status().switch if args.command in ("index", "watch", "gui") else None
+            args.cancelled_switch = left if left is not None and target == preset else None
             target = target or (left.preset if left is not None else None)  # resumed
             if target is not None:
                 library.switch_preset(target)

@@ -196,6 +196,11 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
         print("The model was updated since this library was indexed: every photo is embedded "
               "again; until then, searches with a library photo use the old vectors.",
               file=sys.stderr)  # fmt: skip
+    cancelled = getattr(args, "cancelled_switch", None)
+    if cancelled is not None:
+        print(f"Cancelled the switch to the {cancelled.preset} preset ({cancelled.done} new "
+              f"vectors dropped); the library keeps the {library.preset} preset.",
+              file=sys.stderr)  # fmt: skip
     switching = library.status().switch
     if switching is not None and switching.preset is not None and not library.model_changed:
         print(f"Switching to the {switching.preset} preset: {switching.total - switching.done} "

@@ -90,7 +90,9 @@ def test_status_shows_a_switch_and_the_own_preset_cancels_it(
                 "--json") == 0  # a one-off search: the old space, the switch left waiting
     assert json.loads(capsys.readouterr().out)
     assert _run(built, "--library", home, "index", "--preset", "balanced", "--json") == 0
-    summary = json.loads(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    assert "Cancelled the switch to the fast preset (0 new vectors dropped)" in err
+    summary = json.loads(out)
     assert (summary["switch"], summary["model_id"], summary["index_size"]) == (
         None, "fake-balanced", 5)
     assert Library.stored_preset(home) == "balanced"
