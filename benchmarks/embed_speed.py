@@ -8,14 +8,24 @@ each cost (inference's share of the two is roughly the ratio to expect once ever
 and the peak memory of the process.
 
 python benchmarks/embed_speed.py [PHOTO_DIR] [--files 200] [--preset balanced] [--threads 0]
+
+With ``--compare-preset OTHER`` it measures only the indexing pipeline of both presets (e.g. the
+fp32 ``balanced`` and the int8 ``balanced-int8``), alternating them ``--rounds`` times in the
+same run so that the machine's load hits both alike, and prints each one's photos/s (median of
+the rounds), the ratio, and the load average before and after:
+
+python benchmarks/embed_speed.py ../shared/bench/perf --files 40 --preset balanced \
+    --compare-preset balanced-int8
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
+import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -80,6 +90,47 @@ def cpu_costs(embedder: Embedder, photos: list[Path], rounds: int = 3) -> tuple[
     return decode_s / count, infer_s / count
 
 
+def embedder_of(name: str, args: argparse.Namespace) -> Embedder:
+    """The embedder of a preset with the command line's threads, spin and workers."""
+    preset = PRESETS[name]
+    return Embedder(
+        models_dir() / preset.model_file,
+        preset.scales,
+        args.threads,
+        args.spin,
+        local_features=preset.local_features,
+        workers=args.workers,
+    )
+
+
+def compare(args: argparse.Namespace, suffixes: set[str]) -> dict[str, object]:
+    """Indexing photos/s of ``--preset`` and ``--compare-preset``, alternated ``--rounds`` times."""
+    names = (args.preset, args.compare_preset)
+    embedders = {name: embedder_of(name, args) for name in names}
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = library_of(args.photos.resolve(), args.files, Path(tmp), suffixes)
+        for embedder in embedders.values():  # warm-up: sessions, page cache
+            sum(1 for _ in embedder.embed_files(files[:2]))
+        for _ in range(args.rounds):
+            for name, embedder in embedders.items():
+                start = time.perf_counter()
+                done = sum(1 for _ in embedder.embed_files(files))
+                rates[name].append(done / (time.perf_counter() - start))
+    median = {name: statistics.median(r) for name, r in rates.items()}
+    return {
+        "files": args.files,
+        "rounds": args.rounds,
+        "photos_per_s": {name: round(v, 3) for name, v in median.items()},
+        "all_rounds": {name: [round(v, 3) for v in r] for name, r in rates.items()},
+        "ratio": round(median[names[1]] / median[names[0]], 3),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -92,17 +143,22 @@ def main() -> None:
     ap.add_argument("--spin", action="store_true", help="let onnxruntime threads spin when idle")
     ap.add_argument("--heic", action="store_true", help="include HEIC/HEIF files (no DCT scaling)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--compare-preset", help="time only the pipelines of --preset and this one")
+    ap.add_argument("--rounds", type=int, default=3, help="alternations with --compare-preset")
     args = ap.parse_args()
     suffixes = {".jpg", ".jpeg"} | ({".heic", ".heif"} if args.heic else set())
-    preset = PRESETS[args.preset]
-    embedder = Embedder(
-        models_dir() / preset.model_file,
-        preset.scales,
-        args.threads,
-        args.spin,
-        local_features=preset.local_features,
-        workers=args.workers,
-    )
+    if args.compare_preset:
+        found = compare(args, suffixes)
+        if args.json:
+            print(json.dumps(found))
+            return
+        for name, rate in found["photos_per_s"].items():  # type: ignore[attr-defined]
+            print(f"{name:>16}: {rate:6.2f} photos/s (indexing, median of {args.rounds} rounds)")
+        print(f"ratio {args.compare_preset} / {args.preset}: {found['ratio']:.2f}x; load average "
+              f"{found['load_average_before']} -> {found['load_average_after']} on "
+              f"{found['cpus']} CPUs")  # fmt: skip
+        return
+    embedder = embedder_of(args.preset, args)
     with tempfile.TemporaryDirectory() as tmp:
         files = library_of(args.photos.resolve(), args.files, Path(tmp), suffixes)
         unique = files[: len({f.stat().st_ino for f in files})]

@@ -2,7 +2,8 @@
 
 Builds a throwaway library of a folder of photos (in a temporary ``$LOOKALIKE_HOME``, so the
 user's own library is never touched), searches with one of them, and saves ``widget.grab()``
-of the window offscreen: docs/main_window.png, docs/match_view.png and docs/albums.png
+of the window offscreen: docs/main_window.png, docs/viewer.png, docs/shortcuts.png,
+docs/match_view.png and docs/albums.png
 (``*_dark.png`` with ``--dark``):
 
     python docs/render_screenshots.py [IMAGES] [--fake] [--dark] [--query PATH] [--out docs]
@@ -105,6 +106,21 @@ def use_dark_palette(app: object) -> None:
     app.setPalette(palette)  # type: ignore[attr-defined]
 
 
+def save_viewer_and_shortcuts(window: object, app: object, out: Path, suffix: str) -> None:
+    """docs/viewer.png (the best result large, with its match highlights) and
+    docs/shortcuts.png (Help → Keyboard Shortcuts)."""
+    viewer = window.viewer  # type: ignore[attr-defined]
+    window.search.results.viewRequested.emit(0)  # type: ignore[attr-defined]
+    wait_for(viewer.loaded)
+    app.processEvents()  # type: ignore[attr-defined]
+    save(window.grab(), out / f"viewer{suffix}.png")  # type: ignore[attr-defined]
+    window.navigation.close_viewer()  # type: ignore[attr-defined]
+    dialog = window.show_shortcuts()  # type: ignore[attr-defined]
+    app.processEvents()  # type: ignore[attr-defined]
+    save(dialog.grab(), out / f"shortcuts{suffix}.png")
+    dialog.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="?", type=Path, default=DEFAULT_IMAGES)
@@ -159,6 +175,8 @@ def main() -> int:
     settle_thumbnails(window)
     args.out.mkdir(parents=True, exist_ok=True)
     save(window.grab(), args.out / f"main_window{suffix}.png")
+
+    save_viewer_and_shortcuts(window, app, args.out, suffix)
 
     window.resize(QSize(1500, 940))  # room for a large match view
     search.right.setSizes([380, 480])

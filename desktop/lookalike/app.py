@@ -146,11 +146,15 @@ def run_gui(
     from lookalike.errors import KnownError
 
     try:
+        from lookalike.gui.app import application
         from lookalike.gui.app import run as run_window
     except ImportError as exc:
         return cli.report_error(KnownError(
             f"the window is not available ({exc}); install Lookalike with its GUI extra or "
             "use the commands (lookalike --help)"))
+    # Qt first: when it cannot start (e.g. a missing xcb library) it stops the process, and
+    # that must happen before the library folder is created.
+    application()
     try:
         library = open_library(args)
     except KnownError as exc:

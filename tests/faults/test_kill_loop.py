@@ -173,8 +173,8 @@ def check(home: Path, disk: Disk, before: set[Path], touched: set[Path],
         catalog = sqlite3.connect(home / "catalog.sqlite", timeout=10)
         try:
             assert catalog.execute("PRAGMA quick_check").fetchall() == [("ok",)]
-            rows = catalog.execute("SELECT id, path, size_bytes, mtime_ns, status "
-                                   "FROM photos").fetchall()
+            rows = [(r[0], os.fsdecode(r[1]), *r[2:]) for r in catalog.execute(
+                "SELECT id, path, size_bytes, mtime_ns, status FROM photos")]  # v5: bytes paths
         finally:
             catalog.close()
         assert len({r[1] for r in rows}) == len(rows), "duplicated path"

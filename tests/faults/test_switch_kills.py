@@ -85,8 +85,10 @@ def run_and_kill(home: Path, phase_file: Path, preset: str, target: str, jitter_
     phase_file.write_text("")
     command = [sys.executable, "-c", BOOTSTRAP, "--library", str(home), "index", "--preset",
                preset]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PHASE_FILE": str(phase_file)})
+    errors = phase_file.with_suffix(".err")
+    with errors.open("wb") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err,
+                                env={**os.environ, "PHASE_FILE": str(phase_file)})
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
         phases = phase_file.read_text().split()
@@ -95,7 +97,7 @@ def run_and_kill(home: Path, phase_file: Path, preset: str, target: str, jitter_
             break
         time.sleep(0.002)
     if proc.poll() is not None:
-        assert proc.returncode == 0
+        assert proc.returncode == 0, errors.read_text()
         return None
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

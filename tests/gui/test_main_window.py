@@ -165,7 +165,8 @@ def test_find_similar_from_a_result(indexed: MainWindow, photos: PhotoSet, qtbot
     item: PhotoItem = page.model.item(0)
     menu = page.results.menu_for(item)
     assert [a.text() for a in menu.actions() if a.text()] == [
-        "Open",
+        "View",
+        "Open in Default App",
         "Show in Folder",
         "Copy Path",
         "Find Similar to This",

@@ -122,10 +122,11 @@ def test_cli_watch_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     subprocess.run([*base, "index", str(photos)], check=True, capture_output=True, timeout=60)
     with subprocess.Popen([*base, "watch"], stderr=subprocess.PIPE, text=True) as proc:
         try:
-            assert read_until(proc, "watching 1 folders")
+            assert read_until(proc, "watching 1 folder;")
             time.sleep(0.3)
             new = write_photo(photos / "new.jpg", 99)
-            assert read_until(proc, "1 photos updated")
+            assert read_until(proc, f"added {new.resolve()}")
+            assert read_until(proc, "1 photo updated")
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=20) == 0
             assert read_until(proc, "stopped")

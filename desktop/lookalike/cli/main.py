@@ -9,21 +9,18 @@ so ``lookalike --help`` is instant.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from lookalike import __version__
 from lookalike.cli import eval_cmd
+from lookalike.cli.output import cancel_on_interrupt, plural, print_json
+from lookalike.cli.search_cmd import cmd_explain, cmd_search
+from lookalike.cli.watch_cmd import cmd_watch
 from lookalike.errors import KnownError
 from lookalike.search.defaults import DBA_K
 from lookalike.settings import PRESETS as PRESET_NAMES
@@ -35,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LibraryFactory = Callable[[argparse.Namespace], "Library"]
-LIBRARY_COMMANDS = ("index", "search", "explain", "watch", "status", "whiten")
+LIBRARY_COMMANDS = ("index", "search", "explain", "watch", "status", "whiten", "remove")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,11 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lookalike",
         description="Find the photos in your library that show the same place or object.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--library", type=Path, metavar="DIR",
+    parser.add_argument("--library", type=_library_folder, metavar="DIR",
                         help="library folder (default: $LOOKALIKE_HOME or the user data folder)")
     parser.add_argument("--preset", dest="preset_global", choices=PRESET_NAMES,
                         help="model preset (default: from the settings, else balanced)")
-    parser.add_argument("--threads", type=int, metavar="N",
+    parser.add_argument("--threads", type=_count, metavar="N",
                         help="inference threads (default: from the settings; 0 = automatic)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output (-vv for debug)")
@@ -65,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="find the library photos most similar to an image")
     p.add_argument("image", type=Path, metavar="IMAGE", help="query photo")
-    p.add_argument("--top", type=int, default=20, metavar="K", help="number of matches (20)")
+    p.add_argument("--top", type=_positive_int, default=20, metavar="K",
+                   help="number of matches (20)")
     p.add_argument("--crop", type=_parse_crop, metavar="x0,y0,x1,y1",
                    help="search for part of the image, as fractions 0..1 of its width/height")
     p.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=None,
@@ -73,10 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "rerank setting, on; needs a preset with local features)")
     p.add_argument("--rotate", action="store_true",
                    help="also search with the image turned 90/180/270 degrees")
-    p.add_argument("--dba", type=int, default=None, metavar="K",
+    p.add_argument("--dba", type=_count, default=None, metavar="K",
                    help=f"average each top match with its K nearest photos (default {DBA_K}; "
                         "0: off)")
-    p.add_argument("--qe", type=int, default=0, metavar="K",
+    p.add_argument("--qe", type=_count, default=0, metavar="K",
                    help="alpha query expansion with the K nearest photos (default 0: off)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
@@ -85,7 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo", type=Path, metavar="PHOTO", help="a library photo")
     p.add_argument("--json", action="store_true", help="print a JSON object")
 
-    sub.add_parser("watch", help="index, then keep the library in sync until Ctrl-C")
+    sub.add_parser("watch", help="index, then keep the library in sync until Ctrl-C "
+                   "(prints each added, removed and moved photo)")
+
+    p = sub.add_parser("remove", help="forget library folders (the files stay on disk)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="library folders")
 
     p = sub.add_parser("status", help="show the library folders and counts")
     p.add_argument("--json", action="store_true", help="print a JSON object")
@@ -114,6 +116,36 @@ def _parse_crop(text: str) -> tuple[float, float, float, float]:
     if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
         raise argparse.ArgumentTypeError("need 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1")
     return (x0, y0, x1, y1)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _library_folder(text: str) -> Path:
+    """``--library``: a folder, or a path where one can be made (nothing is created here)."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{path} is a file, not a folder; give the folder that holds (or will hold) "
+            "the library")
+    return path
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace | int:
@@ -209,7 +241,7 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
     started = time.monotonic()
     printer = ProgressPrinter(sys.stderr)
     last = None
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         for last in library.sync(cancel):
             printer.update(last)
     printer.finish()
@@ -218,12 +250,12 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
     cancelled = last is not None and last.phase == "cancelled"
     embedded = last.done if last is not None and last.phase != "scanning" else 0
     if args.json:
-        _print_json({"embedded": embedded, "cancelled": cancelled, "seconds": round(seconds, 3),
+        print_json({"embedded": embedded, "cancelled": cancelled, "seconds": round(seconds, 3),
                      **_status_dict(status)})
     else:
         for path, reason in status.skipped:
             print(f"skipped: {path}: {reason}")
-        print(f"{embedded} photos embedded in {seconds:.1f} s; {status.indexed} indexed, "
+        print(f"{plural(embedded, 'photo')} embedded in {seconds:.1f} s; {status.indexed} indexed, "
               f"{status.pending} pending, {len(status.skipped)} skipped"
               + (" (interrupted; run again to resume)" if cancelled else ""))
         if status.switch is not None:
@@ -231,76 +263,40 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
         elif switching is not None:
             print(f"switched: the library now uses the {library.preset} preset "
                   f"(model {status.model_id})")
+    _note_empty_folders(args.paths, status)
     return 130 if cancelled else 0
 
 
-def cmd_search(args: argparse.Namespace, library: Library) -> int:
-    """``search IMAGE``: print the best matches."""
-    from lookalike.library import search_options
+def _note_empty_folders(paths: list[Path], status: Status) -> None:
+    """Say which of the folders just indexed hold no photo (they stay library folders, so
+    photos copied there later are found by ``index``, ``watch`` and the window)."""
+    photos = {r.path: r.photos + r.pending + r.skipped for r in status.roots}
+    for path in paths:
+        if photos.get(Path(path).expanduser().resolve(), 1) == 0:
+            print(f"lookalike: no photos found in {path} (it stays a library folder; "
+                  f"'lookalike remove {path}' forgets it)", file=sys.stderr)
 
-    options = search_options(args.settings, top=args.top, qe=max(0, args.qe))
-    if args.dba is not None:
-        options = replace(options, dba=max(0, args.dba))
-    if args.rerank is not None:
-        options = replace(options, rerank=args.rerank)
-    if args.rotate:
-        options = replace(options, rotate=True)
-    result = library.search(args.image, options, crop=args.crop)
-    if args.json:
-        _print_json([{"path": str(m.path), "score": round(m.score, 6), "rank": m.rank}
-                     for m in result.matches])
-        return 0
-    if not result.matches:
-        print("no matches (is the library indexed? see 'lookalike status')", file=sys.stderr)
-    for match in result.matches:
-        print(f"{match.rank:>4}  {match.score:.3f}  {match.path}")
+
+def cmd_remove(args: argparse.Namespace, library: Library) -> int:
+    """``remove PATH...``: forget library folders; the files on disk are not touched."""
+    for path in args.paths:
+        library.remove_root(path)
+        print(f"removed {Path(path).expanduser().resolve()} from the library "
+              "(its files are untouched)")
     return 0
-
-
-def cmd_watch(args: argparse.Namespace, library: Library) -> int:
-    """``watch``: sync once, then apply changes as they happen until Ctrl-C or SIGTERM."""
-    from lookalike.cli.progress import ProgressPrinter
-
-    printer = ProgressPrinter(sys.stderr)
-    with _cancel_on_interrupt() as cancel:
-        for progress in library.sync(cancel):
-            printer.update(progress)
-        printer.finish()
-        if cancel.is_set():
-            return 0
-        roots = [r.path for r in library.roots() if r.online]
-        print(f"watching {len(roots)} folders; press Ctrl-C to stop", file=sys.stderr)
-        handle = library.watch(on_progress=_watch_reporter())
-        try:
-            while not cancel.wait(0.5):
-                pass
-        finally:
-            handle.stop()
-    print("stopped", file=sys.stderr)
-    return 0
-
-
-def _watch_reporter() -> Callable[[Any], None]:
-    """An on_progress callback that logs what the watcher did (one line per batch)."""
-    def report(progress: Any) -> None:
-        if progress.phase == "done" and progress.done:
-            print(f"{progress.done} photos updated"
-                  + (f", {progress.skipped} skipped" if progress.skipped else ""),
-                  file=sys.stderr, flush=True)
-    return report
 
 
 def cmd_status(args: argparse.Namespace, library: Library) -> int:
     """``status``: roots, counts, skipped files and the index size."""
     status = library.status()
     if args.json:
-        _print_json(_status_dict(status))
+        print_json(_status_dict(status))
         return 0
     print(f"model {status.model_id}; index: {status.index_size} photos, "
           f"{status.index_file_bytes / 1e6:.1f} MB")
     for root in status.roots:
         state = "online" if root.online else "OFFLINE"
-        print(f"  {root.path}  [{state}]  {root.photos} photos, {root.pending} pending, "
+        print(f"  {root.path}  [{state}]  {plural(root.photos, 'photo')}, {root.pending} pending, "
               f"{root.skipped} skipped")
     print(f"indexed {status.indexed}, pending {status.pending}, offline {status.offline}, "
           f"skipped {len(status.skipped)}")
@@ -353,7 +349,7 @@ def cmd_whiten(args: argparse.Namespace, library: Library) -> int:
         out = {"whitening": {"pairs": info.pairs, "photos": info.photos, "digest": info.digest}}
     out["seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
-        _print_json(out)
+        print_json(out)
     elif args.off:
         print("whitening dropped; the index holds the vectors as the model makes them")
     else:
@@ -374,7 +370,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise KnownError(f"{home} holds no library (no {CATALOG_FILE})")
     report = check_library(home, CATALOG_FILE, INDEX_FILE)
     if args.json:
-        _print_json({"ok": not report.found, "found": report.found,
+        print_json({"ok": not report.found, "found": report.found,
                      "repaired": report.repaired, "checked": report.checked})
         return 0 if not report.found else 1
     for line in report.checked:
@@ -388,56 +384,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if not report.found else 1
 
 
-def _print_json(value: object) -> None:
-    json.dump(value, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-
-
-@contextlib.contextmanager
-def _cancel_on_interrupt() -> Iterator[threading.Event]:
-    """An Event set by the first Ctrl-C or SIGTERM (a second Ctrl-C interrupts at once).
-
-    Outside the main thread (e.g. in tests) the signals are left alone.
-    """
-    cancel = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield cancel
-        return
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if cancel.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        print("\nlookalike: stopping (press Ctrl-C again to stop at once)", file=sys.stderr)
-        cancel.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield cancel
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def cmd_explain(args: argparse.Namespace, library: Library) -> int:
-    """``explain QUERY PHOTO``: why a library photo matches a query (regions, points)."""
-    from lookalike.library import search_options
-
-    photo_id = library.photo_id(args.photo)
-    if photo_id is None:
-        raise KnownError(f"{args.photo} is not a library photo")
-    query = library.query_embedding(args.query)
-    found = library.explain(query, photo_id, search_options(args.settings))
-    if args.json:
-        _print_json(found.to_json())
-        return 0
-    verdict = "a match" if found.is_match else "no matching layout"
-    print(f"{found.path}: {found.inliers} verified matching points ({verdict})")
-    for region in found.regions:
-        box = ", ".join(f"{v:.2f}" for v in region.result_box)
-        print(f"{region.number:>4}  {region.weight:5.0%}  result box {box}")
-    return 0
-
-
 COMMANDS: dict[str, Callable[[argparse.Namespace, Library], int]] = {
     "explain": cmd_explain,
     "index": cmd_index,
@@ -445,4 +391,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Library], int]] = {
     "watch": cmd_watch,
     "status": cmd_status,
     "whiten": cmd_whiten,
+    "remove": cmd_remove,
 }

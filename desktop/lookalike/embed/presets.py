@@ -24,6 +24,12 @@ PRESETS: dict[str, Preset] = {
         "EfficientNet-Lite2, one scale, local features for re-ranking",
         local_features=True,
     ),
+    "balanced-int8": Preset(
+        "rmac_lite2_int8.onnx",
+        (1024,),
+        "EfficientNet-Lite2 quantized to int8 (faster), one scale, local features for re-ranking",
+        local_features=True,
+    ),
     "best": Preset(
         "rmac_lite2.onnx",
         (1024, 768),

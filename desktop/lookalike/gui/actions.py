@@ -18,12 +18,13 @@ Shortcut = QKeySequence.StandardKey | str | None
 class WindowActions:
     """The main window's actions; the window connects their ``triggered`` signals.
 
-    Shortcuts: Ctrl+O open, Ctrl+V paste, Ctrl+F find similar to the selection, F5 rescan,
-    Ctrl+Q quit (platform standard keys where the platform has one).
+    Shortcuts: Ctrl+O open, Ctrl+V paste, Ctrl+F find similar to the selection, Alt+Left /
+    Alt+Right back and forward through searches, F5 rescan, F1 the shortcut sheet, Ctrl+Q quit
+    (platform standard keys where the platform has one).
 
     Attributes:
-        open, paste, add_folder, find_similar, rescan, settings, skipped, learn, forget, quit,
-            about: QActions.
+        open, paste, add_folder, find_similar, back, forward, rescan, settings, skipped, learn,
+            forget, quit, shortcuts, about: QActions.
         toolbar: the main toolbar.
     """
 
@@ -44,6 +45,14 @@ class WindowActions:
         self.find_similar = self._make(
             "Find Similar", "find-similar", "Ctrl+F", "Search with the selected photo"
         )
+        self.back = self._make(
+            "Back", "back", QKeySequence.StandardKey.Back, "The previous search"
+        )
+        self.forward = self._make(
+            "Forward", "forward", QKeySequence.StandardKey.Forward, "The next search"
+        )
+        self.back.setEnabled(False)
+        self.forward.setEnabled(False)
         self.rescan = self._make(
             "Rescan", "rescan", "F5", "Look for new, changed and deleted photos now"
         )
@@ -63,6 +72,9 @@ class WindowActions:
         )
         self.quit = self._make("Quit", None, "Ctrl+Q")
         self.about = self._make("About Lookalike", None, None)
+        self.shortcuts = self._make(
+            "Keyboard Shortcuts", None, QKeySequence.StandardKey.HelpContents
+        )
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.about.setMenuRole(QAction.MenuRole.AboutRole)
@@ -77,7 +89,7 @@ class WindowActions:
             action.setShortcut(QKeySequence(shortcut))
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         action.setToolTip(f"{tip or text} ({keys})" if keys else tip or text)
-        action.setStatusTip(tip)
+        # No status tip: hovering the toolbar would replace the indexing line in the status bar.
         self._window.addAction(action)  # shortcuts work even when the menu bar is hidden
         return action
 
@@ -96,6 +108,8 @@ class WindowActions:
             ),
             "&Library": (
                 self.find_similar,
+                self.back,
+                self.forward,
                 None,
                 self.rescan,
                 self.skipped,
@@ -103,7 +117,7 @@ class WindowActions:
                 self.learn,
                 self.forget,
             ),
-            "&Help": (self.about,),
+            "&Help": (self.shortcuts, None, self.about),
         }
         for title, actions in layout.items():
             menu = bar.addMenu(title)
@@ -119,6 +133,9 @@ class WindowActions:
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for action in (
+            self.back,
+            self.forward,
+            None,
             self.open,
             self.paste,
             None,

@@ -15,6 +15,7 @@ from lookalike.gui.icons import action_icon
 from lookalike.gui.results_model import PhotoItem, ResultsModel
 from lookalike.gui.results_view import ResultsView
 from lookalike.gui.thumbnails import ThumbnailCache
+from lookalike.gui.wording import plural
 from lookalike.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,9 @@ class AlbumView(QWidget):
     """A folder tree (library roots and their subfolders) beside the selected folder's photos.
 
     Selecting a folder shows the photos in it and its subfolders; double-clicking a photo (or
-    "Find Similar" in its menu) searches with it. The tree is (re)built from the library when
-    the view is shown after :meth:`mark_stale`; library calls go through ``runner``.
+    Space) opens it in the viewer, "Find Similar" in its menu searches with it. The tree is
+    (re)built from the library when the view is shown after :meth:`mark_stale`; library calls
+    go through ``runner``.
 
     Signals:
         folderSelected(object): the user selected this folder ``Path``.
@@ -84,7 +86,7 @@ class AlbumView(QWidget):
         self.tree.selectionModel().currentChanged.connect(self._on_folder_changed)
         self.folderSelected.connect(self._load_photos)
         self.model = ResultsModel(thumbnails, self)
-        self.grid = ResultsView(self.model, double_click_finds=True, parent=self)
+        self.grid = ResultsView(self.model, parent=self)
         self.grid.findSimilarRequested.connect(self.findSimilarRequested)
         self._caption = QLabel("Choose a folder")
         self._caption.setObjectName("panelTitle")
@@ -200,7 +202,7 @@ class AlbumView(QWidget):
         extra = (
             "" if searchable == len(items) else f" ({len(items) - searchable:,} not searchable yet)"
         )
-        self._caption.setText(f"{folder.name or folder} · {len(items):,} photos{extra}")
+        self._caption.setText(f"{folder.name or folder} · {plural(len(items), 'photo')}{extra}")
         self.photosShown.emit(len(items))
 
     def _on_folder_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

@@ -28,6 +28,8 @@ THEME_NAMES = {
     "rescan": "view-refresh",
     "settings": "preferences-system",
     "find-similar": "edit-find",
+    "back": "go-previous",
+    "forward": "go-next",
 }
 """freedesktop icon names preferred over our own where the desktop has an icon theme."""
 

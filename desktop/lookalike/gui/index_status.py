@@ -9,13 +9,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from lookalike.gui.icons import action_icon
+from lookalike.gui.wording import plural
 
 log = logging.getLogger(__name__)
 
 
 def format_eta(seconds: float | None) -> str:
     """ "about 3 min left" style text; "" when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:  # None or NaN
+    if seconds is None or seconds != seconds or seconds <= 0:  # None, NaN or finished
         return ""
     if seconds < 60:
         return f"about {max(1, round(seconds))} s left"
@@ -28,10 +29,14 @@ def format_eta(seconds: float | None) -> str:
 def describe_progress(progress: Any) -> str:
     """One line for a ``Progress`` while a sync runs."""
     if progress.phase == "scanning":
-        found = f" · {progress.total:,} photos found" if progress.total else ""
+        found = f" · {plural(progress.total, 'photo')} found" if progress.total else ""
         return f"Looking for photos…{found}"
+    if not progress.total:  # nothing to embed: the idle summary follows, no "0 of 0"
+        return ""
     doing = "Re-embedding with the new quality" if progress.phase == "switching" else "Indexing"
-    text = f"{doing} {progress.done:,} of {progress.total:,} photos"
+    text = f"{doing} {progress.done:,} of {plural(progress.total, 'photo')}"
+    if progress.phase not in ("embedding", "switching") or progress.done >= progress.total:
+        return text
     if progress.photos_per_s:
         text += f" · {progress.photos_per_s:.1f} photos/s"
     eta = format_eta(progress.eta_s)
@@ -113,12 +118,16 @@ class IndexStatus(QWidget):
         """Show the paused state (indexing stopped by the user with photos left)."""
         self._paused = paused
         if paused:
-            self.message.setText(f"Indexing paused · {pending:,} photos left to index")
+            self.message.setText(f"Indexing paused · {plural(pending, 'photo')} left to index")
         self._update_pause()
 
     def show_progress(self, progress: Any) -> None:
-        """Show a ``Progress`` from the running sync."""
-        self.message.setText(describe_progress(progress))
+        """Show a ``Progress`` from the running sync (one with nothing to do changes nothing:
+        the idle summary stays, without a "0 of 0 photos" flash)."""
+        text = describe_progress(progress)
+        if not text:
+            return
+        self.message.setText(text)
         if progress.phase == "scanning" or not progress.total:
             self.bar.setRange(0, 0)  # busy indicator while counting
         else:
@@ -136,7 +145,7 @@ class IndexStatus(QWidget):
         if not (indexed or pending or offline):
             self.message.setText("No photos yet: add a folder to start")
             return
-        parts = [f"{indexed:,} photos searchable"]
+        parts = [f"{plural(indexed, 'photo')} searchable"]
         if pending and not self._running:
             parts.append(f"{pending:,} waiting to be indexed")
         if offline:

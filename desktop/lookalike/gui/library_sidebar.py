@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from lookalike.gui import desktop
 from lookalike.gui.icons import action_icon, tool_button
+from lookalike.gui.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ class LibrarySidebar(QWidget):
             if path == current:
                 self.list.setCurrentItem(item)
         total = sum(int(info.photos) for info in roots)
-        self._summary.setText(f"{total:,} photos" if roots else "")
+        self._summary.setText(plural(total, "photo") if roots else "")
         self.list.setVisible(bool(roots))
         self._empty.setVisible(not roots)
         self._update_buttons()

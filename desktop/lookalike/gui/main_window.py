@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QWidget,
 )
@@ -33,8 +34,11 @@ from lookalike.gui.index_status import IndexStatus
 from lookalike.gui.learning import LearningCommands
 from lookalike.gui.library_sidebar import LibrarySidebar
 from lookalike.gui.messages import show_about, show_failure
+from lookalike.gui.navigation import Navigation
+from lookalike.gui.photo_viewer import PhotoViewer
 from lookalike.gui.search_page import SearchPage
 from lookalike.gui.settings_dialog import confirm_switch, edit_settings
+from lookalike.gui.shortcuts_dialog import ShortcutsDialog
 from lookalike.gui.skipped_dialog import SkippedDialog
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.workers import Failure, SyncRunner, TaskRunner, WatchBridge
@@ -117,7 +121,11 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([230, 1050])
-        self.setCentralWidget(self.splitter)
+        self.viewer = PhotoViewer(self.decoder, self)
+        self.pages = QStackedWidget(self)  # the library and searches, or one photo large
+        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.viewer)
+        self.setCentralWidget(self.pages)
         self.index_status = IndexStatus(self)
         self.statusBar().addPermanentWidget(self.index_status, 1)
         self.statusBar().messageChanged.connect(self.index_status.show_notice)
@@ -135,6 +143,7 @@ class MainWindow(QMainWindow):
             (a.skipped, self.show_skipped),
             (a.quit, self.close),
             (a.about, lambda: show_about(self)),
+            (a.shortcuts, self.show_shortcuts),
         ):
             action.triggered.connect(slot)
         self.sidebar.addRequested.connect(self.choose_folder)
@@ -157,6 +166,26 @@ class MainWindow(QMainWindow):
         self.watch_bridge.changed.connect(self._on_watch)
         self.learning.finished.connect(self.request_status)
         self.learning.changed.connect(self.search.search_again)
+        self.navigation = Navigation(self)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help → Keyboard Shortcuts (non-modal); returns the dialog."""
+        dialog = ShortcutsDialog(self.actions(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def follow_library(self) -> None:
+        """The library changed: drop the results whose photos left it (off the GUI thread)."""
+        if not len(self.search.history):
+            return
+        library = self.library
+
+        def listing() -> dict[int, Path]:
+            return {pid: Path(p) for root in library.roots()
+                    for pid, p, _state in library.photos_under(root.path)}  # fmt: skip
+
+        self.runner.submit(listing, self.search.follow_library, self._show_failure)
 
     # -- searching ------------------------------------------------------------------------
     def search_file(self, path: Path) -> None:
@@ -244,6 +273,7 @@ class MainWindow(QMainWindow):
         def removed(_result: object) -> None:
             self.statusBar().showMessage(f"Removed {folder} from the library", 5000)
             self.albums.mark_stale()
+            self.follow_library()
             self.request_status()
 
         self.runner.submit(lambda: self.library.remove_root(folder), removed, self._show_failure)
@@ -265,6 +295,7 @@ class MainWindow(QMainWindow):
 
     def _on_sync_ended(self, last: Any) -> None:
         self.albums.mark_stale()
+        self.follow_library()
         if last is not None and last.phase == "cancelled" and not self.sync.is_running():
             self.index_status.set_paused(True, self.status_info.pending if self.status_info else 0)
         self.request_status()
@@ -294,6 +325,7 @@ class MainWindow(QMainWindow):
             self.index_status.show_progress(progress)
         else:
             self.albums.mark_stale()
+            self.follow_library()
         self.request_status()
 
     def request_status(self) -> None:
@@ -411,6 +443,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.navigation.shutdown()
         self._save_state()
         if not self.sync.stop(CLOSE_WAIT_MS):
             log.warning("indexing is taking long to stop; waiting for it to finish its photo")

@@ -27,6 +27,7 @@ from lookalike.errors import KnownError
 from lookalike.gui.images import rgb_to_qimage
 from lookalike.gui.region_overlay import HIGHLIGHT_COLOURS, Box, Highlight, RegionOverlay
 from lookalike.gui.results_model import PhotoItem
+from lookalike.gui.wording import plural
 from lookalike.library import Explanation, NumberedRegion, SearchOptions
 from lookalike.types import Embedding
 
@@ -318,13 +319,12 @@ class MatchView(QWidget):
         explained = detail.explanation
         if explained is not None and explained.is_match:
             n = explained.inliers
-            points = f" · {n} matching points"
+            points = f" · {plural(n, 'matching point')}"
             why = f"\n{points[3:].capitalize()}: parts of the query found here in the same layout"
         elif explained is not None and explained.query_points is not None:
             n = explained.inliers
             points = " · no matching layout"
-            why = (f"\n{n} point{'s' if n != 1 else ''} line up, no more than in two unrelated "
-                   "photos")  # fmt: skip
+            why = f"\n{plural(n, 'point')} line up, no more than in two unrelated photos"
         self._title.setText(f"#{item.rank} {item.path.name}{score}{points}")
         self._title.setToolTip(f"{item.path}{why}")
         self.result_canvas.set_image(detail.image)

@@ -123,6 +123,13 @@ class QueryView(QWidget):
         self._clear.setVisible(box is not None)
         self.cropChanged.emit(box)
 
+    def restore_crop(self, box: Box | None) -> None:
+        """Select a region without emitting :attr:`cropChanged` (going back in history)."""
+        if self.canvas.image() is None:
+            return
+        self.canvas.set_region(box)
+        self._clear.setVisible(box is not None)
+
     def clear_crop(self) -> None:
         """Search the whole photo again."""
         if self.canvas.region() is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -24,6 +24,13 @@ from lookalike.gui.thumbnails import ThumbnailCache
 log = logging.getLogger(__name__)
 
 ModelIndex = QModelIndex | QPersistentModelIndex
+
+SCORE_EXPLAINED = (
+    "score = similarity + verification boost: the similarity of the two photos as a whole "
+    "(up to 1.0), plus up to 0.5 when many points line up in both photos in the same layout; "
+    "a score above 1.0 always includes that boost"
+)
+"""How a result's score is made, in words (tooltips and the results legend)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,30 @@ class ResultsModel(QAbstractListModel):
         """The row of a photo id, or -1."""
         return next((r for r, it in enumerate(self._items) if it.photo_id == photo_id), -1)
 
+    def row_of_path(self, path: Path) -> int:
+        """The first row showing ``path``, or -1."""
+        rows = self._rows.get(str(path))
+        return rows[0] if rows else -1
+
+    def drop_missing(self, present: dict[int, Path]) -> int:
+        """Keep only the photos still in the library, at their current paths.
+
+        Args:
+            present: photo id → path of every catalogued photo (``Library.photos_under``).
+
+        Returns:
+            How many rows left (deleted or removed photos); moved ones stay, with the new path.
+        """
+        kept = [
+            replace(item, path=present[item.photo_id])
+            for item in self._items
+            if item.photo_id in present
+        ]
+        gone = len(self._items) - len(kept)
+        if gone or kept != self._items:
+            self.set_items(kept)
+        return gone
+
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._items)
 
@@ -146,8 +177,8 @@ class ResultsModel(QAbstractListModel):
     def _tooltip(self, item: PhotoItem) -> str:
         lines = [str(item.path)]
         if item.rank is not None and item.score is not None:
-            lines.append(f"Rank {item.rank} · score {item.score:.3f} (similarity, plus up to 0.5 "
-                         "for points that match in both photos)")
+            lines.append(f"Rank {item.rank} · score {item.score:.3f}")
+            lines.append(SCORE_EXPLAINED)
         if item.state and item.state != "indexed":
             lines.append(f"Not searchable: {item.state}")
         failure = self._thumbs.failure(item.path)

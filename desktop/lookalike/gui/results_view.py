@@ -15,7 +15,16 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QPainter, QPalette
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFontMetrics,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -35,8 +44,37 @@ log = logging.getLogger(__name__)
 CELL = 168
 """Thumbnail cell side in device-independent pixels."""
 
-_TEXT_HEIGHT = 20
+_TEXT_HEIGHT = 34
+"""Room for two lines of file name under each thumbnail."""
 _PAD = 6
+
+
+def elide_name(name: str, metrics: QFontMetrics, width: int) -> str:
+    """A file name cut at the right to fit ``width`` pixels, its extension kept visible
+    ("strecha_fountain_p1….jpg"): the start of a name tells photos apart better than the middle.
+    """
+    if metrics.horizontalAdvance(name) <= width:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix) > 5:
+        return metrics.elidedText(name, Qt.TextElideMode.ElideRight, width)
+    tail = f"….{suffix}"
+    room = width - metrics.horizontalAdvance(tail)
+    while stem and metrics.horizontalAdvance(stem) > room:
+        stem = stem[:-1]
+    return f"{stem}{tail}"
+
+
+def wrap_name(name: str, metrics: QFontMetrics, width: int) -> list[str]:
+    """A file name on at most two lines of ``width`` pixels: the first as much of the start as
+    fits, the second the rest, cut at the right with its extension kept (photos of one series
+    differ at the end of their names: "strecha_fountain_p11_" / "01.jpg")."""
+    if metrics.horizontalAdvance(name) <= width:
+        return [name]
+    split = len(name)
+    while split > 1 and metrics.horizontalAdvance(name[:split]) > width:
+        split -= 1
+    return [name[:split], elide_name(name[split:], metrics, width)]
 
 
 class _ThumbDelegate(QStyledItemDelegate):
@@ -82,10 +120,9 @@ class _ThumbDelegate(QStyledItemDelegate):
         )
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(role))
-        name = option.fontMetrics.elidedText(
-            item.path.name, Qt.TextElideMode.ElideMiddle, text_rect.width()
-        )
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, name)
+        lines = wrap_name(item.path.name, option.fontMetrics, text_rect.width())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                         "\n".join(lines))  # fmt: skip
         painter.restore()
 
     @staticmethod
@@ -139,23 +176,22 @@ class _ThumbDelegate(QStyledItemDelegate):
 class ResultsView(QListView):
     """A grid of photo thumbnails over a :class:`ResultsModel`.
 
-    Double-click opens the photo with the system viewer, or asks for similar photos when
-    ``double_click_finds`` is set (albums). The context menu offers Open, Show in folder, Copy
-    path and Find similar. Items can be dragged out (as file URLs), e.g. onto the query panel.
+    Double-click, Enter or Space open the photo in the window's viewer (in results and
+    albums alike). The context menu offers View, Open in Default App, Show in folder, Copy path
+    and Find similar. Items can be dragged out (as file URLs), e.g. onto the query panel.
 
     Signals:
         findSimilarRequested(int, object): photo id and path of the photo to search with.
         currentPhotoChanged(object): the :class:`PhotoItem` now current, or None.
+        viewRequested(int): show this row in the viewer.
     """
 
     findSimilarRequested = Signal(int, object)
     currentPhotoChanged = Signal(object)
+    viewRequested = Signal(int)
 
-    def __init__(
-        self, model: ResultsModel, double_click_finds: bool = False, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, model: ResultsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._double_click_finds = double_click_finds
         self.setObjectName("photoGrid")
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
@@ -199,8 +235,12 @@ class ResultsView(QListView):
     def menu_for(self, item: PhotoItem) -> QMenu:
         """The context menu of one photo (built fresh; the caller shows or inspects it)."""
         menu = QMenu(self)
-        open_action = menu.addAction(action_icon("open"), "Open")
-        open_action.triggered.connect(lambda: desktop.open_file(item.path))
+        row = self.model().row_of_path(item.path)
+        view = menu.addAction("View")
+        view.setShortcut(QKeySequence("Space"))
+        view.triggered.connect(lambda: self.viewRequested.emit(row))
+        open_action = menu.addAction(action_icon("open"), "Open in Default App")
+        open_action.triggered.connect(lambda: desktop.open_or_explain(item.path, self))
         menu.addAction("Show in Folder").triggered.connect(
             lambda: desktop.show_in_folder(item.path)
         )
@@ -210,7 +250,7 @@ class ResultsView(QListView):
         find.setShortcut(QKeySequence("Ctrl+F"))
         find.setEnabled(item.photo_id > 0)
         find.triggered.connect(lambda: self.findSimilarRequested.emit(item.photo_id, item.path))
-        menu.setDefaultAction(find if self._double_click_finds else open_action)
+        menu.setDefaultAction(view)
         return menu
 
     def _show_menu(self, pos: QPoint) -> None:
@@ -225,13 +265,15 @@ class ResultsView(QListView):
         QGuiApplication.clipboard().setText(str(path))
 
     def _on_activated(self, index: QModelIndex) -> None:
-        item = self._item(index)
-        if item is None:
+        if self._item(index) is not None:
+            self.viewRequested.emit(index.row())
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Space opens the current photo in the viewer (like Enter)."""
+        if event.key() == Qt.Key.Key_Space and self._item(self.currentIndex()) is not None:
+            self.viewRequested.emit(self.currentIndex().row())
             return
-        if self._double_click_finds and item.photo_id > 0:
-            self.findSimilarRequested.emit(item.photo_id, item.path)
-        else:
-            desktop.open_file(item.path)
+        super().keyPressEvent(event)
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.currentPhotoChanged.emit(self._item(current))

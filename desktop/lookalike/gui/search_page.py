@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -26,9 +27,11 @@ from lookalike.gui.images import qimage_to_rgb, rgb_to_qimage
 from lookalike.gui.match_view import VIEW_SIDE, DecodedCache, MatchDetail, MatchView, load_detail
 from lookalike.gui.query_view import QueryView
 from lookalike.gui.region_overlay import Box
-from lookalike.gui.results_model import PhotoItem, ResultsModel
+from lookalike.gui.results_model import SCORE_EXPLAINED, PhotoItem, ResultsModel
 from lookalike.gui.results_view import ResultsView
+from lookalike.gui.search_history import HistoryEntry, SearchHistory
 from lookalike.gui.thumbnails import ThumbnailCache
+from lookalike.gui.wording import plural
 from lookalike.gui.workers import Failure, TaskRunner
 from lookalike.library import SearchOptions
 from lookalike.search.defaults import DBA_K
@@ -65,13 +68,18 @@ class SearchPage(QWidget):
             count box). With ``rotate`` the query is also searched turned sideways and upside
             down (a library photo searched as a whole uses its stored vector, unturned).
 
+    Every search shown is recorded in :attr:`history`; :meth:`go_back` and :meth:`go_forward`
+    show an earlier one again (query, crop and results, without searching again).
+
     Signals:
         resultsShown(int): a search's results are in the grid (their number).
+        historyChanged(): back or forward became possible or impossible.
         failed(object): a search or decode failed: a :class:`~lookalike.gui.workers.Failure`.
         message(str): a short note for the status bar.
     """
 
     resultsShown = Signal(int)
+    historyChanged = Signal()
     failed = Signal(object)
     message = Signal(str)
 
@@ -92,11 +100,14 @@ class SearchPage(QWidget):
         self._token = 0
         self._match_token = 0
         self.options = SearchOptions()
+        self.history: SearchHistory[Query, Any] = SearchHistory()
+        self._gone: set[int] = set()  # photo ids known to have left the library
         self.query_view = QueryView(self)
         self.query_view.cropChanged.connect(self._on_crop_changed)
         self.model = ResultsModel(thumbnails, self)
         self.results = ResultsView(self.model, parent=self)
         self.results.currentPhotoChanged.connect(self._on_result_selected)
+        self.results.currentPhotoChanged.connect(self._remember_selection)
         self.results.findSimilarRequested.connect(self.search_photo)
         self.match_view = MatchView(self)
         self._build_layout()
@@ -104,6 +115,12 @@ class SearchPage(QWidget):
     def _build_layout(self) -> None:
         self._count = QLabel("Results")
         self._count.setObjectName("panelTitle")
+        self._count.setToolTip(SCORE_EXPLAINED)
+        legend = QLabel("score = similarity + verification boost")
+        legend.setObjectName("hint")
+        legend.setToolTip(SCORE_EXPLAINED)
+        legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.top = QComboBox(self)
         for n in RESULT_COUNTS:
             self.top.addItem(f"Best {n:,}", n)
@@ -111,7 +128,8 @@ class SearchPage(QWidget):
         self.top.setToolTip("How many results to show")
         self.top.currentIndexChanged.connect(lambda _i: self._run_search())
         header = QHBoxLayout()
-        header.addWidget(self._count, 1)
+        header.addWidget(self._count)
+        header.addWidget(legend, 1)
         header.addWidget(self.top)
         empty = QLabel("Results appear here, most similar first.")
         empty.setObjectName("hint")
@@ -191,6 +209,8 @@ class SearchPage(QWidget):
             self._run_search()
 
     def _start(self, query: Query) -> None:
+        self.history.record(HistoryEntry(query, None))
+        self.historyChanged.emit()
         self._query = query
         self._query_embedding = None
         self.model.set_items([])
@@ -198,12 +218,13 @@ class SearchPage(QWidget):
         self.match_view.clear()
         self._run_search()
 
-    def _show_query_file(self, path: Path) -> None:
+    def _show_query_file(self, path: Path, crop: Box | None = None) -> None:
         query = self._query
 
         def shown(image: QImage) -> None:
             if query is self._query:
                 self.query_view.set_query(image, self.query_view.caption())
+                self.query_view.restore_crop(crop)
                 self.match_view.set_query(self.query_view.cropped_image())
 
         def unreadable(failure: Failure) -> None:
@@ -239,27 +260,95 @@ class SearchPage(QWidget):
     def _on_results(self, token: int, result: Any) -> None:
         if token != self._token or self._query is None:
             return
+        self.history.update_current(result=result, selected_row=0 if result.matches else -1)
+        self._show_result(result, 0, self.query_view.crop())
+
+    def _show_result(self, result: Any, selected_row: int, crop: Box | None) -> None:
+        """Put a search's answer on screen (fresh, or from the history); the query is shown.
+        Photos known to have left the library since are left out."""
+        assert self._query is not None
         self._query_embedding = result.query
-        self.model.set_matches(result.matches)
-        self._stack.setCurrentIndex(1 if result.matches else 0)
-        crop = self.query_view.crop()
+        matches = [m for m in result.matches if m.photo_id not in self._gone]
+        self.model.set_matches(matches)
+        self._stack.setCurrentIndex(1 if matches else 0)
         what = "region" if crop is not None else "photo"
-        n = len(result.matches)
+        n = len(matches)
         like = "the selected region" if crop is not None else "this photo"
-        self._count.setText(f"{n:,} photo{'s' if n != 1 else ''} like {like}")
+        self._count.setText(f"{plural(n, 'photo')} like {like}")
         self.query_view.set_caption(
-            f"{self._query.name} · {n:,}\u00a0results in {result.seconds * 1000:.0f}\u00a0ms"
+            f"{self._query.name} · {plural(n, 'result')} in {result.seconds * 1000:.0f}\u00a0ms"
             + (" · searching the selected region" if crop is not None else "")
         )
-        self.message.emit(f"Found {n:,} photos like this {what} in {result.seconds:.2f} s")
+        self.message.emit(f"Found {plural(n, 'photo')} like this {what} in {result.seconds:.2f} s")
         self.match_view.set_query(self.query_view.cropped_image())
-        self.resultsShown.emit(n)
-        if result.matches:  # explain the best match right away
-            self.results.setCurrentIndex(self.model.index(0))
-            self.results.scrollToTop()
+        self.resultsShown.emit(self.model.rowCount())
+        if self.model.rowCount():  # explain the best (or the last selected) match right away
+            row = min(max(selected_row, 0), self.model.rowCount() - 1)
+            self.results.setCurrentIndex(self.model.index(row))
+            self.results.scrollTo(self.model.index(row))
 
-    def _on_crop_changed(self, _box: Box | None) -> None:
+    def _on_crop_changed(self, box: Box | None) -> None:
+        if self._query is not None:
+            self.history.record(HistoryEntry(self._query, box))
+            self.historyChanged.emit()
         self._run_search()
+
+    # -- history --------------------------------------------------------------------------
+    def go_back(self) -> bool:
+        """Show the previous search again (query, crop, results); False at the first."""
+        return self._restore(self.history.back())
+
+    def go_forward(self) -> bool:
+        """Show the search left by going back; False at the last."""
+        return self._restore(self.history.forward())
+
+    def _restore(self, entry: HistoryEntry[Query, Any] | None) -> bool:
+        if entry is None:
+            return False
+        self.historyChanged.emit()
+        self._token += 1  # an answer still on its way belongs to another entry
+        self._query = query = entry.query
+        self.match_view.clear()
+        if isinstance(query.source, Path):
+            self.query_view.show_loading(query.name)
+            self._show_query_file(query.source, entry.crop)
+        else:
+            self.query_view.set_query(rgb_to_qimage(query.source), query.name)
+            self.query_view.restore_crop(entry.crop)
+            self.match_view.set_query(self.query_view.cropped_image())
+        if entry.result is None:
+            self._run_search()
+        else:
+            self._show_result(entry.result, entry.selected_row, entry.crop)
+        return True
+
+    def _remember_selection(self, item: PhotoItem | None) -> None:
+        if item is not None and self.history.current() is not None:
+            self.history.update_current(selected_row=self.model.row_of(item.photo_id))
+
+    # -- following the library ------------------------------------------------------------
+    def follow_library(self, present: dict[int, Path]) -> int:
+        """Drop the results whose photos left the library; moved ones show their new path.
+
+        Args:
+            present: photo id → path of every catalogued photo, listed after a change.
+
+        Returns:
+            How many results were dropped.
+        """
+        self._gone.update(self.history.photo_ids() - present.keys())
+        current = self.results.current_item()
+        gone = self.model.drop_missing(present)
+        if current is not None and current.photo_id in present:
+            row = self.model.row_of(current.photo_id)
+            if row >= 0 and self.results.currentIndex().row() != row:
+                self.results.setCurrentIndex(self.model.index(row))
+        if gone:
+            n = self.model.rowCount()
+            self._count.setText(f"{plural(n, 'photo')} like this · "
+                                f"{plural(gone, 'result')} left the library")
+            self._stack.setCurrentIndex(1 if n else 0)
+        return gone
 
     def _on_result_selected(self, item: PhotoItem | None) -> None:
         self._match_token += 1

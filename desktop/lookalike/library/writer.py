@@ -215,7 +215,12 @@ class CatalogWriter:
                 return
         if row is not None:
             self.index.remove([row.id])  # its vector is stale until it is embedded again
-        catalog.upsert_pending(root_id, stat.path, stat.size_bytes, stat.mtime_ns, digest)
+        size = stat.size_bytes
+        photo_id = catalog.upsert_pending(root_id, stat.path, size, stat.mtime_ns, digest)
+        if digest is not None:  # a photo of a folder removed earlier keeps its vector
+            vector = catalog.reuse_retired(photo_id, digest, size, self.model_id)
+            if vector is not None:
+                self.index.add(np.asarray([photo_id], np.int64), vector[None, :])
 
     def _moved_from(self, digest: str, stat: FileStat) -> PhotoRow | None:
         """A catalogued photo with this content whose file is gone, if there is one."""

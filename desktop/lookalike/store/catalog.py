@@ -48,6 +48,8 @@ __all__ = ["SCHEMA_VERSION", "Catalog", "CatalogDamaged", "PhotoRow"]
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+RETIRED_KEEP_NS = 90 * 24 * 3600 * 10**9
+"""How long the vectors of a removed folder's photos are kept for when it is added back."""
 _PHOTO = "SELECT id, root_id, path, size_bytes, mtime_ns, content_hash, status, skip_reason " \
     "FROM photos"  # fmt: skip
 # Searchable vectors: indexed under the given model, on an online root.
@@ -77,6 +79,20 @@ def _photo(row: sqlite3.Row) -> PhotoRow:
     return PhotoRow(id_, root_id, key_path(path), *rest)
 
 
+def _journal_wal(conn: sqlite3.Connection) -> str:
+    """Switch to WAL; returns the journal mode now in use. Switching a new file takes an
+    exclusive lock and SQLite answers 'locked' at once, without its busy handler, while another
+    connection does the same, so this waits up to BUSY_TIMEOUT_MS itself."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
     """Open, check, configure and migrate; raises sqlite3.Error or CatalogCorrupt; True with
     the connection when the schema was created by this call."""
@@ -88,7 +104,7 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
         # WAL + synchronous=NORMAL cannot corrupt the file: a power cut may only lose the last
         # commits (WAL is fsynced at checkpoints, not per commit). Those record work a rescan
         # redoes, which is cheaper than an fsync per commit during a long sync.
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _journal_wal(conn)
         if mode != "wal":
             log.warning("catalog %s: journal_mode is %s, not wal", path, mode)
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -218,8 +234,23 @@ class Catalog:
         return root_id
 
     def remove_root(self, path: Path) -> list[int]:
-        """Forget a root and all its photos; returns the removed photo ids."""
+        """Forget a root and all its photos; returns the removed photo ids.
+
+        The vectors of its hashed, indexed photos are kept by (content hash, size) for
+        :data:`RETIRED_KEEP_NS` (see :meth:`reuse_retired`), so adding the folder back does not
+        embed them again.
+        """
         with self.transaction():
+            now = time.time_ns()
+            self._write(
+                "INSERT OR REPLACE INTO retired_vectors SELECT p.content_hash, p.size_bytes, "
+                "v.model_id, v.vector, v.peaks, v.locals, ? FROM photos p "
+                "JOIN roots r ON r.id = p.root_id JOIN vectors v ON v.photo_id = p.id "
+                "WHERE r.path = ? AND p.status = 'indexed' AND p.content_hash IS NOT NULL",
+                (now, path_key(path)),
+            )
+            self._write("DELETE FROM retired_vectors WHERE retired_at_ns < ?",
+                        (now - RETIRED_KEEP_NS,))  # fmt: skip
             sql = "SELECT p.id FROM photos p JOIN roots r ON r.id = p.root_id WHERE r.path = ?"
             ids = self._ids(sql, (path_key(path),))
             self._write("DELETE FROM roots WHERE path = ?", (path_key(path),))
@@ -237,6 +268,27 @@ class Catalog:
             os.replace(tmp, target)
         except OSError as e:
             log.warning("could not back up the library folders to %s: %s", target, e)
+
+    def reuse_retired(
+        self, photo_id: int, content_hash: str, size_bytes: int, model_id: str
+    ) -> npt.NDArray[np.float32] | None:
+        """Give a pending photo the vector its content had in a removed folder, if kept.
+
+        Returns:
+            The (D,) float32 vector now stored for ``photo_id`` (it is 'indexed'), or None
+            when no vector of this content (hash and size) and model was kept.
+        """
+        key = (content_hash, size_bytes, model_id)
+        where = "WHERE content_hash = ? AND size_bytes = ? AND model_id = ?"
+        with self.transaction():
+            rows = self._all(f"SELECT vector, peaks, locals FROM retired_vectors {where}", key)
+            if not rows:
+                return None
+            vector = vector_from_bytes(rows[0][0])
+            locals_ = None if rows[0][2] is None else bytes(rows[0][2])
+            self.set_indexed(photo_id, model_id, vector, bytes(rows[0][1]), locals_)
+            self._write(f"DELETE FROM retired_vectors {where}", key)
+            return vector
 
     def roots(self) -> list[Root]:
         """Every root, ordered by folder."""
@@ -520,6 +572,7 @@ class Catalog:
                 return False
             self._write("DELETE FROM vectors WHERE model_id != ?", (model_id,))
             self._write("DELETE FROM whitening WHERE model_id != ?", (model_id,))
+            self._write("DELETE FROM retired_vectors WHERE model_id != ?", (model_id,))
             self._write(
                 "UPDATE photos SET status = 'pending', indexed_at_ns = NULL "
                 "WHERE status = 'indexed' AND id NOT IN (SELECT photo_id FROM vectors)"

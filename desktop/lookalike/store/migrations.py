@@ -19,7 +19,7 @@ from lookalike.types import vector_from_bytes
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
@@ -55,8 +55,6 @@ def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
     conn.execute(_WHITENING_TABLE)
 
 
-
-
 def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
     """v4 → v5: paths become the OS's bytes (BLOB), local features get a CRC-32."""
     conn.execute("UPDATE roots SET path = CAST(path AS BLOB)")
@@ -69,12 +67,31 @@ def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
     )
 
 
+_RETIRED_TABLE = """
+CREATE TABLE retired_vectors (
+    content_hash  TEXT NOT NULL,
+    size_bytes    INTEGER NOT NULL,
+    model_id      TEXT NOT NULL,
+    vector        BLOB NOT NULL,
+    peaks         BLOB NOT NULL,
+    locals        BLOB,
+    retired_at_ns INTEGER NOT NULL,
+    PRIMARY KEY (content_hash, size_bytes, model_id)
+)"""
+
+
+def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
+    """v5 → v6: add ``retired_vectors`` (a removed folder added back is not embedded again)."""
+    conn.execute(_RETIRED_TABLE)
+
+
 # MIGRATIONS[v] turns schema v into v + 1; each step runs in its own transaction.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
     4: _migrate_4_to_5,
+    5: _migrate_5_to_6,
 }
 
 

@@ -158,7 +158,7 @@ def swap(catalog: Catalog, new: Target) -> None:
 
     Photos with a new vector are 'indexed' (pending ones too: they were embedded only in the
     new space); 'indexed' ones without one (none when the switch is complete) go back to
-    'pending'. The old model's whitening is dropped.
+    'pending'. The old model's whitening and retired vectors are dropped.
     """
     with catalog.transaction():
         old = catalog.get_meta("model_id")
@@ -173,6 +173,7 @@ def swap(catalog: Catalog, new: Target) -> None:
         catalog._write("UPDATE photos SET status = 'pending', indexed_at_ns = NULL WHERE "
                        "status = 'indexed' AND id NOT IN (SELECT photo_id FROM vectors)")
         catalog._write("DELETE FROM whitening WHERE model_id != ?", (new.model_id,))
+        catalog._write("DELETE FROM retired_vectors WHERE model_id != ?", (new.model_id,))
         catalog.set_meta("model_id", new.model_id)
         catalog.set_meta("dim", str(new.dim))
         drop(catalog)

@@ -1,5 +1,5 @@
--- Lookalike catalog, schema version 5 (the latest; older files are migrated step by step in
--- migrations.py). Run once on an empty file; migrations.py then sets PRAGMA user_version = 5.
+-- Lookalike catalog, schema version 6 (the latest; older files are migrated step by step in
+-- migrations.py). Run once on an empty file; migrations.py then sets PRAGMA user_version = 6.
 -- Paths hold BLOBs of the bytes the OS gave (os.fsencode) since v5, in columns still declared
 -- TEXT (that affinity keeps BLOBs as they are): Linux file names need not be UTF-8.
 -- Units are in the column names: *_ns = nanoseconds since the Unix epoch, *_bytes = bytes.
@@ -56,4 +56,19 @@ CREATE TABLE whitening (
     model_id     TEXT PRIMARY KEY,
     data         BLOB NOT NULL,                  -- Whitening.to_bytes (.npz: mean, matrix)
     fitted_at_ns INTEGER NOT NULL
+);
+
+-- Vectors of the photos of a removed folder, by content, so that adding the folder back (or
+-- the same photos elsewhere) does not embed them again; rows older than 90 days are dropped
+-- when a folder is removed. Added in v6. content_hash is scan.hashing's full-file hash
+-- (40 hex), as photos.content_hash.
+CREATE TABLE retired_vectors (
+    content_hash  TEXT NOT NULL,
+    size_bytes    INTEGER NOT NULL,
+    model_id      TEXT NOT NULL,
+    vector        BLOB NOT NULL,                 -- as vectors.vector
+    peaks         BLOB NOT NULL,                 -- as vectors.peaks
+    locals        BLOB,                          -- as vectors.locals
+    retired_at_ns INTEGER NOT NULL,
+    PRIMARY KEY (content_hash, size_bytes, model_id)
 );
