@@ -1,8 +1,8 @@
 """The vector index at a million photos: build time, memory, disk and search latency.
 
 Adds N synthetic clustered unit vectors (1280-d, as ``query_speed.py`` makes them: N/50
-"places") to the app's own :class:`lookalike.store.vectors.VectorIndex` with the default
-:class:`~lookalike.store.vectors.IndexParams` and all cores, within ``--budget-s`` seconds: if
+"places") to the app's own :class:`lookalike.store.hnsw.VectorIndex` with the default
+:class:`~lookalike.store.hnsw.IndexParams` and all cores, within ``--budget-s`` seconds: if
 the budget runs out first it stops, and the figures are those of the vectors added so far plus
 the measured insertion rate (the report says which). It then saves the index, and times
 ``knn(top=50)`` one query at a time (as a search does) for ``--queries`` photos of the index
@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lookalike.store.hnsw import IndexParams, VectorIndex
+
 from lookalike.library.facade import INDEX_FILE
-from lookalike.store.vectors import IndexParams, VectorIndex
 from query_speed import DIM, World, photo_vectors, say, unit
 
 MODEL = "bench-million"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lookalike import __version__
-from lookalike.cli import eval_cmd
+from lookalike.cli import duplicates_cmd, eval_cmd
 from lookalike.cli.output import cancel_on_interrupt, plural, print_json
 from lookalike.cli.search_cmd import cmd_explain, cmd_search
 from lookalike.cli.watch_cmd import cmd_watch
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LibraryFactory = Callable[[argparse.Namespace], "Library"]
-LIBRARY_COMMANDS = ("index", "search", "explain", "watch", "status", "whiten", "remove")
+LIBRARY_COMMANDS = (
+    "index", "search", "explain", "watch", "status", "whiten", "remove", "duplicates",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?", type=Path, metavar="IMAGE",
                    help="start with a search for this photo (as from a file manager's Open With)")
     eval_cmd.add_parser(sub)
+    duplicates_cmd.add_parser(sub)
     return parser
 
 
@@ -392,4 +395,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Library], int]] = {
     "status": cmd_status,
     "whiten": cmd_whiten,
     "remove": cmd_remove,
+    "duplicates": duplicates_cmd.run,
 }

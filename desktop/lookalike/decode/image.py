@@ -216,6 +216,28 @@ def read_size(source: Source) -> tuple[int, int]:
         return _upright(im.size, orientation)
 
 
+_EXIF_MAKE, _EXIF_MODEL, _EXIF_IFD, _EXIF_TAKEN = 0x010F, 0x0110, 0x8769, 0x9003
+
+
+def read_header(source: Source) -> tuple[int, int, str, bool, str | None]:
+    """Read what a photo's header says about the file, without its pixels.
+
+    Returns:
+        Upright width and height in pixels, the format ("JPEG", "PNG", "HEIF", ...), whether
+        the EXIF names a camera (make or model) or an original date, and that date as written
+        ("2023:05:01 12:00:03") or None.
+
+    Raises:
+        UnreadablePhoto: the header cannot be read.
+    """
+    with _reading(source) as (im, orientation):
+        exif = im.getexif()
+        taken = exif.get_ifd(_EXIF_IFD).get(_EXIF_TAKEN) if _EXIF_IFD in exif else None
+        camera = bool(exif.get(_EXIF_MAKE) or exif.get(_EXIF_MODEL) or taken)
+        width, height = _upright(im.size, orientation)
+        return width, height, str(im.format or "?"), camera, None if taken is None else str(taken)
+
+
 @contextmanager
 def _reading(source: Source) -> Iterator[tuple[ImageFile.ImageFile, int]]:
     """Open ``source`` up to its header and yield it with its EXIF orientation (1..8).

@@ -29,6 +29,7 @@ from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.gui.actions import WindowActions
 from lookalike.gui.album_view import AlbumView
 from lookalike.gui.drops import DropContent, read_mime
+from lookalike.gui.duplicates_page import DuplicatesPage
 from lookalike.gui.icons import action_icon, app_icon
 from lookalike.gui.index_status import IndexStatus
 from lookalike.gui.learning import LearningCommands
@@ -116,6 +117,8 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.search, action_icon("find-similar"), "Search")
         self.tabs.addTab(self.albums, action_icon("folder"), "Albums")
+        self.duplicates = DuplicatesPage(self.library, self.runner, self.thumbnails, self)
+        self.tabs.addTab(self.duplicates, action_icon("remove"), "Duplicates")
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.tabs)

@@ -19,7 +19,8 @@ from pathlib import Path
 from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.decode.query import Crop
 from lookalike.errors import KnownError
-from lookalike.library import learning, preset_record, roots, switch
+from lookalike.library import cleanup, learning, preset_record, roots, switch
+from lookalike.library.cleanup import DuplicateFinder, Trashed, TrashResult
 from lookalike.library.indexing import Indexer
 from lookalike.library.integrity import open_catalog
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
@@ -74,6 +75,7 @@ class Library:
         self._embedder = embedder
         self._indexer = Indexer(writer, embedder, self.save)
         self._handles: list[WatchHandle] = []
+        self._duplicates: DuplicateFinder | None = None
         self._closed = False
         self._switcher = switch.Switcher(writer, self._indexer, embedder_for, self._swapped)
         self.notes: list[str] = []
@@ -335,16 +337,7 @@ class Library:
 
     def status(self) -> Status:
         """Counts, folders, skipped files and the index size."""
-        infos = self.roots()
-        with self._lock:
-            stats = self._catalog.stats()
-            index = self._writer.index
-            white = index.whitening
-            info = None if white is None else WhiteningInfo(white.pairs, white.photos,
-                                                            white.digest)  # fmt: skip
-            return Status(infos, stats["indexed"], stats["pending"], self._catalog.skipped(),
-                          stats["offline"], index.live_count, index.file_size,
-                          self._writer.model_id, info, switch.info(self._writer))
+        return roots.status(self._writer, self._writer.model_id, switch.info(self._writer))
 
     # --- whitening ----------------------------------------------------------------------------
 
@@ -368,6 +361,28 @@ class Library:
     def _index_file(self) -> Path | None:  # None once closed: nothing is written any more
         return None if self._closed else self.home / INDEX_FILE
 
+    # --- duplicates and trash -----------------------------------------------------------------
+
+    def duplicates(self) -> DuplicateFinder:
+        """The library's duplicate finder (``update()`` it, then read ``groups()``)."""
+        if self._duplicates is None:
+            self._duplicates = cleanup.finder(self._writer, self._embedder.model_id)
+        return self._duplicates
+
+    def trash(self, paths: Sequence[Path]) -> TrashResult:
+        """Move library photos to the OS trash (never photos of reference folders) and forget
+        them at once; undo with :meth:`untrash`."""
+        refs = self.duplicates().store.reference_folders()
+        return cleanup.trash(self._writer, paths, refs)
+
+    def untrash(self, items: Sequence[Trashed]) -> tuple[list[Path], list[tuple[Path, str]]]:
+        """Move photos back from the trash and index them again: (restored, (path, reason)
+        of those that could not be); see :mod:`lookalike.library.trash` for platforms."""
+        restored, failed = cleanup.untrash(self._writer, items)
+        for _ in self._indexer.embed_pending(threading.Event(), 32):
+            pass
+        return restored, failed
+
     # --- lifetime -----------------------------------------------------------------------------
 
     def save(self) -> None:
@@ -389,6 +404,8 @@ class Library:
             finally:
                 self._closed = True
                 self._catalog.close()
+                if self._duplicates is not None:
+                    self._duplicates.store.close()
                 if self._owner is not None:
                     self._owner.release()
 

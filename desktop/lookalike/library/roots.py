@@ -1,4 +1,4 @@
-"""Library folders: add, remove, and their photo counts."""
+"""Library folders: add, remove, their photo counts, and the status of the whole library."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from lookalike.errors import KnownError
-from lookalike.library.results import RootInfo
+from lookalike.library.results import RootInfo, Status, SwitchInfo, WhiteningInfo
 from lookalike.library.writer import CatalogWriter
 
 log = logging.getLogger(__name__)
@@ -58,3 +58,17 @@ def root_infos(writer: CatalogWriter) -> list[RootInfo]:
             infos.append(RootInfo(root.path, photos, counts["skipped"], counts["pending"],
                                   root.online))  # fmt: skip
     return infos
+
+
+def status(writer: CatalogWriter, model_id: str, switching: SwitchInfo | None = None) -> Status:
+    """Counts, folders, skipped files and the index size of the library ``writer`` keeps
+    (``switching``: a model switch under way)."""
+    infos = root_infos(writer)
+    with writer.lock:
+        stats = writer.catalog.stats()
+        index = writer.index
+        white = index.whitening
+        info = None if white is None else WhiteningInfo(white.pairs, white.photos, white.digest)
+        return Status(infos, stats["indexed"], stats["pending"], writer.catalog.skipped(),
+                      stats["offline"], index.live_count, index.file_size, model_id, info,
+                      switching)

@@ -1,0 +1,185 @@
+"""Time and memory of duplicate grouping on a large synthetic library.
+
+Builds (or reuses) the library home of ``benchmarks/query_speed.py`` (N photos: clustered unit
+vectors, 256 synthetic local features each; its builder functions, not a copy) and plants
+duplicates in it: for N/50 random photos, one copy (cosine ≈ 0.97, the same local features
+with sub-cell jitter and a little code noise), written through the Catalog API; opening the
+library then adds them to the index (the repair of an index that lags the catalog).
+
+In a fresh process (so its peak memory is the grouping's, not the build's) it opens the library
+as the app does and measures:
+
+- ``full_s``: ``DuplicateFinder.update()`` from scratch (every photo's kNN, the prefilter, the
+  pair checks, the edges stored) plus grouping every edge;
+- ``knn_pass_s`` (the reference, in the same run): the same kNN queries alone, for the ratio;
+- ``one_photo_s``: one new photo (a copy of a library photo) stored through the library's write
+  path, then ``update()`` (it checks only that photo) and its groups (``groups_touching``);
+- peak RSS after opening (the index alone) and after grouping;
+- recall of the planted copy pairs and the groups found.
+
+    python benchmarks/duplicates_speed.py --n 5000                 # quick
+    python benchmarks/duplicates_speed.py --keep /tmp/qs100k        # 100k (shares query_speed's)
+
+Measured on the shared 2-core box under load 9-12 (other sessions running), 2026-12-01,
+``--n 20000``: 20,400 photos checked in 137 s, of which the kNN pass alone (the reference)
+takes 46 s (ratio 2.97); peak RSS 657 MB (the opened 1280-d index; grouping added nothing
+measurable); one new photo 0.09-0.20 s (update + its groups); 400/400 planted copies found,
+401 edges. The 100k home did not finish building in the time left (its index build ran at
+~55 vectors/s under that load); linear in photos, 100k would take ~11 min under that load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import query_speed as qs
+from lookalike.library.facade import CATALOG_FILE, Library
+from lookalike.search import grouping
+from lookalike.store.catalog import Catalog
+from lookalike.types import (
+    Embedding,
+    locals_from_bytes,
+    locals_to_bytes,
+    peaks_from_bytes,
+)
+
+PLANTED = "duplicates.json"
+
+
+def copy_of(rng: np.random.Generator, vector: Any, locals_: Any) -> tuple[Any, Any]:
+    """A synthetic copy: the vector with a little noise, the same cells jittered by a tenth of a
+    cell, codes with a little noise."""
+    vec = qs.unit(vector + rng.standard_normal(vector.shape).astype(np.float32) * 0.006)
+    loc = np.asarray(locals_, np.float32).copy()
+    loc[:, :2] += rng.normal(0.0, 0.0015, (len(loc), 2))
+    loc[:, 2:] = qs.unit(loc[:, 2:] + rng.standard_normal(loc[:, 2:].shape) * 0.02)
+    return vec, loc.astype(np.float16)
+
+
+def plant(home: Path, seed: int) -> dict[str, Any]:
+    """Add one copy of each of N/50 random photos (once per home); returns the planted pairs."""
+    marker = home / PLANTED
+    if marker.exists():
+        return dict(json.loads(marker.read_text()))
+    rng = np.random.default_rng(seed + 1)
+    pairs = []
+    with Catalog.open(home / CATALOG_FILE) as catalog:
+        root = catalog.roots()[0][0]
+        ids, _ = catalog.vector_digests(qs.MODEL)
+        chosen = rng.choice(ids, size=max(1, len(ids) // 50), replace=False)
+        with catalog.transaction():
+            for n, original in enumerate(chosen.tolist()):
+                vector, peaks = catalog.vector(original)  # type: ignore[misc]
+                loc = locals_from_bytes(catalog.locals_of([original])[original])
+                vec, copy_loc = copy_of(rng, vector, loc)
+                path = home / "photos" / f"copy_{n:06d}.jpg"
+                new = catalog.upsert_pending(root, path, 1, 1, None)
+                catalog.set_indexed(new, qs.MODEL, vec, peaks, locals_to_bytes(copy_loc))
+                pairs.append([original, new])
+    planted = {"pairs": pairs}
+    marker.write_text(json.dumps(planted))
+    return planted
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def knn_pass(library: Library) -> float:
+    """The reference: the kNN queries of a full update alone (same k, same chunks)."""
+    index = library._index
+    ids = np.asarray(sorted(index.labels()), np.int64)
+    started = time.perf_counter()
+    for start in range(0, len(ids), 1024):
+        vectors = index.vectors(ids[start : start + 1024])
+        index.knn(vectors, grouping.NEIGHBOURS + 1, whitened=True)
+    return time.perf_counter() - started
+
+
+def one_new_photo(library: Library, rng: np.random.Generator) -> float:
+    """Store a copy of a library photo through the write path, then update and regroup."""
+    finder = library.duplicates()
+    catalog = library._catalog
+    original = int(rng.choice(sorted(library._index.labels())))
+    vector, peaks = catalog.vector(original)  # type: ignore[misc]
+    vec, loc = copy_of(rng, vector, library.embedding(original).locals)  # type: ignore[union-attr]
+    root = catalog.roots()[0][0]
+    path = library.home / "photos" / f"new_{time.time_ns()}.jpg"
+    with library._writer.write():
+        row = catalog.photo_by_id(catalog.upsert_pending(root, path, 1, 1, None))
+    library._writer.commit([(row, Embedding(vec, peaks_from_bytes(peaks), loc))])  # type: ignore[list-item]
+    started = time.perf_counter()
+    checked = finder.update()
+    groups = grouping.groups_touching(finder.edges(), [row.id])  # type: ignore[union-attr]
+    took = time.perf_counter() - started
+    assert checked == 1 and any(original in g.members for g in groups), (checked, groups)
+    return took
+
+
+def measure(home: str, planted: dict[str, Any], out: Any) -> None:
+    """Runs in a fresh process; puts the result dict on ``out``."""
+    library = Library.open(Path(home), qs.StandIn())  # type: ignore[arg-type]
+    with sqlite3.connect(Path(home) / CATALOG_FILE) as db:  # from scratch
+        db.execute("DROP TABLE IF EXISTS dup_edges")
+        db.execute("DROP TABLE IF EXISTS dup_checked")
+    opened_mb = peak_mb()
+    finder = library.duplicates()
+    started = time.perf_counter()
+    checked = finder.update(threading.Event())
+    edges = finder.edges()
+    groups = grouping.build_groups(edges)
+    full_s = time.perf_counter() - started
+    full_mb = peak_mb()
+    reference_s = knn_pass(library)
+    found = {grouping.pair(a, b) for a, b in planted["pairs"]} & set(edges)
+    one = [one_new_photo(library, np.random.default_rng(s)) for s in range(5)]
+    library.close()
+    out.put({
+        "photos": checked, "edges": len(edges), "groups": len(groups),
+        "planted_pairs": len(planted["pairs"]), "planted_found": len(found),
+        "full_s": round(full_s, 2), "knn_pass_s": round(reference_s, 2),
+        "full_over_knn": round(full_s / reference_s, 2),
+        "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
+        "one_photo_s": [round(t, 3) for t in one],
+    })
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--keep", type=Path, help="library home to build once and reuse")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = args.keep or Path(tmp)
+        build = qs.prepare_home(home, args.n, args.seed)
+        planted = plant(home, args.seed)
+        load_before = os.getloadavg()
+        ctx = multiprocessing.get_context("spawn")
+        out = ctx.Queue()
+        child = ctx.Process(target=measure, args=(str(home), planted, out))
+        child.start()
+        result = out.get()
+        child.join()
+    result.update(build=build, load_before=[round(x, 2) for x in load_before],
+                  load_after=[round(x, 2) for x in os.getloadavg()], cores=os.cpu_count())
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

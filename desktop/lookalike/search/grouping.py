@@ -1,0 +1,197 @@
+"""Nearest neighbours + a pair check → groups of copies and bursts, with the photo to keep.
+
+Pure functions over plain data; :mod:`lookalike.library.duplicates` feeds them from the index
+and the catalog and stores the edges.
+
+1. :func:`candidate_pairs`: each photo's nearest neighbours (global cosine, from the index)
+   give the pairs worth checking; only pairs at or above a cosine prefilter are kept (copies and
+   bursts are near the top of the cosine scale, see :data:`PREFILTER`).
+2. :func:`check_pairs`: the pair check (:data:`lookalike.search.pair_check.PairCheck`) keeps
+   the pairs it calls a copy or a burst: the edges.
+3. :func:`build_groups`: per kind, star linkage over the edges of each connected component: a
+   photo joins a group only if it is linked to the group's representative or to more than half
+   of its members, so one weak link cannot chain unrelated photos together.
+4. Incremental: edges belong to pairs, so a new, changed or removed photo only replaces its own
+   edges (:func:`replace_edges`), and only the components it touches are grouped again
+   (:func:`groups_touching`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from lookalike.search.pair_check import Kind, PairCheck, PairEvidence
+
+PREFILTER = 0.75
+"""Global cosine below which a pair is not checked. Measured with the default preset
+(``benchmarks/duplicates_calibrate.py``): every copy the default check can verify has a cosine
+of 0.81 or more (half size, quality 50, brighter, 60 % crops: 0.86-0.99; a 512 px quality-60
+copy of a 1024 px photo: 0.81), unrelated photos 0.68 at the 99th percentile. 320 px copies at
+quality 25 (0.63-0.71) are below it, and the stride-16 local features cannot verify them
+anyway (7 inliers: chance)."""
+NEIGHBOURS = 8
+"""Nearest neighbours asked per photo (a group larger than this is still found: its members
+link through the representative)."""
+
+Pair = tuple[int, int]
+"""(a, b) photo ids with a < b."""
+Edges = dict[Pair, PairEvidence]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Photos that are copies of one another, or takes of one burst.
+
+    Attributes:
+        kind: "copy" or "burst".
+        representative: the photo the others were linked to (not the one to keep, see
+            :func:`suggest_keep`).
+        members: every photo id of the group, the representative first, then ascending.
+    """
+
+    kind: Kind
+    representative: int
+    members: tuple[int, ...]
+
+
+def pair(a: int, b: int) -> Pair:
+    """The pair key of two photo ids (smaller first)."""
+    return (a, b) if a < b else (b, a)
+
+
+def candidate_pairs(
+    ids: npt.NDArray[np.int64],
+    neighbours: npt.NDArray[np.int64],
+    cosines: npt.NDArray[np.float32],
+    prefilter: float = PREFILTER,
+) -> dict[Pair, float]:
+    """The pairs worth checking, from a kNN result.
+
+    Args:
+        ids: (n,) the query photos.
+        neighbours: (n, k) their nearest photos (-1: none), as the index returns them.
+        cosines: (n, k) cosine similarity of each neighbour.
+        prefilter: pairs below this cosine are left out.
+
+    Returns:
+        Pair → cosine, each unordered pair once (self-matches dropped).
+    """
+    keep = (cosines >= prefilter) & (neighbours >= 0) & (neighbours != ids[:, None])
+    rows, cols = np.nonzero(keep)
+    out: dict[Pair, float] = {}
+    for a, b, c in zip(ids[rows].tolist(), neighbours[rows, cols].tolist(),
+                       cosines[rows, cols].tolist(), strict=True):  # fmt: skip
+        out[pair(a, b)] = max(c, out.get(pair(a, b), -1.0))
+    return out
+
+
+def check_pairs(pairs: Iterable[Pair], check: PairCheck) -> Edges:
+    """Run the pair check on each pair; returns the ones it calls a copy or a burst."""
+    edges: Edges = {}
+    for a, b in pairs:
+        found = check(a, b)
+        if found.kind is not None:
+            edges[(a, b)] = found
+    return edges
+
+
+def replace_edges(edges: Edges, photo_id: int, new: Mapping[Pair, PairEvidence]) -> Edges:
+    """``edges`` without any edge of ``photo_id``, plus ``new`` (its edges now; empty when
+    the photo was removed). Returns a new dict."""
+    out = {p: e for p, e in edges.items() if photo_id not in p}
+    out.update({p: e for p, e in new.items() if e.kind is not None})
+    return out
+
+
+def _adjacency(edges: Mapping[Pair, PairEvidence], kind: Kind) -> dict[int, dict[int, float]]:
+    adj: dict[int, dict[int, float]] = {}
+    for (a, b), e in edges.items():
+        if e.kind == kind:
+            adj.setdefault(a, {})[b] = e.strength()
+            adj.setdefault(b, {})[a] = e.strength()
+    return adj
+
+
+def _components(adj: Mapping[int, Mapping[int, float]], seeds: Iterable[int]) -> list[list[int]]:
+    """Connected components of the graph that contain ``seeds`` (each once, sorted)."""
+    seen: set[int] = set()
+    out = []
+    for seed in sorted(set(seeds)):
+        if seed in seen or seed not in adj:
+            continue
+        stack, comp = [seed], []
+        seen.add(seed)
+        while stack:
+            node = stack.pop()
+            comp.append(node)
+            for nxt in adj[node]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        out.append(sorted(comp))
+    return out
+
+
+def star_linkage(nodes: Sequence[int], adj: Mapping[int, Mapping[int, float]]) -> list[list[int]]:
+    """Split one component into groups that no weak link chains together.
+
+    Photos are taken best-embedded first: the highest share of their partners linked among
+    themselves (clustering coefficient: a bridge between two groups has a low one), then the
+    most links, the stronger links, the smaller id. Each joins the existing group to whose
+    representative it is linked or of whose members it links more than half (the one it links
+    most of); otherwise it starts a group as its representative. Groups of one photo are
+    dropped.
+
+    Returns:
+        Groups as lists of ids, representative first.
+    """
+    def clustering(n: int) -> float:
+        partners = list(adj[n])
+        if len(partners) < 2:
+            return 0.0
+        linked = sum(q in adj[p] for i, p in enumerate(partners) for q in partners[i + 1 :])
+        return 2.0 * linked / (len(partners) * (len(partners) - 1))
+
+    order = sorted(nodes, key=lambda n: (-clustering(n), -len(adj[n]), -sum(adj[n].values()), n))
+    groups: list[list[int]] = []
+    for node in order:
+        links = adj[node]
+        best, best_count = None, 0
+        for group in groups:
+            count = sum(m in links for m in group)
+            if (group[0] in links or 2 * count > len(group)) and count > best_count:
+                best, best_count = group, count
+        if best is None:
+            groups.append([node])
+        else:
+            best.append(node)
+    return [g for g in groups if len(g) > 1]
+
+
+def groups_touching(edges: Mapping[Pair, PairEvidence], photos: Iterable[int],
+                    kinds: Sequence[Kind] = ("copy", "burst")) -> list[Group]:  # fmt: skip
+    """The groups of the connected components that hold any of ``photos``.
+
+    After :func:`replace_edges` for one photo, these replace the groups that held it or its
+    old partners; no other group can change.
+    """
+    wanted = list(photos)
+    out = []
+    for kind in kinds:
+        adj = _adjacency(edges, kind)
+        for comp in _components(adj, wanted):
+            for members in star_linkage(comp, adj):
+                rest = tuple(sorted(members[1:]))
+                out.append(Group(kind, members[0], (members[0], *rest)))
+    return out
+
+
+def build_groups(edges: Mapping[Pair, PairEvidence],
+                 kinds: Sequence[Kind] = ("copy", "burst")) -> list[Group]:  # fmt: skip
+    """Every group of the library, from all its edges (O(edges))."""
+    every = {p for pair_ in edges for p in pair_}
+    return groups_touching(edges, every, kinds)

@@ -1,0 +1,68 @@
+"""DuplicateFinder over a real catalog and index: incremental checks, cascade on removal,
+the keep suggestion. The pair check is injected (the FakeEmbedder stores no local features):
+two photos are copies when their fake descriptors agree closely."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.fakes import FakeEmbedder, write_photo
+
+from lookalike.library import Library
+from lookalike.library.duplicates import DuplicateFinder
+from lookalike.search.pair_check import PairEvidence
+
+
+def _by_cosine(library: Library, finder: DuplicateFinder, calls: list[tuple[int, int]]) -> None:
+    def check(a: int, b: int) -> PairEvidence:
+        calls.append((a, b))
+        ea, eb = library.embedding(a), library.embedding(b)
+        assert ea is not None and eb is not None
+        cos = float(ea.vector @ eb.vector)
+        return PairEvidence("copy" if cos > 0.97 else None, cos, 100, 0.9, 1.0, 1.0)
+
+    finder.pair_check = check
+
+
+def test_only_new_and_changed_photos_are_checked_and_removed_ones_leave(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    original = write_photo(root / "original.jpg", 1, size=(320, 240))
+    small = write_photo(root / "small.jpg", 1, size=(320, 240), scale=0.5)
+    for seed in (2, 3, 4):
+        write_photo(root / f"other{seed}.jpg", seed, size=(320, 240))
+    with Library.open(tmp_path / "home", FakeEmbedder()) as library:  # type: ignore[arg-type]
+        library.add_root(root)
+        list(library.sync())
+        finder = library.duplicates()
+        calls: list[tuple[int, int]] = []
+        _by_cosine(library, finder, calls)
+        assert finder.update() == 5
+        (group,) = finder.groups()
+        assert group.kind == "copy" and group.keep.path == original
+        assert [p.path for p in group.photos] == [original, small]
+        assert group.keep.reason == "largest (320×240)"
+        assert group.photos[1].reason.startswith("smaller")
+        assert group.freeable_bytes == small.stat().st_size
+
+        calls.clear()
+        assert finder.update() == 0 and calls == []  # nothing new: nothing checked
+
+        crop = write_photo(root / "again.png", 1, size=(320, 240), scale=0.75)
+        list(library.sync())
+        assert finder.update() == 1  # only the new photo
+        crop_id = next(i for i, path, _ in library.photos_under(root) if path == crop)
+        assert calls and all(crop_id in pair for pair in calls)
+        assert {p.path for p in finder.groups()[0].photos} == {original, small, crop}
+
+        small.unlink()  # removed: its edges leave with it (cascade), nothing is checked
+        list(library.sync())
+        assert finder.update() == 0
+        assert {p.path for p in finder.groups()[0].photos} == {original, crop}
+
+        write_photo(root / "other2.jpg", 1, size=(320, 240))  # edited into a copy
+        os.utime(root / "other2.jpg", ns=(1, 1))
+        list(library.sync())
+        assert finder.update() == 1
+        assert {p.path for p in finder.groups()[0].photos} == {
+            original, crop, root / "other2.jpg"}
