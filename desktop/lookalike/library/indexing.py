@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lookalike.library.results import Phase, Progress
@@ -24,16 +25,24 @@ class Indexer:
     """Embeds pending photos; only one loop runs at a time.
 
     Attributes:
+        embedder: embeds in the library's vector space (replaced, while :meth:`idle`, when a
+            model switch swaps).
         save: writes the index to disk (the library's save, which knows the file).
     """
 
     def __init__(self, writer: CatalogWriter, embedder: PhotoEmbedder,
                  save: Callable[[], None]) -> None:  # fmt: skip
         self._writer = writer
-        self._embedder = embedder
+        self.embedder = embedder
         self.save = save
         self._lock = threading.Lock()
         self.last_save_s = time.monotonic()
+
+    @contextmanager
+    def idle(self) -> Iterator[None]:
+        """Hold off the embedding loop (waits for a running one to end)."""
+        with self._lock:
+            yield
 
     def save_if_due(self) -> None:
         """Save the index if the last save is :data:`SAVE_INTERVAL_S` old."""
@@ -81,7 +90,7 @@ class Indexer:
     def _embed_rows(self, rows: list[PhotoRow], cancel: threading.Event) -> list[Result]:
         """Embed the rows' files in order, outside the lock; stops early when cancelled."""
         results: list[Result] = []
-        outcomes = self._embedder.embed_files([row.path for row in rows])
+        outcomes = self.embedder.embed_files([row.path for row in rows])
         for row, (_path, outcome) in zip(rows, outcomes, strict=False):  # same order
             results.append((row, outcome))
             if cancel.is_set():

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from lookalike.errors import KnownError
-from lookalike.library.results import RootInfo, Status, WhiteningInfo
+from lookalike.library.results import RootInfo, Status, SwitchInfo, WhiteningInfo
 from lookalike.library.writer import CatalogWriter
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,9 @@ def root_infos(writer: CatalogWriter) -> list[RootInfo]:
     return infos
 
 
-def status(writer: CatalogWriter, model_id: str) -> Status:
-    """Counts, folders, skipped files and the index size of the library ``writer`` keeps."""
+def status(writer: CatalogWriter, model_id: str, switching: SwitchInfo | None = None) -> Status:
+    """Counts, folders, skipped files and the index size of the library ``writer`` keeps
+    (``switching``: a model switch under way)."""
     infos = root_infos(writer)
     with writer.lock:
         stats = writer.catalog.stats()
@@ -69,4 +70,5 @@ def status(writer: CatalogWriter, model_id: str) -> Status:
         white = index.whitening
         info = None if white is None else WhiteningInfo(white.pairs, white.photos, white.digest)
         return Status(infos, stats["indexed"], stats["pending"], writer.catalog.skipped(),
-                      stats["offline"], index.live_count, index.file_size, model_id, info)
+                      stats["offline"], index.live_count, index.file_size, model_id, info,
+                      switching)
