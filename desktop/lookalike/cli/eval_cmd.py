@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     """Embed every bench image with the app's pipeline and print the scores."""
     import numpy as np
 
-    from lookalike.cli.eval_verdicts import scores_json, truth
+    from lookalike.cli.eval_verdicts import copies_first, scores_json, truth
     from lookalike.embed.model import Embedder
     from lookalike.paths import models_dir
     from lookalike.search.metrics import evaluate
@@ -144,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args)
     queries = [v if label >= 0 else [] for v, label in zip(variants, labels, strict=True)]
     rankings = bench_rankings(bench_store(vectors, embeddings, args.whiten), queries, options)
+    if args.task == "copies":
+        rankings = copies_first(rankings)
     similarity = rank_similarity(vectors, rankings, queries)
     search_s = time.perf_counter() - search_start
     scores = evaluate(similarity, labels)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,14 @@ def truth(bench: Path, paths: Sequence[Path], labels: Sequence[int],
                   for p in shots if name in group_label}  # fmt: skip
     place = [shot_label.get(str(p), label) for p, label in zip(paths, labels, strict=True)]
     return place, list(labels)
+
+
+def copies_first(rankings: Sequence[Sequence[Match]]) -> list[list[Match]]:
+    """``--task copies`` answers "is it the same photo?": each query's same_photo results move
+    ahead of the rest (stable: best first within both), renumbered from rank 1."""
+    return [[replace(m, rank=r) for r, m in enumerate(
+        sorted(matches, key=lambda m: m.verdict != "same_photo"), start=1)]
+        for matches in rankings]  # fmt: skip
 
 
 def scores_json(rankings: Sequence[Sequence[Match]], place: Sequence[int],
