@@ -169,11 +169,13 @@ def closed_cleanly(catalog: Path) -> bool:
     open and written at close only; a -wal left with frames; or a checkpoint that wrote the
     file), and the file written, truncated or replaced by anything else since (another
     program, a copy or restore, the fault tests' smashed pages). It cannot catch damage that
-    leaves size and mtime alone: a disk that returns bad sectors, bits flipped on the medium.
-    Those surface when SQLite reads the page during use, as ``CatalogDamaged`` with "run
-    'lookalike check'" (see :func:`sqlite_errors`), and ``lookalike check`` always runs the
-    full ``integrity_check``. ``lookalike.library.integrity`` also checks a catalog whose last
-    check is older than a week, which bounds how long such damage can go unseen.
+    leaves size and mtime alone: bits flipped on the medium, a disk that returns bad sectors.
+    Damage SQLite notices when it reads the page during use becomes ``CatalogDamaged`` with
+    "run 'lookalike check'" (see :func:`sqlite_errors`); damaged cell contents can also read
+    back as missing or wrong rows with no error at all (``tests/faults/
+    test_store_clean_close.py``). ``lookalike check`` always reads every page, and
+    ``lookalike.library.integrity`` checks at open a catalog last checked over a week ago,
+    which bounds how long such damage can go unseen.
     """
     try:
         record = json.loads(clean_close_path(catalog).read_text(encoding="utf-8"))
