@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -43,6 +42,7 @@ from lookalike.gui.shortcuts_dialog import ShortcutsDialog
 from lookalike.gui.skipped_dialog import SkippedDialog
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.workers import Failure, SyncRunner, TaskRunner, WatchBridge
+from lookalike.library import Library, Progress, Status, WatchHandle
 from lookalike.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        library: Any,
+        library: Library,
         settings: Settings,
         settings_path: Path | None,
         state: QSettings,
@@ -85,8 +85,8 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.settings_path = settings_path
         self._state = state
-        self.status_info: Any = None
-        self._watch: Any = None
+        self.status_info: Status | None = None
+        self._watch: WatchHandle | None = None
         self._watched: list[Path] = []
         self._status_busy = False
         self._last_status_s = 0.0
@@ -291,12 +291,12 @@ class MainWindow(QMainWindow):
         """F5: look for new, changed and deleted photos now."""
         self.sync.start()
 
-    def _on_progress(self, progress: Any) -> None:
+    def _on_progress(self, progress: Progress) -> None:
         self.index_status.show_progress(progress)
         if time.monotonic() - self._last_status_s >= STATUS_EVERY_S:
             self.request_status()
 
-    def _on_sync_ended(self, last: Any) -> None:
+    def _on_sync_ended(self, last: Progress | None) -> None:
         self.albums.mark_stale()
         self.follow_library()
         if last is not None and last.phase == "cancelled" and not self.sync.is_running():
@@ -310,7 +310,7 @@ class MainWindow(QMainWindow):
         """Watch the online roots for changes (restarted when the set of roots changed)."""
         library, bridge, current = self.library, self.watch_bridge, self._watch
 
-        def restart() -> tuple[Any, list[Path]]:
+        def restart() -> tuple[WatchHandle, list[Path]]:
             roots = sorted(r.path for r in library.roots() if r.online)
             if current is not None and roots == self._watched:
                 return current, roots
@@ -318,12 +318,12 @@ class MainWindow(QMainWindow):
                 current.stop()
             return library.watch(on_progress=bridge.callback), roots
 
-        def started(result: tuple[Any, list[Path]]) -> None:
+        def started(result: tuple[WatchHandle, list[Path]]) -> None:
             self._watch, self._watched = result
 
         self.runner.submit(restart, started, self._show_failure)
 
-    def _on_watch(self, progress: Any) -> None:
+    def _on_watch(self, progress: Progress) -> None:
         if progress.phase == "embedding":
             self.index_status.show_progress(progress)
         else:
@@ -343,7 +343,7 @@ class MainWindow(QMainWindow):
         self._status_busy = True
         self._last_status_s = time.monotonic()
 
-        def shown(status: Any) -> None:
+        def shown(status: Status) -> None:
             self._status_busy = False
             self.status_info = status
             self.sidebar.set_roots(status.roots)
@@ -427,7 +427,8 @@ class MainWindow(QMainWindow):
             value = self._state.value(key)
             if value is not None:
                 splitter.restoreState(value)
-        self.search.match_view.set_lines_visible(self._state.value("match/lines", False, bool))
+        lines = self._state.value("match/lines", False, bool)
+        self.search.match_view.set_lines_visible(bool(lines))
 
     def _save_state(self) -> None:
         self._state.setValue("window/geometry", self.saveGeometry())

@@ -20,6 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QPixmap
 
 from lookalike.gui.thumbnails import ThumbnailCache
+from lookalike.library import Match
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,10 @@ SECTIONS = (("same_photo", "Same photo"), ("same_place", "Same place"),
 """The result sections, strongest verdict first: (verdict, title)."""
 
 
-def sectioned(matches: Sequence[object], stack_copies: bool = True) -> list[PhotoItem]:
+def sectioned(matches: Sequence[Match], stack_copies: bool = True) -> list[PhotoItem]:
     """Search matches as grid items, grouped by verdict (same photo, same place, looks similar;
     best first within each), the same-photo results stacked into one tile with ``copies``."""
-    items = [PhotoItem(m.photo_id, Path(m.path), float(m.score), int(m.rank), "indexed",  # type: ignore[attr-defined]
-                       str(getattr(m, "verdict", "similar")), int(getattr(m, "inliers", 0)))
+    items = [PhotoItem(m.photo_id, Path(m.path), m.score, m.rank, "indexed", m.verdict, m.inliers)
              for m in matches]  # fmt: skip
     out: list[PhotoItem] = []
     for verdict, _title in SECTIONS:
@@ -122,7 +122,7 @@ class ResultsModel(QAbstractListModel):
             self._rows.setdefault(str(item.path), []).append(row)
         self.endResetModel()
 
-    def set_matches(self, matches: Sequence[object]) -> None:
+    def set_matches(self, matches: Sequence[Match]) -> None:
         """Replace the list with ``lookalike.library.Match`` objects, best first, in their
         verdict sections (:func:`sectioned`)."""
         self.set_items(sectioned(matches))

@@ -178,17 +178,10 @@ class Library:
             Progress, every SCAN_CHUNK walked files, every batch, and once at the end.
         """
         cancel = cancel or threading.Event()
-        with self._lock:
-            ordered = sorted(self._catalog.roots(), key=lambda r: len(r.path.parts), reverse=True)
-        walked = 0
-        for root in ordered:  # nested roots first: they take their photos over
-            count = 0
-            for count in self._writer.scan_root(root.id, root.path, cancel):
-                yield Progress("scanning", walked + count, 0, current=root.path)
-                if cancel.is_set():
-                    yield Progress("cancelled", walked + count, 0)
-                    return
-            walked += count
+        for progress in roots.scan_all(self._writer, cancel):
+            yield progress
+            if progress.phase == "cancelled":
+                return
         yield from self._switcher.embed(not isinstance(self._embedder, switch.ModelGone), cancel,
                                         batch, self._index_file())  # fmt: skip
 
@@ -225,17 +218,7 @@ class Library:
             on_progress: receives Progress from the worker thread.
             debounce_s: quiet time that ends a batch of file events.
         """
-        def process(events: list[FileEvent], stopping: threading.Event) -> None:
-            self._writer.apply_events(events)
-            for progress in self._indexer.embed_pending(stopping, 32, save_at_end=False):
-                if on_progress is not None:
-                    on_progress(progress)
-            self._indexer.save_if_due()
-
-        with self._lock:
-            roots = [r.path for r in self._catalog.roots()]  # offline ones: for their return
-        handle = WatchHandle(roots, process, debounce_s, suffixes=IMAGE_SUFFIXES,
-                             exclude=self._writer.exclude)
+        handle = self._indexer.watch_handle(on_progress, debounce_s)
         self._handles.append(handle)
         handle.start()
         return handle

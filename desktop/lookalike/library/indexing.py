@@ -10,8 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.library.results import Phase, Progress
 from lookalike.library.writer import CatalogWriter, Result
+from lookalike.scan.events import FileEvent
+from lookalike.scan.watcher import WatchHandle
 from lookalike.store.catalog import PhotoRow
 from lookalike.types import PhotoEmbedder
 
@@ -86,6 +89,23 @@ class Indexer:
             phase: Phase = "cancelled" if cancel.is_set() else "done"
             yield Progress(phase, done, total, rate, 0.0 if phase == "done" else None, None,
                            skipped, last)
+
+    def watch_handle(self, on_progress: Callable[[Progress], None] | None, debounce_s: float
+                     ) -> WatchHandle:  # fmt: skip
+        """A (not yet started) watcher of every root, offline ones too (for their return),
+        whose worker applies each batch of events and embeds the new photos, calling
+        ``on_progress`` from its thread while embedding and once at the end of every batch."""
+        def process(events: list[FileEvent], stopping: threading.Event) -> None:
+            self._writer.apply_events(events)
+            for progress in self.embed_pending(stopping, 32, save_at_end=False):
+                if on_progress is not None:
+                    on_progress(progress)
+            self.save_if_due()
+
+        with self._writer.lock:
+            roots = [r.path for r in self._writer.catalog.roots()]
+        return WatchHandle(roots, process, debounce_s, suffixes=IMAGE_SUFFIXES,
+                           exclude=self._writer.exclude)
 
     def _embed_rows(self, rows: list[PhotoRow], cancel: threading.Event) -> list[Result]:
         """Embed the rows' files in order, outside the lock; stops early when cancelled."""

@@ -98,8 +98,8 @@ def test_task_copies_needs_scenes_and_truth_counts_other_shots_as_the_same_place
 ) -> None:
     import json
 
-    from lookalike.cli.eval_verdicts import copies_first, truth
     from lookalike.errors import KnownError
+    from lookalike.library.evaluation import copies_first, truth
     from lookalike.search.similar import Match
 
     gt = {"groups": {"a": ["a0.jpg", "a1.jpg"], "b": ["b0.jpg", "b1.jpg"]},

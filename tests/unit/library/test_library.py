@@ -16,7 +16,7 @@ from tests.fakes import FakeEmbedder, pattern, write_library, write_photo
 
 from lookalike.errors import KnownError
 from lookalike.library import Library, Progress, SearchOptions
-from lookalike.scan.watcher import CREATED, DELETED, MODIFIED, MOVED, FileEvent
+from lookalike.scan.events import CREATED, DELETED, MODIFIED, MOVED, FileEvent
 
 TOP1 = SearchOptions(top=1)
 

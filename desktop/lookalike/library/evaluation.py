@@ -1,10 +1,13 @@
-"""``lookalike eval``'s verdict scores and ``--task copies``: the truth each verdict is scored on.
+"""The parts ``lookalike eval`` measures with: the shipped embedder, an in-memory store and the
+search pipeline ``Library.search`` runs, so the CLI reaches them through ``library`` only.
 
-A bench made by ``benchmarks/make_copies_bench.py`` also lists ``scenes`` (copy group → other
-shots of its scene, negatives of copy detection) in its ``groundtruth.json``. Its other shots
-are then the same *place* as the group's photos (true same_place results), but never the same
-*photo*. On a bench without scenes (``shared/bench/dev``), the place and the copy group are
-both the group.
+Nothing here is a second copy of a search step: each name is the one the library uses.
+
+Verdict scores and ``--task copies``: a bench made by ``benchmarks/make_copies_bench.py`` also
+lists ``scenes`` (copy group → other shots of its scene, negatives of copy detection) in its
+``groundtruth.json``. Its other shots are then the same *place* as the group's photos (true
+same_place results), but never the same *photo*. On a bench without scenes
+(``shared/bench/dev``), the place and the copy group are both the group.
 """
 
 from __future__ import annotations
@@ -15,9 +18,36 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from lookalike.embed.model import Embedder
+from lookalike.embed.presets import PRESETS
 from lookalike.errors import KnownError
-from lookalike.search.metrics import verdict_scores
+from lookalike.search.metrics import evaluate, verdict_scores
+from lookalike.search.pipeline import SearchOptions, search
+from lookalike.search.rerank import DEFAULT_PARAMS
 from lookalike.search.similar import Match
+from lookalike.store.memory import MemoryStore, stored_form
+
+__all__ = [
+    "DEFAULT_PARAMS", "Embedder", "Match", "MemoryStore", "SearchOptions", "bench_embedder",
+    "copies_first", "evaluate", "scores_json", "search", "stored_form", "truth",
+]
+
+
+def bench_embedder(
+    preset: str, models: Path, scales: list[int] | None, threads: int, local_features: bool
+) -> Embedder:
+    """The embedder of a quality preset, as the library builds it, with eval's overrides.
+
+    Args:
+        preset: a preset name ("fast", "balanced", "best").
+        models: the folder holding the preset's ONNX file.
+        scales: decode sides in pixels, largest first (None: the preset's).
+        threads: onnxruntime intra-op threads (0: its default).
+        local_features: also extract local features (for re-ranking).
+    """
+    chosen = PRESETS[preset]
+    return Embedder(models / chosen.model_file, scales or chosen.scales, threads,
+                    local_features=chosen.local_features or local_features)  # fmt: skip
 
 
 def truth(bench: Path, paths: Sequence[Path], labels: Sequence[int],
