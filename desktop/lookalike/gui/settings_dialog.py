@@ -38,8 +38,8 @@ PRESET_TEXT = {
 }
 
 RESTART_NOTE = (
-    "Quality and threads take effect the next time Lookalike starts. Changing the quality "
-    "re-analyses every photo once. Excluded folders are skipped from the next start on."
+    "Quality takes effect the next time Lookalike starts; changing it re-analyses every photo "
+    "once. Threads apply at once. Excluded folders are skipped from the next start on."
 )
 
 SEARCH_OPTIONS = (
@@ -149,13 +149,9 @@ class SettingsDialog(QDialog):
 
     def needs_restart(self, running: Settings) -> bool:
         """Whether the edits differ from what this session runs with in a way that only a
-        restart applies (quality, threads, exclusions)."""
+        restart applies (quality, exclusions; threads apply at once)."""
         edited = self.settings()
-        return (edited.preset, edited.threads, sorted(edited.exclude)) != (
-            running.preset,
-            running.threads,
-            sorted(running.exclude),
-        )
+        return (edited.preset, sorted(edited.exclude)) != (running.preset, sorted(running.exclude))
 
     def _check_box(self, text: str, tip: str, checked: bool) -> QCheckBox:
         box = QCheckBox(text, self)
