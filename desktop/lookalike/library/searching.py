@@ -58,7 +58,7 @@ class IndexStore:
         """Nearest photos in ``scope``: its ids from the catalog, then exact or filtered kNN
         (``lookalike.store.scope.knn_among``)."""
         allowed = scope_ids(self._writer.catalog, scope)
-        return knn_among(self._writer.index, queries, k, allowed)
+        return knn_among(self._writer.catalog, self._writer.index, queries, k, allowed)
 
     def vectors(self, ids: Ids) -> Floats:
         """The index-space vectors of live ids."""

@@ -25,11 +25,16 @@ from lookalike.store.hnsw import Ids, VectorIndex
 
 Floats = npt.NDArray[np.float32]
 
-EXACT_MAX = 20_000
-"""Scopes of at most this many photos are searched exactly (one (n, D) product); larger ones
-by hnswlib with a filter. hnswlib's filtered search walks the graph until k photos pass, so it
-slows down (and may miss neighbours) when few ids pass; 20,000 × 1280 floats is ~100 MB read
-once, a few tens of ms."""
+EXACT_MAX = 1_000
+"""Scopes of at most this many photos are searched exactly: one (n, D) product over their
+vectors read from the catalog, about 40 µs a photo (``benchmarks/scope_speed.py``, D=1280:
+100 ids 1.6 ms, 1,000 ids 42 ms). hnswlib's filtered search walks the graph until k photos
+pass, so it slows down and misses neighbours when few pass: 100 of 8,000 took 21 ms, 100 of
+30,000 152 ms (34x the unscoped query); 1,000 of 8,000 13 ms at recall@60 0.98."""
+SPARSE_EXACT_MAX = 10_000
+"""Larger scopes are still searched exactly when under :data:`SPARSE_SHARE` of the index
+passes the filter (where hnswlib degrades most), up to this many photos (~0.4 s)."""
+SPARSE_SHARE = 0.05
 
 _DATE = "COALESCE(taken_ns, mtime_ns)"  # the expression of the photos_date index
 
@@ -121,30 +126,30 @@ def scope_ids(catalog: Catalog, scope: Scope) -> set[int]:
     return {int(row[0]) for row in rows}
 
 
-def knn_among(index: VectorIndex, queries: Floats, k: int,
+def knn_among(catalog: Catalog, index: VectorIndex, queries: Floats, k: int,
               allowed: Collection[int]) -> tuple[Ids, Floats]:  # fmt: skip
     """The ``k`` nearest of the ``allowed`` ids to (Q, D) index-space queries.
 
-    Up to :data:`EXACT_MAX` allowed ids: exact cosine over their vectors; more: hnswlib with a
+    Small scopes (:data:`EXACT_MAX`, or :data:`SPARSE_EXACT_MAX` when they are a small share
+    of the index): exact cosine over their vectors read from the catalog (SQLite hands them
+    over faster than hnswlib's ``get_items``), in the index's space; others: hnswlib with a
     filter (one thread, as hnswlib requires).
 
     Returns:
-        ids (Q, k') and scores (Q, k'), best first; k' ≤ min(k, live allowed ids).
+        ids (Q, k') and scores (Q, k'), best first; k' ≤ min(k, searchable allowed ids).
     """
-    if len(allowed) > EXACT_MAX:
+    n_allowed = len(allowed)
+    sparse = n_allowed <= SPARSE_EXACT_MAX and n_allowed < SPARSE_SHARE * index.live_count
+    if n_allowed > EXACT_MAX and not sparse:
         members = allowed if isinstance(allowed, set | frozenset) else set(allowed)
         return index.knn(queries, k, members.__contains__, whitened=True)
-    ids = np.fromiter(sorted(allowed), np.int64, len(allowed))
-    try:
-        vectors = index.vectors(ids)
-    except KeyError:  # some left the index (removed meanwhile): search the live ones
-        live = index.labels()
-        ids = np.asarray([i for i in ids.tolist() if i in live], np.int64)
-        vectors = index.vectors(ids)
-    n = min(int(k), len(ids))
     q = np.asarray(queries, np.float32).reshape(-1, index.dim)
+    blocks = list(catalog.iter_vectors(index.model_id, ids=list(allowed)))
+    n = min(int(k), sum(len(ids) for ids, _ in blocks))
     if n <= 0:
         return np.zeros((len(q), 0), np.int64), np.zeros((len(q), 0), np.float32)
+    ids = np.concatenate([block_ids for block_ids, _ in blocks])
+    vectors = index.to_index_space(np.concatenate([v for _, v in blocks]))
     sims = q @ vectors.T
     best = np.argsort(-sims, axis=1, kind="stable")[:, :n]
     return ids[best], np.take_along_axis(sims, best, 1).astype(np.float32)

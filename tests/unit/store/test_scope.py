@@ -104,9 +104,14 @@ def test_v6_catalog_gains_dates_from_file_times(tmp_path: Path, unit_vectors: Un
 
 
 @pytest.fixture
-def index(unit_vectors: UnitVectors) -> VectorIndex:
+def index(catalog: Catalog, tmp_path: Path, unit_vectors: UnitVectors) -> VectorIndex:
+    """600 photos in the catalog and the same vectors in a real hnswlib index."""
+    vecs = unit_vectors(600, seed=3)
+    root = catalog.add_root(tmp_path)
+    with catalog.transaction():
+        ids = [_photo(catalog, root, tmp_path / f"{i}.jpg", 1, vecs[i]) for i in range(600)]
     index = VectorIndex(16, MODEL, capacity=600)
-    index.add(np.arange(1, 601), unit_vectors(600, seed=3))
+    index.add(np.asarray(ids), vecs)
     return index
 
 
@@ -117,8 +122,9 @@ def _exact(index: VectorIndex, query: np.ndarray, allowed: list[int], k: int) ->
 
 
 def test_small_scope_is_searched_exactly_without_hnswlib(
-    index: VectorIndex, unit_vectors: UnitVectors, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    catalog: Catalog, index: VectorIndex, unit_vectors: UnitVectors,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     query = unit_vectors(1, seed=9)
     allowed = list(range(5, 600, 37))  # 17 ids: hnswlib's filter would struggle here
 
@@ -126,22 +132,28 @@ def test_small_scope_is_searched_exactly_without_hnswlib(
         raise AssertionError("a small scope must not go through hnswlib's filter")
 
     monkeypatch.setattr(index, "knn", refuse)
-    ids, scores = knn_among(index, query, 5, set(allowed))
+    ids, scores = knn_among(catalog, index, query, 5, set(allowed))
     assert ids[0].tolist() == _exact(index, query[0], allowed, 5)
+    np.testing.assert_allclose(scores[0], index.vectors(ids[0]) @ query[0], atol=1e-5)
     assert np.all(np.diff(scores[0]) <= 0)
-    ids, _ = knn_among(index, query, 50, set(allowed))
+    ids, _ = knn_among(catalog, index, query, 50, set(allowed))
     assert sorted(ids[0].tolist()) == sorted(allowed)  # k clamped to the scope
 
 
-def test_removed_ids_leave_the_scope(index: VectorIndex, unit_vectors: UnitVectors) -> None:
-    index.remove([5, 42])
-    ids, _ = knn_among(index, unit_vectors(1, seed=9), 10, {5, 42, 79, 116})
+def test_removed_photos_leave_the_scope(
+    catalog: Catalog, index: VectorIndex, unit_vectors: UnitVectors
+) -> None:
+    catalog.remove_photos([5, 42])
+    ids, _ = knn_among(catalog, index, unit_vectors(1, seed=9), 10, {5, 42, 79, 116})
     assert sorted(ids[0].tolist()) == [79, 116]
+    ids, scores = knn_among(catalog, index, unit_vectors(1, seed=9), 10, {5})
+    assert ids.shape == scores.shape == (1, 0)
 
 
 def test_large_scope_uses_hnswlib_filter(
-    index: VectorIndex, unit_vectors: UnitVectors, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    catalog: Catalog, index: VectorIndex, unit_vectors: UnitVectors,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     monkeypatch.setattr(scope_mod, "EXACT_MAX", 100)
     allowed = set(range(1, 601, 2))  # 300 ids > EXACT_MAX
     calls: list[object] = []
@@ -153,7 +165,7 @@ def test_large_scope_uses_hnswlib_filter(
 
     monkeypatch.setattr(index, "knn", spy)
     query = unit_vectors(1, seed=9)
-    ids, _ = knn_among(index, query, 10, allowed)
+    ids, _ = knn_among(catalog, index, query, 10, allowed)
     assert calls and callable(calls[0])
     assert set(ids[0].tolist()) <= allowed
     exact = _exact(index, query[0], sorted(allowed), 10)
