@@ -29,9 +29,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lookalike.store.hnsw import IndexParams, VectorIndex
-
 from lookalike.library.facade import INDEX_FILE
+from lookalike.store.hnsw import IndexParams, VectorIndex
 from query_speed import DIM, World, photo_vectors, say, unit
 
 MODEL = "bench-million"

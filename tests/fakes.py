@@ -170,3 +170,13 @@ def write_library(
         write_photo(folder / f"album{i % 3}" / f"img_{first_seed + i:04d}{suffix}", first_seed + i)
         for i in range(count)
     ]
+
+
+class TurnedEmbedder(FakeEmbedder):
+    """Another model for switch tests: the fake descriptor with its channels turned by 7 (still
+    unit norm), so a query embedded by the wrong model, or searched in the wrong vector space,
+    no longer finds its photo first."""
+
+    def embed_rgb(self, rgb: npt.NDArray[np.uint8]) -> Embedding:
+        base = super().embed_rgb(rgb)
+        return Embedding(np.roll(base.vector, 7).astype(np.float32), base.peaks)

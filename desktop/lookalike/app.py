@@ -68,9 +68,26 @@ def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = N
 
         home = args.library if args.library is not None else paths.data_dir()
         exclude = [Path(p) for p in settings.exclude]
-        preset = library_preset(args, settings.preset, Library.stored_preset(home))
-        return Library.open(home, factory(dataclasses.replace(settings, preset=preset)),
-                            exclude=exclude, preset=preset, requested_preset=settings.preset)
+        stored = Library.stored_preset(home)
+        preset = stored or settings.preset
+        target = switch_target(args, settings.preset, stored)
+
+        def embedder_for(name: str) -> PhotoEmbedder:
+            return factory(dataclasses.replace(settings, preset=name))
+
+        library = Library.open(home, embedder_for(preset), exclude=exclude, preset=preset,
+                               requested_preset=None if target else settings.preset,
+                               embedder_for=embedder_for)  # fmt: skip
+        try:
+            left = library.status().switch if args.command in ("index", "watch", "gui") else None
+            args.cancelled_switch = left if left is not None and target == preset else None
+            target = target or (left.preset if left is not None else None)  # resumed
+            if target is not None:
+                library.switch_preset(target)
+        except BaseException:
+            library.close()
+            raise
+        return library
 
     if args.command == "gui":
         return run_gui(args, settings, open_library)
@@ -87,20 +104,22 @@ def effective_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def library_preset(args: argparse.Namespace, requested: str, stored: str | None) -> str:
-    """The preset a library opens with: its own, recorded one, so a one-off ``--preset`` never
-    touches its vectors; the requested one for a new library or when the user deliberately
-    switches (``lookalike index --preset P``, or Settings -> Quality in the window, which
-    re-embed every photo).
+def switch_target(args: argparse.Namespace, requested: str, stored: str | None) -> str | None:
+    """The preset to switch the library to, or None: a library keeps its own, recorded preset,
+    so a one-off ``--preset`` never touches its vectors. The user switches deliberately with
+    ``lookalike index --preset P`` (or ``lookalike --preset P index``), or with Settings ->
+    Quality in the window, which asks first and calls ``Library.switch_preset`` itself (a
+    window start only resumes a switch: the saved Quality may predate a switch made with the
+    command). The new vectors are built in the background while searches keep using the old
+    ones; asking for the library's own preset cancels a switch under way.
 
     Args:
         args: the command line (``command``, ``preset_global``).
         requested: the preset of the effective settings.
         stored: the library's recorded preset (None: new, or indexed before it was recorded).
     """
-    deliberate = (args.command == "index" and bool(getattr(args, "preset_global", None))) or (
-        args.command == "gui" and not getattr(args, "preset_global", None))
-    return requested if stored is None or deliberate else stored
+    deliberate = args.command == "index" and bool(getattr(args, "preset_global", None))
+    return requested if stored is not None and deliberate else None
 
 
 def default_embedder(settings: Settings) -> PhotoEmbedder:

@@ -344,7 +344,7 @@ def test_a_library_from_an_older_model_says_why_it_is_indexed_again(
         assert win.statusBar().currentMessage() == MODEL_UPDATED
         assert win.index_status.notice.isVisible()  # seen, not painted under the indexing line
         assert win.index_status.notice.text() == MODEL_UPDATED
-        assert "indexed again" in MODEL_UPDATED
+        assert "embedded again" in MODEL_UPDATED
     finally:
         win.shutdown()
         updated.close()

@@ -7,9 +7,10 @@ import pytest
 from PIL import Image
 
 from lookalike import paths
-from lookalike.embed.model import Embedder, ModelInfo, input_size, make_peaks
+from lookalike.embed.model import Embedder, input_size, make_peaks
 from lookalike.embed.presets import PRESETS
 from lookalike.embed.rmac import region_grid, rmac
+from lookalike.embed.session import ModelInfo
 from lookalike.errors import ModelMissing, UnreadablePhoto
 from lookalike.types import PEAK_DTYPE
 

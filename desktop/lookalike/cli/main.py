@@ -54,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", help="add folders to the library and index their photos")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photo folders")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="photo folders to add (none: the library's folders)")
+    p.add_argument("--preset", dest="preset_global", choices=PRESET_NAMES,
+                   default=argparse.SUPPRESS,
+                   help="switch the library to this preset: its photos are embedded again in "
+                        "the background while searches keep using the current model")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
     p = sub.add_parser("search", help="find the library photos most similar to an image")
@@ -203,8 +208,9 @@ def run(args: argparse.Namespace, open_library: LibraryFactory,
         args.settings = settings or Settings()
         if library.requested_preset_ignored:
             print(f"lookalike: this library uses the {library.preset} preset; searching with it "
-                  f"(its vectors are kept). To re-embed every photo with another preset, run "
-                  f"'lookalike --preset NAME index'.", file=sys.stderr)  # fmt: skip
+                  f"(its vectors are kept). To switch it to another preset, run "
+                  f"'lookalike index --preset NAME' (searches keep working meanwhile).",
+                  file=sys.stderr)  # fmt: skip
         try:
             return COMMANDS[args.command](args, library)
         finally:
@@ -224,7 +230,18 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
         library.add_root(path)
     if library.model_changed:
         print("The model was updated since this library was indexed: every photo is embedded "
-              "again.", file=sys.stderr)  # fmt: skip
+              "again; until then, searches with a library photo use the old vectors.",
+              file=sys.stderr)  # fmt: skip
+    cancelled = getattr(args, "cancelled_switch", None)
+    if cancelled is not None:
+        print(f"Cancelled the switch to the {cancelled.preset} preset ({cancelled.done} new "
+              f"vectors dropped); the library keeps the {library.preset} preset.",
+              file=sys.stderr)  # fmt: skip
+    switching = library.status().switch
+    if switching is not None and switching.preset is not None and not library.model_changed:
+        print(f"Switching to the {switching.preset} preset: {switching.total - switching.done} "
+              f"photos to embed again; searches keep using the current model until it is done.",
+              file=sys.stderr)  # fmt: skip
     started = time.monotonic()
     printer = ProgressPrinter(sys.stderr)
     last = None
@@ -245,6 +262,11 @@ def cmd_index(args: argparse.Namespace, library: Library) -> int:
         print(f"{plural(embedded, 'photo')} embedded in {seconds:.1f} s; {status.indexed} indexed, "
               f"{status.pending} pending, {len(status.skipped)} skipped"
               + (" (interrupted; run again to resume)" if cancelled else ""))
+        if status.switch is not None:
+            print(_switch_line(status))
+        elif switching is not None:
+            print(f"switched: the library now uses the {library.preset} preset "
+                  f"(model {status.model_id})")
     _note_empty_folders(args.paths, status)
     return 130 if cancelled else 0
 
@@ -282,9 +304,21 @@ def cmd_status(args: argparse.Namespace, library: Library) -> int:
               f"{root.skipped} skipped")
     print(f"indexed {status.indexed}, pending {status.pending}, offline {status.offline}, "
           f"skipped {len(status.skipped)}")
+    if status.switch is not None:
+        print(_switch_line(status))
     for path, reason in status.skipped:
         print(f"  skipped: {path}: {reason}")
     return 0
+
+
+def _switch_line(status: Status) -> str:
+    """What ``status`` and ``index`` say about a model switch under way."""
+    switch = status.switch
+    assert switch is not None
+    to = f"the {switch.preset} preset" if switch.preset else "the updated model"
+    return (f"switching to {to} (model {switch.model_id}): {switch.done} of {switch.total} "
+            f"photos embedded; searches use model {status.model_id} until then "
+            f"('lookalike index' resumes it)")
 
 
 def _status_dict(status: Status) -> dict[str, Any]:
@@ -299,6 +333,9 @@ def _status_dict(status: Status) -> dict[str, Any]:
         "index_size": status.index_size,
         "index_file_bytes": status.index_file_bytes,
         "model_id": status.model_id,
+        "switch": None if status.switch is None else {
+            "preset": status.switch.preset, "model_id": status.switch.model_id,
+            "done": status.switch.done, "total": status.switch.total},
         "whitening": None if status.whitening is None else {
             "pairs": status.whitening.pairs, "photos": status.whitening.photos,
             "digest": status.whitening.digest},

@@ -23,8 +23,9 @@ def describe(progress: Progress) -> str:
     """One line of text for a Progress (without the file name)."""
     if progress.phase == "scanning":
         return f"scanning: {progress.done} files"
-    if progress.phase == "embedding":
-        text = (f"embedding {progress.done}/{progress.total} "
+    if progress.phase in ("embedding", "switching"):
+        what = "embedding" if progress.phase == "embedding" else "embedding with the new model"
+        text = (f"{what} {progress.done}/{progress.total} "
                 f"({progress.photos_per_s:.1f} photos/s, ETA {format_duration(progress.eta_s)})")
         return text + (f", {progress.skipped} skipped" if progress.skipped else "")
     return f"{progress.phase}: {progress.done} photos embedded, {progress.skipped} skipped"

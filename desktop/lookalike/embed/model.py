@@ -1,21 +1,16 @@
 """Run the exported R-MAC ONNX model with onnxruntime on the CPU: pixels → Embedding.
 
-The math lives in :mod:`lookalike.embed.rmac` (region grid, NumPy reference); this module only
-prepares tensors, runs the session and sums scales.
+The math lives in :mod:`lookalike.embed.rmac` (region grid, NumPy reference) and the session and
+model metadata in :mod:`lookalike.embed.session`; this module only prepares tensors, runs the
+session and sums scales.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-import os
-import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,142 +23,15 @@ from lookalike.embed.local import LOCAL_DIM, MAX_LOCALS
 from lookalike.embed.local import extract as extract_locals
 from lookalike.embed.presets import PRESETS, Preset
 from lookalike.embed.rmac import l2n, region_grid
+from lookalike.embed.session import ModelInfo, default_threads, open_session, read_metadata
 from lookalike.errors import ModelMissing, UnreadablePhoto
 from lookalike.types import PEAK_DTYPE, Embedding, Locals, Peaks
 
 if TYPE_CHECKING:
     import onnxruntime
 
-log = logging.getLogger(__name__)
-
-TELEMETRY_SWITCH = "ORT_DISABLE_TELEMETRY"
-"""onnxruntime 1.32's Linux build carries a telemetry client (``telemetry_1ds.cc``) that resolves
-``mobile.events.data.microsoft.com`` every 5-9 s once a session exists, whatever
-``disable_telemetry_events()`` says. It reads this variable once, when its library is loaded:
-set to "1" before ``import onnxruntime``, no socket other than AF_UNIX is opened (strace)."""
-
 TOP_PEAKS = 256
 """How many of the strongest MAC channels are kept per photo for highlighting (8 bytes each)."""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the app needs to know about a model, read from its ONNX ``metadata_props``.
-
-    Attributes:
-        path: the .onnx file.
-        sha256: hex digest of the file (the vector space's identity).
-        mean, std: (3,) RGB normalisation, ``(x - mean) / std`` on 0..255 values.
-        stride: pixels per feature-map cell; input sides must be multiples of ``size_multiple``.
-        levels: R-MAC grid levels below the whole image.
-        channels: C, feature-map channels.
-        dim: D, descriptor size.
-        whitening: provenance of the whitening baked into the graph ("identity" or a description).
-        trunk: human-readable trunk name.
-        version: the exporter's model version.
-        local_output: the output local features are taken from: ``fine_features`` (stride 16,
-            model version 2) or, in a model without it, ``features``.
-        local_stride: pixels per cell of that output.
-    """
-
-    path: Path
-    sha256: str
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    stride: int
-    size_multiple: int
-    levels: int
-    channels: int
-    dim: int
-    whitening: str
-    trunk: str
-    version: str
-    local_output: str = "features"
-    local_stride: int = 32
-
-    @classmethod
-    def from_metadata(cls, path: Path, meta: dict[str, str]) -> ModelInfo:
-        """Build from a metadata map; raises ModelMissing if it is not a Lookalike R-MAC model."""
-        if meta.get("lookalike.format") != "rmac":
-            raise ModelMissing(f"{path} is not a Lookalike R-MAC model")
-        try:
-            return cls(
-                path=path,
-                sha256=_sha256(path),
-                mean=tuple(json.loads(meta["lookalike.mean"])),
-                std=tuple(json.loads(meta["lookalike.std"])),
-                stride=int(meta["lookalike.stride"]),
-                size_multiple=int(meta["lookalike.size_multiple"]),
-                levels=int(meta["lookalike.levels"]),
-                channels=int(meta["lookalike.channels"]),
-                dim=int(meta["lookalike.descriptor_dim"]),
-                whitening=meta["lookalike.whitening"],
-                trunk=meta["lookalike.trunk"],
-                version=meta["lookalike.model_version"],
-                local_output=meta.get("lookalike.local_output", "features"),
-                local_stride=int(meta.get("lookalike.local_stride", meta["lookalike.stride"])),
-            )
-        except (KeyError, ValueError) as exc:
-            raise ModelMissing(f"{path}: incomplete model metadata ({exc})") from exc
-
-    @classmethod
-    def from_onnx(cls, path: Path) -> ModelInfo:
-        """Read the metadata of an ONNX file (loads it with onnxruntime)."""
-        return cls.from_metadata(path, _metadata(_session(path, 1)))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _onnxruntime() -> Any:
-    """Import onnxruntime with its telemetry switched off (see :data:`TELEMETRY_SWITCH`).
-
-    Nothing leaves the machine, so the switch is forced, not defaulted. If onnxruntime was
-    imported before (outside this module), the switch came too late; that is logged.
-    """
-    if "onnxruntime" not in sys.modules:
-        os.environ[TELEMETRY_SWITCH] = "1"
-    elif os.environ.get(TELEMETRY_SWITCH) != "1":
-        log.warning("onnxruntime was loaded before its telemetry was switched off")
-    import onnxruntime
-
-    return onnxruntime
-
-
-def _session(path: Path, threads: int, spin: bool = False) -> onnxruntime.InferenceSession:
-    ort = _onnxruntime()
-
-    if not path.is_file():
-        raise ModelMissing(f"model file not found: {path}")
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.log_severity_level = 3
-    # By default idle intra-op threads sleep instead of spinning, so the decode thread that runs
-    # beside inference gets a core when it needs one (compare: benchmarks/embed_speed.py --spin).
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-    try:
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-        raise ModelMissing(f"cannot load model {path}: {exc}") from exc
-
-
-def _metadata(session: onnxruntime.InferenceSession) -> dict[str, str]:
-    return dict(session.get_modelmeta().custom_metadata_map)
-
-
-def default_threads() -> int:
-    """Intra-op threads when the user asks for "auto": every core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def input_size(width: int, height: int, side: int, multiple: int) -> tuple[int, int]:
@@ -251,10 +119,10 @@ class Embedder:
         self._fixed_workers = workers
         self._model_path = model_path
         self._spin = spin
-        self._session = _session(model_path, self.threads, spin)
+        self._session = open_session(model_path, self.threads, spin)
         self._batch: onnxruntime.InferenceSession | None = None
         self.local_features = local_features
-        self.info = ModelInfo.from_metadata(model_path, _metadata(self._session))
+        self.info = ModelInfo.from_metadata(model_path, read_metadata(self._session))
         self.dim = self.info.dim
         self.max_side = self.scales[0]
         self.model_id = f"{self.info.sha256[:16]}@{'+'.join(map(str, self.scales))}" + (
@@ -287,10 +155,9 @@ class Embedder:
         with self._lock:
             if wanted == self.threads:
                 return False
-            self._session = _session(self._model_path, wanted, self._spin)
+            self._session = open_session(self._model_path, wanted, self._spin)
             self._batch = None  # rebuilt by batch_session() for the new worker count
             self.threads, self.workers = wanted, self._fixed_workers or wanted
-        log.info("inference threads: %d", wanted)
         return True
 
     def tensor(self, rgb: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.float32]:
@@ -389,7 +256,7 @@ class Embedder:
             return self._session
         with self._lock:
             if self._batch is None:
-                self._batch = _session(self._model_path, 1, self._spin)
+                self._batch = open_session(self._model_path, 1, self._spin)
             return self._batch
 
     def embed_files(

@@ -33,8 +33,9 @@ def describe_progress(progress: Any) -> str:
         return f"Looking for photos…{found}"
     if not progress.total:  # nothing to embed: the idle summary follows, no "0 of 0"
         return ""
-    text = f"Indexing {progress.done:,} of {plural(progress.total, 'photo')}"
-    if progress.phase != "embedding" or progress.done >= progress.total:
+    doing = "Re-embedding with the new quality" if progress.phase == "switching" else "Indexing"
+    text = f"{doing} {progress.done:,} of {plural(progress.total, 'photo')}"
+    if progress.phase not in ("embedding", "switching") or progress.done >= progress.total:
         return text
     if progress.photos_per_s:
         text += f" · {progress.photos_per_s:.1f} photos/s"

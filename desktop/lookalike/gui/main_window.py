@@ -38,7 +38,7 @@ from lookalike.gui.messages import show_about, show_failure
 from lookalike.gui.navigation import Navigation
 from lookalike.gui.photo_viewer import PhotoViewer
 from lookalike.gui.search_page import SearchPage
-from lookalike.gui.settings_dialog import edit_settings
+from lookalike.gui.settings_dialog import confirm_switch, edit_settings
 from lookalike.gui.shortcuts_dialog import ShortcutsDialog
 from lookalike.gui.skipped_dialog import SkippedDialog
 from lookalike.gui.thumbnails import ThumbnailCache
@@ -55,8 +55,8 @@ CLOSE_WAIT_MS = 10_000
 
 
 MODEL_UPDATED = (
-    "Lookalike's model was updated: your photos are being indexed again, and appear in "
-    "search results as they are done"
+    "Lookalike's model was updated: your photos are being embedded again; until then, search "
+    "with a photo of the library"
 )
 """Shown when the library was opened with photos embedded by an older model."""
 
@@ -373,13 +373,24 @@ class MainWindow(QMainWindow):
     # -- settings, messages ---------------------------------------------------------------
     def show_settings(self) -> None:
         """Edit the saved settings; save on OK and apply the search options at once."""
-        saved = edit_settings(self.settings_path, self.settings, self)
+        saved = edit_settings(self.settings_path, self.settings, self, self._confirm_quality)
         if saved is not None:
             edited, restart = saved
             note = "; restart Lookalike to apply them" if restart else ""
             self.statusBar().showMessage(f"Settings saved{note}", 8000)
             self.apply_search_settings(edited)
             self.apply_threads(edited.threads)
+            if edited.preset != self.settings.preset:
+                self.settings.preset = edited.preset
+                self.runner.submit(lambda: self.library.switch_preset(edited.preset),
+                                   lambda _: self.sync.start(), self._show_failure)
+
+    def _confirm_quality(self, edited: Settings) -> bool:
+        """A Quality other than the library's re-embeds it (in the background): ask first."""
+        if edited.preset == self.library.preset or edited.preset == self.settings.preset:
+            return True
+        photos = self.status_info.indexed if self.status_info is not None else 0
+        return confirm_switch(self, photos, edited.preset)
 
     def apply_search_settings(self, edited: Settings) -> None:
         """Use the search options of ``edited`` from the next search on (no restart), and

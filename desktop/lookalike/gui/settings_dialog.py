@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -38,8 +39,8 @@ PRESET_TEXT = {
 }
 
 RESTART_NOTE = (
-    "Quality takes effect the next time Lookalike starts; changing it re-analyses every photo "
-    "once. Threads apply at once. Excluded folders are skipped from the next start on."
+    "Changing the quality re-analyses every photo once, in the background. Threads apply at "
+    "once. Excluded folders are skipped from the next start on."
 )
 
 SEARCH_OPTIONS = (
@@ -149,9 +150,10 @@ class SettingsDialog(QDialog):
 
     def needs_restart(self, running: Settings) -> bool:
         """Whether the edits differ from what this session runs with in a way that only a
-        restart applies (quality, exclusions; threads apply at once)."""
+        restart applies (exclusions; threads apply at once, a new quality is a switch in the
+        background)."""
         edited = self.settings()
-        return (edited.preset, sorted(edited.exclude)) != (running.preset, sorted(running.exclude))
+        return sorted(edited.exclude) != sorted(running.exclude)
 
     def _check_box(self, text: str, tip: str, checked: bool) -> QCheckBox:
         box = QCheckBox(text, self)
@@ -176,8 +178,19 @@ class SettingsDialog(QDialog):
             self.exclude.takeItem(self.exclude.row(item))
 
 
+def confirm_switch(parent: QWidget | None, photos: int, preset: str) -> bool:
+    """Ask before a new Quality re-embeds the library; True: go ahead."""
+    name = PRESET_TEXT.get(preset, preset).split(":")[0]  # "Fast: smaller model, …" -> "Fast"
+    answer = QMessageBox.question(
+        parent, "Change quality",
+        f"Re-embed {photos:,} photos with the {name} model? "
+        "Searches keep using the current one until it is done.")
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def edit_settings(
-    path: Path | None, running: Settings, parent: QWidget | None = None
+    path: Path | None, running: Settings, parent: QWidget | None = None,
+    confirm: Callable[[Settings], bool] | None = None,
 ) -> tuple[Settings, bool] | None:
     """Edit the saved settings (not this run's command-line overrides) and save them on OK.
 
@@ -185,6 +198,7 @@ def edit_settings(
         path: the settings file; None: the default location.
         running: what this session runs with (to tell whether a restart is needed).
         parent: the dialog's parent window.
+        confirm: asked about the edited settings before saving; False keeps the saved preset.
 
     Returns:
         The saved settings and whether some of the changes need a restart; None when the
@@ -194,6 +208,8 @@ def edit_settings(
     if dialog.exec() != SettingsDialog.DialogCode.Accepted:
         return None
     edited = dialog.settings()
+    if confirm is not None and not confirm(edited):
+        edited.preset = dialog._original.preset
     try:
         edited.save(path)
     except OSError as exc:

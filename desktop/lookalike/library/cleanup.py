@@ -12,7 +12,7 @@ from pathlib import Path
 from lookalike.library.duplicates import DuplicateFinder
 from lookalike.library.trash import Trashed, TrashResult, move_to_trash, restore
 from lookalike.library.writer import CatalogWriter
-from lookalike.scan.watcher import CREATED, FileEvent
+from lookalike.scan.events import CREATED, FileEvent
 from lookalike.store.duplicates_store import DuplicatesStore
 
 __all__ = ["DuplicateFinder", "TrashResult", "Trashed", "finder", "trash", "untrash"]

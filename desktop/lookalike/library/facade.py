@@ -19,7 +19,7 @@ from pathlib import Path
 from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.decode.query import Crop
 from lookalike.errors import KnownError
-from lookalike.library import cleanup, learning, preset_record, roots
+from lookalike.library import cleanup, learning, preset_record, roots, switch
 from lookalike.library.cleanup import DuplicateFinder, Trashed, TrashResult
 from lookalike.library.indexing import Indexer
 from lookalike.library.integrity import open_catalog
@@ -47,9 +47,8 @@ class Library:
 
     Attributes:
         home: the folder holding the catalog and the index.
-        model_changed: :meth:`open` found the photos embedded by another model (an app update
-            or a deliberate preset switch changed it): they are pending again, and the next
-            :meth:`sync` embeds them anew.
+        model_changed: an app update changed the model: :meth:`sync` embeds the photos anew
+            beside the old vectors, which serve searches by library photo until then.
         preset: the name of the preset the library's vectors are made with (None: not told).
         requested_preset_ignored: the command asked for another preset, and the library kept
             its own (a one-off ``--preset`` never touches the vectors).
@@ -63,6 +62,7 @@ class Library:
         model_changed: bool = False,
         preset: str | None = None,
         requested_preset: str | None = None,
+        embedder_for: Callable[[str], PhotoEmbedder] | None = None,
     ) -> None:
         """Use :meth:`open`."""
         self.home = home
@@ -77,6 +77,7 @@ class Library:
         self._handles: list[WatchHandle] = []
         self._duplicates: DuplicateFinder | None = None
         self._closed = False
+        self._switcher = switch.Switcher(writer, self._indexer, embedder_for, self._swapped)
         self.notes: list[str] = []
         """What :meth:`open` repaired, in plain words (a damaged catalog, an orphaned index)."""
         self._owner: LibraryLock | None = None  # this process's hold on the library folder
@@ -90,6 +91,7 @@ class Library:
         exclude: Sequence[Path] = (),
         preset: str | None = None,
         requested_preset: str | None = None,
+        embedder_for: Callable[[str], PhotoEmbedder] | None = None,
     ) -> Library:
         """Open (or create) the library in ``home`` for ``embedder``'s vector space.
 
@@ -105,6 +107,7 @@ class Library:
             preset: the name of ``embedder``'s preset, recorded in the catalog.
             requested_preset: the preset the user asked for this run, if another one was
                 kept (see :attr:`requested_preset_ignored`).
+            embedder_for: builds the embedder of a preset name (for :meth:`switch_preset`).
 
         Raises:
             CatalogCorrupt: the catalog cannot be used.
@@ -114,20 +117,21 @@ class Library:
         home.mkdir(parents=True, exist_ok=True)
         owner, catalog, notes = open_catalog(home, CATALOG_FILE, INDEX_FILE)
         try:
-            model_changed = catalog.set_model(embedder.model_id)
-            if preset is not None:
-                preset_record.record_preset(catalog, preset, embedder)
-            white = learning.stored_whitening(catalog, embedder.model_id)
-            index, reason = load_or_rebuild(
-                home / INDEX_FILE, catalog, embedder.model_id, embedder.dim, whitening=white)
+            space, dim, query_embedder = switch.open_space(catalog, embedder, preset)
+            white = learning.stored_whitening(catalog, space)
+            index, reason = load_or_rebuild(home / INDEX_FILE, catalog, space, dim, whitening=white)
             log.debug("index %s loaded (%s)", home / INDEX_FILE, reason or "as saved")
             excluded = [*(Path(p).expanduser().resolve() for p in exclude), home]
-            writer = CatalogWriter(catalog, index, embedder.model_id, IMAGE_SUFFIXES, excluded)
+            writer = CatalogWriter(catalog, index, space, IMAGE_SUFFIXES, excluded)
+            updated = query_embedder is not embedder  # an app update: the old space is kept
+            library = cls(home, writer, query_embedder, updated, preset, requested_preset,
+                          embedder_for)  # fmt: skip
+            if updated:
+                library._switcher.start(embedder, preset)
         except BaseException:
             catalog.close()
             owner.release()
             raise
-        library = cls(home, writer, embedder, model_changed, preset, requested_preset)
         library.notes, library._owner = notes, owner
         if library.requested_preset_ignored:
             log.info("this library uses the %s preset; %s ignored (its vectors are kept)",
@@ -174,18 +178,22 @@ class Library:
             Progress, every SCAN_CHUNK walked files, every batch, and once at the end.
         """
         cancel = cancel or threading.Event()
-        with self._lock:
-            ordered = sorted(self._catalog.roots(), key=lambda r: len(r.path.parts), reverse=True)
-        walked = 0
-        for root in ordered:  # nested roots first: they take their photos over
-            count = 0
-            for count in self._writer.scan_root(root.id, root.path, cancel):
-                yield Progress("scanning", walked + count, 0, current=root.path)
-                if cancel.is_set():
-                    yield Progress("cancelled", walked + count, 0)
-                    return
-            walked += count
-        yield from self._indexer.embed_pending(cancel, batch)
+        for progress in roots.scan_all(self._writer, cancel):
+            yield progress
+            if progress.phase == "cancelled":
+                return
+        yield from self._switcher.embed(not isinstance(self._embedder, switch.ModelGone), cancel,
+                                        batch, self._index_file())  # fmt: skip
+
+    def _swapped(self, done: switch.ModelSwitch) -> None:  # the new model is the library's now
+        self._embedder, self.model_changed, self.preset = done.embedder, False, done.target.preset
+
+    def switch_preset(self, name: str) -> None:
+        """Move to preset ``name``'s model in the background (:mod:`~lookalike.library.switch`);
+        the library's own preset cancels a switch (ModelMissing: that model is not installed)."""
+        self.requested_preset_ignored = False
+        own = None if isinstance(self._embedder, switch.ModelGone) else self.preset
+        self._switcher.request(name, own)
 
     def apply_events(self, events: Sequence[FileEvent]) -> None:
         """Apply watcher events through the same write functions as :meth:`sync`.
@@ -210,17 +218,7 @@ class Library:
             on_progress: receives Progress from the worker thread.
             debounce_s: quiet time that ends a batch of file events.
         """
-        def process(events: list[FileEvent], stopping: threading.Event) -> None:
-            self._writer.apply_events(events)
-            for progress in self._indexer.embed_pending(stopping, 32, save_at_end=False):
-                if on_progress is not None:
-                    on_progress(progress)
-            self._indexer.save_if_due()
-
-        with self._lock:
-            roots = [r.path for r in self._catalog.roots()]  # offline ones: for their return
-        handle = WatchHandle(roots, process, debounce_s, suffixes=IMAGE_SUFFIXES,
-                             exclude=self._writer.exclude)
+        handle = self._indexer.watch_handle(on_progress, debounce_s)
         self._handles.append(handle)
         handle.start()
         return handle
@@ -245,10 +243,12 @@ class Library:
             UnreadablePhoto: the image cannot be decoded.
             KnownError: invalid crop or array.
         """
-        started = time.perf_counter()
+        started, space = time.perf_counter(), self._writer.model_id
         queries, exclude = query_embeddings(image, crop, options.rotate, self._writer,
                                             self._embedder, self.embedding)  # fmt: skip
         with self._lock:
+            if space != self._writer.model_id:  # a switch swapped meanwhile: embed again
+                return self.search(image, options, crop)
             matches = pipeline.search(IndexStore(self._writer), queries, options, exclude)
         return SearchResult(queries[0], matches, time.perf_counter() - started)
 
@@ -326,7 +326,7 @@ class Library:
 
     def status(self) -> Status:
         """Counts, folders, skipped files and the index size."""
-        return roots.status(self._writer, self._embedder.model_id)
+        return roots.status(self._writer, self._writer.model_id, switch.info(self._writer))
 
     # --- whitening ----------------------------------------------------------------------------
 

@@ -7,12 +7,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from lookalike.decode.image import read_taken
+from lookalike.decode.image import IMAGE_SUFFIXES, read_taken
 from lookalike.errors import UnreadablePhoto
 from lookalike.library.results import Phase, Progress
 from lookalike.library.writer import CatalogWriter, Result
+from lookalike.scan.events import FileEvent
+from lookalike.scan.watcher import WatchHandle
 from lookalike.store.catalog import PhotoRow
 from lookalike.store.scope import exif_time_ns, set_taken
 from lookalike.types import PhotoEmbedder
@@ -27,16 +30,24 @@ class Indexer:
     """Embeds pending photos; only one loop runs at a time.
 
     Attributes:
+        embedder: embeds in the library's vector space (replaced, while :meth:`idle`, when a
+            model switch swaps).
         save: writes the index to disk (the library's save, which knows the file).
     """
 
     def __init__(self, writer: CatalogWriter, embedder: PhotoEmbedder,
                  save: Callable[[], None]) -> None:  # fmt: skip
         self._writer = writer
-        self._embedder = embedder
+        self.embedder = embedder
         self.save = save
         self._lock = threading.Lock()
         self.last_save_s = time.monotonic()
+
+    @contextmanager
+    def idle(self) -> Iterator[None]:
+        """Hold off the embedding loop (waits for a running one to end)."""
+        with self._lock:
+            yield
 
     def save_if_due(self) -> None:
         """Save the index if the last save is :data:`SAVE_INTERVAL_S` old."""
@@ -84,10 +95,27 @@ class Indexer:
             yield Progress(phase, done, total, rate, 0.0 if phase == "done" else None, None,
                            skipped, last)
 
+    def watch_handle(self, on_progress: Callable[[Progress], None] | None, debounce_s: float
+                     ) -> WatchHandle:  # fmt: skip
+        """A (not yet started) watcher of every root, offline ones too (for their return),
+        whose worker applies each batch of events and embeds the new photos, calling
+        ``on_progress`` from its thread while embedding and once at the end of every batch."""
+        def process(events: list[FileEvent], stopping: threading.Event) -> None:
+            self._writer.apply_events(events)
+            for progress in self.embed_pending(stopping, 32, save_at_end=False):
+                if on_progress is not None:
+                    on_progress(progress)
+            self.save_if_due()
+
+        with self._writer.lock:
+            roots = [r.path for r in self._writer.catalog.roots()]
+        return WatchHandle(roots, process, debounce_s, suffixes=IMAGE_SUFFIXES,
+                           exclude=self._writer.exclude)
+
     def _embed_rows(self, rows: list[PhotoRow], cancel: threading.Event) -> list[Result]:
         """Embed the rows' files in order, outside the lock; stops early when cancelled."""
         results: list[Result] = []
-        outcomes = self._embedder.embed_files([row.path for row in rows])
+        outcomes = self.embedder.embed_files([row.path for row in rows])
         for row, (_path, outcome) in zip(rows, outcomes, strict=False):  # same order
             results.append((row, outcome))
             if cancel.is_set():

@@ -1,21 +1,31 @@
 """Opening a library safely, and ``lookalike check``: one owner, damage found and repaired.
 
 :func:`open_catalog` is the first step of ``Library.open``: it takes the library's lock (one
-process at a time), opens the catalog with ``PRAGMA quick_check`` and rebuilds it from its
+process at a time), opens the catalog with ``PRAGMA quick_check`` unless it was closed cleanly
+and is unchanged since (``lookalike.store.catalog_files.closed_cleanly``), rebuilds it from its
 readable rows when damaged (``lookalike.store.salvage``), and sets aside an index that a lost
-or emptied catalog can no longer vouch for. :func:`check_library` runs every check on request.
+or emptied catalog can no longer vouch for. Releasing the lock records the clean close.
+:func:`check_library` runs every check on request.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lookalike.store.catalog import Catalog
-from lookalike.store.catalog_files import aside_path, read_roots_backup
+from lookalike.store.catalog_files import (
+    aside_path,
+    forget_clean_close,
+    last_checked_s,
+    read_roots_backup,
+    record_clean_close,
+)
 from lookalike.store.hnsw_files import sidecar_path
 from lookalike.store.index_sync import load_or_rebuild
 from lookalike.store.lock import LibraryLock
@@ -24,10 +34,20 @@ from lookalike.store.whitening import Whitening
 
 log = logging.getLogger(__name__)
 
+CHECK_EVERY_S = 7 * 24 * 3600.0
+"""Longest time (seconds) between two checks of every catalog page at open, even when it was
+closed cleanly each time: bounds how long damage that leaves the file's size and mtime alone
+(a failing disk) can go unseen."""
 
-def open_catalog(home: Path, catalog_file: str, index_file: str
+
+def open_catalog(home: Path, catalog_file: str, index_file: str, *, always_check: bool = False
                  ) -> tuple[LibraryLock, Catalog, list[str]]:
     """Lock the library in ``home`` and open its catalog, repairing what must be.
+
+    ``PRAGMA quick_check`` runs unless the catalog was closed cleanly, is unchanged since and
+    was checked less than :data:`CHECK_EVERY_S` ago (or always, with ``always_check``). The
+    clean-close record is dropped once the catalog is open and written again when the lock is
+    released after the catalog was closed, so a crash in between leaves none.
 
     Returns:
         The held lock, the open catalog, and one plain-words note per repair (also logged
@@ -41,7 +61,13 @@ def open_catalog(home: Path, catalog_file: str, index_file: str
     lock = LibraryLock.acquire(home)
     try:
         path = home / catalog_file
+        checked_s = last_checked_s(path)
+        if always_check or checked_s is None or time.time() - checked_s > CHECK_EVERY_S:
+            forget_clean_close(path)  # Catalog.open runs quick_check without it
+            checked_s = time.time()
         catalog, salvage = open_or_recover(path)
+        forget_clean_close(path)
+        lock.on_release(functools.partial(record_clean_close, path, checked_s))
         notes = [salvage.message(path)] if salvage is not None else []
         try:
             orphan = _set_aside_orphaned_index(catalog, home / index_file)
@@ -120,7 +146,7 @@ def check_library(home: Path, catalog_file: str, index_file: str) -> CheckReport
         CatalogCorrupt, DiskFull: as :func:`open_catalog`.
     """
     report = CheckReport()
-    lock, catalog, notes = open_catalog(home, catalog_file, index_file)
+    lock, catalog, notes = open_catalog(home, catalog_file, index_file, always_check=True)
     try:
         report.found += notes
         report.repaired += ["done when the library was opened: as found above"] if notes else []

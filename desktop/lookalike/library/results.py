@@ -9,7 +9,7 @@ from typing import Literal
 from lookalike.search.similar import Match
 from lookalike.types import Embedding
 
-Phase = Literal["scanning", "embedding", "done", "cancelled"]
+Phase = Literal["scanning", "embedding", "switching", "done", "cancelled"]
 """Where a sync stands (see :class:`Progress`)."""
 
 
@@ -18,7 +18,8 @@ class Progress:
     """Where a sync (or the watcher's embedding) stands.
 
     Attributes:
-        phase: ``"scanning"``, ``"embedding"``, ``"done"`` or ``"cancelled"``.
+        phase: ``"scanning"``, ``"embedding"``, ``"switching"`` (a model switch: done and total
+            count the whole switch), ``"done"`` or ``"cancelled"``.
         done: files walked (scanning) or photos embedded or skipped (embedding).
         total: photos to embed in this run; 0 while scanning (unknown).
         photos_per_s: embedding rate since the phase began (0 while scanning).
@@ -94,3 +95,21 @@ class Status:
     index_file_bytes: int
     model_id: str
     whitening: WhiteningInfo | None = None
+    switch: SwitchInfo | None = None
+
+
+@dataclass(frozen=True)
+class SwitchInfo:
+    """A model switch in progress (see ``lookalike.library.switch``).
+
+    Attributes:
+        preset: the preset being switched to (None: an app update changed the model).
+        model_id: the new model's id.
+        done: photos with a new vector.
+        total: photos the switch has to embed in all.
+    """
+
+    preset: str | None
+    model_id: str
+    done: int
+    total: int

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from lookalike.errors import KnownError
-from lookalike.library.results import RootInfo, Status, WhiteningInfo
+from lookalike.library.results import Progress, RootInfo, Status, SwitchInfo, WhiteningInfo
 from lookalike.library.writer import CatalogWriter
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,9 @@ def root_infos(writer: CatalogWriter) -> list[RootInfo]:
     return infos
 
 
-def status(writer: CatalogWriter, model_id: str) -> Status:
-    """Counts, folders, skipped files and the index size of the library ``writer`` keeps."""
+def status(writer: CatalogWriter, model_id: str, switching: SwitchInfo | None = None) -> Status:
+    """Counts, folders, skipped files and the index size of the library ``writer`` keeps
+    (``switching``: a model switch under way)."""
     infos = root_infos(writer)
     with writer.lock:
         stats = writer.catalog.stats()
@@ -69,4 +72,21 @@ def status(writer: CatalogWriter, model_id: str) -> Status:
         white = index.whitening
         info = None if white is None else WhiteningInfo(white.pairs, white.photos, white.digest)
         return Status(infos, stats["indexed"], stats["pending"], writer.catalog.skipped(),
-                      stats["offline"], index.live_count, index.file_size, model_id, info)
+                      stats["offline"], index.live_count, index.file_size, model_id, info,
+                      switching)
+
+
+def scan_all(writer: CatalogWriter, cancel: threading.Event) -> Iterator[Progress]:
+    """Walk every root (nested ones first: they take their photos over) through the writer;
+    the last Progress has phase "cancelled" when ``cancel`` stopped it."""
+    with writer.lock:
+        ordered = sorted(writer.catalog.roots(), key=lambda r: len(r.path.parts), reverse=True)
+    walked = 0
+    for root in ordered:
+        count = 0
+        for count in writer.scan_root(root.id, root.path, cancel):
+            yield Progress("scanning", walked + count, 0, current=root.path)
+            if cancel.is_set():
+                yield Progress("cancelled", walked + count, 0)
+                return
+        walked += count

@@ -21,9 +21,9 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.errors import UnreadablePhoto
+from lookalike.scan.events import MOVED, FileEvent
 from lookalike.scan.hashing import content_hash
 from lookalike.scan.walker import FileStat, Skipped, is_excluded, walk
-from lookalike.scan.watcher import MOVED, FileEvent
 from lookalike.store.catalog import Catalog, PhotoRow
 from lookalike.store.hnsw import VectorIndex
 from lookalike.store.index_sync import diff, patch

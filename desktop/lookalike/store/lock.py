@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -56,6 +57,12 @@ class LibraryLock:
         """Use :meth:`acquire`."""
         self.path = path
         self._held = True
+        self._on_release: list[Callable[[], object]] = []
+
+    def on_release(self, action: Callable[[], object]) -> None:
+        """Run ``action`` when this hold is released, before the lock is given up (so no other
+        process can come between). Its exceptions are logged, never raised."""
+        self._on_release.append(action)
 
     @classmethod
     def acquire(cls, home: Path) -> LibraryLock:
@@ -100,6 +107,11 @@ class LibraryLock:
             if not self._held:
                 return
             self._held = False
+            for action in self._on_release:
+                try:
+                    action()
+                except Exception:  # a hook must not keep the lock from being released
+                    log.exception("an action on releasing %s failed", self.path)
             f, count = _held[self.path]
             if count > 1:
                 _held[self.path] = (f, count - 1)

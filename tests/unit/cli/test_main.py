@@ -94,8 +94,8 @@ def test_status_json(
     assert lookalike("--library", home, "status", "--json") == 0
     status = json.loads(capsys.readouterr().out)
     assert set(status) == {"roots", "indexed", "pending", "offline", "skipped", "index_size",
-                           "index_file_bytes", "model_id", "whitening"}
-    assert status["whitening"] is None
+                           "index_file_bytes", "model_id", "whitening", "switch"}
+    assert status["whitening"] is None and status["switch"] is None
     assert status["roots"] == [{"path": str(photos.resolve()), "photos": 8, "pending": 0,
                                 "skipped": 1, "online": True}]
     assert (status["indexed"], status["index_size"], status["model_id"]) == (8, 8, "fake-1")

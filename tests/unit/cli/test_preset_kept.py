@@ -46,8 +46,9 @@ def test_a_one_off_preset_searches_with_the_librarys_own_model(
     assert Library.stored_preset(home) == "balanced"
 
 
+@pytest.mark.parametrize("where", ["global", "index"])
 def test_index_with_a_preset_is_the_deliberate_switch(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
 ) -> None:
     home, photos = tmp_path / "lib", tmp_path / "photos"
     write_library(photos, 5)
@@ -55,14 +56,46 @@ def test_index_with_a_preset_is_the_deliberate_switch(
     assert _run(built, "--library", home, "index", photos) == 0
     assert Library.stored_preset(home) == "balanced"  # the default, recorded
     capsys.readouterr()
-    assert _run(built, "--library", home, "--preset", "best", "index", "--json", photos) == 0
+    args = ["--preset", "best", "index"] if where == "global" else ["index", "--preset", "best"]
+    assert _run(built, "--library", home, *args, "--json") == 0
     out, err = capsys.readouterr()
-    assert json.loads(out)["embedded"] == 5  # today: every photo embedded again, at once
-    assert "embedded again" in err
+    summary = json.loads(out)
+    assert summary["embedded"] == 5  # each photo once, with the new model
+    assert (summary["switch"], summary["model_id"], summary["index_size"]) == (
+        None, "fake-best", 5)  # switched: 5 new vectors, swapped, indexed
+    assert "Switching to the best preset: 5 photos to embed again" in err
+    assert "searches keep using the current model" in err
     assert Library.stored_preset(home) == "best"
     assert _run(built, "--library", home, "status", "--json") == 0  # settings say balanced
     assert json.loads(capsys.readouterr().out)["pending"] == 0
     assert built[-1] == "best"  # the library's own preset now
+
+
+def test_status_shows_a_switch_and_the_own_preset_cancels_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, photos = tmp_path / "lib", tmp_path / "photos"
+    paths = write_library(photos, 5)
+    built: list[str] = []
+    assert _run(built, "--library", home, "index", photos) == 0
+    with Library.open(home, FakeEmbedder(model_id="fake-balanced"), preset="balanced",
+                      embedder_for=lambda n: FakeEmbedder(model_id=f"fake-{n}")) as library:
+        library.switch_preset("fast")  # started, not run: as after a kill before any batch
+    capsys.readouterr()
+    assert _run(built, "--library", home, "status") == 0
+    out = capsys.readouterr().out
+    assert "switching to the fast preset (model fake-fast): 0 of 5 photos embedded" in out
+    assert "searches use model fake-balanced" in out
+    assert _run(built, "--library", home, "--preset", "fast", "search", paths[0],
+                "--json") == 0  # a one-off search: the old space, the switch left waiting
+    assert json.loads(capsys.readouterr().out)
+    assert _run(built, "--library", home, "index", "--preset", "balanced", "--json") == 0
+    out, err = capsys.readouterr()
+    assert "Cancelled the switch to the fast preset (0 new vectors dropped)" in err
+    summary = json.loads(out)
+    assert (summary["switch"], summary["model_id"], summary["index_size"]) == (
+        None, "fake-balanced", 5)
+    assert Library.stored_preset(home) == "balanced"
 
 
 def test_explain_prints_regions_and_points_as_json(

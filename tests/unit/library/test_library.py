@@ -16,7 +16,7 @@ from tests.fakes import FakeEmbedder, pattern, write_library, write_photo
 
 from lookalike.errors import KnownError
 from lookalike.library import Library, Progress, SearchOptions
-from lookalike.scan.watcher import CREATED, DELETED, MODIFIED, MOVED, FileEvent
+from lookalike.scan.events import CREATED, DELETED, MODIFIED, MOVED, FileEvent
 
 TOP1 = SearchOptions(top=1)
 
@@ -218,12 +218,13 @@ def test_model_change_redoes_everything(synced: tuple[Env, Library, list[Path]])
     other = FakeEmbedder(model_id="fake-2")
     library = env.open(other)
     assert library.model_changed is True  # the window and `index` say why all is redone
-    status = library.status()
-    assert (status.pending, status.indexed, status.index_size) == (12, 0, 0)
-    assert status.model_id == "fake-2"
+    status = library.status()  # the old vectors serve searches until the new ones are done
+    assert (status.pending, status.indexed, status.index_size) == (0, 12, 12)
+    assert status.model_id == "fake-1" and status.switch is not None
     list(library.sync())
     assert other.calls == 12
-    assert library.status().index_size == 12
+    status = library.status()
+    assert (status.model_id, status.index_size, status.switch) == ("fake-2", 12, None)
 
 
 @pytest.mark.parametrize("damage", ["missing", "garbage", "sidecar"])

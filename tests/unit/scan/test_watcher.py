@@ -1,4 +1,4 @@
-"""scan.watcher: debounced, coalesced, filtered batches of file events."""
+"""scan.debounce, scan.watcher: debounced, coalesced, filtered batches of file events."""
 
 from __future__ import annotations
 
@@ -11,15 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lookalike.scan.watcher import (
-    CREATED,
-    DELETED,
-    MODIFIED,
-    MOVED,
-    FileEvent,
-    Watcher,
-    WatchHandle,
-)
+from lookalike.scan.debounce import Watcher
+from lookalike.scan.events import CREATED, DELETED, MODIFIED, MOVED, FileEvent
+from lookalike.scan.watcher import WatchHandle
 
 SUFFIXES = frozenset({".jpg", ".png"})
 DEBOUNCE_S = 0.15

@@ -51,3 +51,18 @@ def test_a_short_index_file_is_recognised(tmp_path: Path, cut: int) -> None:
     data = path.read_bytes()
     path.write_bytes(data[:-cut])
     assert not hnsw_file_complete(path)
+
+
+def test_release_runs_its_actions_while_the_lock_is_still_held(tmp_path: Path) -> None:
+    lock = LibraryLock.acquire(tmp_path)
+    seen: list[int] = []
+
+    def action() -> None:
+        seen.append(_probe(tmp_path).returncode)  # another process is still refused here
+        raise OSError("a failing action is logged, the lock still released")
+
+    lock.on_release(action)
+    lock.release()
+    lock.release()  # idempotent: the action ran once
+    assert seen == [3]
+    assert _probe(tmp_path).returncode == 0
