@@ -170,3 +170,25 @@ def test_large_scope_uses_hnswlib_filter(
     assert set(ids[0].tolist()) <= allowed
     exact = _exact(index, query[0], sorted(allowed), 10)
     assert len(set(ids[0].tolist()) & set(exact)) >= 9  # approximate, recall@10 ≥ 0.9
+
+
+def test_pipeline_scope_on_the_eval_store(unit_vectors: UnitVectors) -> None:
+    """``SearchOptions.scope`` reaches the kNN step of the shared pipeline (here the bench's
+    in-memory store, as ``lookalike eval`` searches): DBA then works on the scoped shortlist."""
+    from lookalike.search.pipeline import SearchOptions, search
+    from lookalike.store.memory import MemoryStore
+    from lookalike.types import PEAK_DTYPE, Embedding
+
+    vecs = unit_vectors(40, seed=5)
+    ids = np.arange(1, 41)
+    paths = {i: Path(f"/p/{'a' if i % 2 else 'b'}/{i}.jpg") for i in range(1, 41)}
+    dates = {i: local_day_ns(dt.date(2020, 1, 1 + i % 20)) for i in range(1, 41)}
+    store = MemoryStore(ids, vecs, paths=paths, dates=dates)
+    query = Embedding(vector=vecs[0], peaks=np.zeros(0, PEAK_DTYPE))
+    everything = search(store, [query], SearchOptions(top=40, rerank=False))
+    assert len(everything) == 40
+    scope = days_scope([Path("/p/a")], dt.date(2020, 1, 1), dt.date(2020, 1, 10))
+    found = search(store, [query], SearchOptions(top=40, rerank=False, scope=scope))
+    want = {i for i in range(1, 41) if i % 2 and 1 + i % 20 <= 10}
+    assert {m.photo_id for m in found} == want
+    assert [m.rank for m in found] == list(range(1, len(want) + 1))
