@@ -303,7 +303,7 @@ def test_unreadable_query_shows_the_reason(
 def test_new_photos_show_up_live_after_the_first_sync(
     indexed: MainWindow, photos: PhotoSet, qtbot: object
 ) -> None:
-    assert indexed._watch is not None  # watching starts once the first sync is done
+    assert indexed.library_sync._watch is not None  # watching starts once the first sync is done
     with qtbot.waitSignal(
         indexed.statusRefreshed,
         timeout=SYNC_TIMEOUT_MS,

@@ -52,7 +52,7 @@ def test_double_click_opens_the_viewer_with_zoom_and_highlights(
     viewer.step_zoom(1)
     assert viewer.zoom() == 2.0
     viewer.set_zoom(4.0)  # 1280 x 960: bigger than the window, so it pans
-    bar = viewer.scroll.verticalScrollBar()
+    bar = viewer.scroll_area.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 100, timeout=WAIT_MS)  # type: ignore[attr-defined]
     viewer.pan(0, 100)
     assert bar.value() == 100

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lookalike.library.duplicates import DuplicateGroup
-    from lookalike.library.facade import Library
+    from lookalike.library import DuplicateGroup, Library
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

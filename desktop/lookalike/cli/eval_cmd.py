@@ -23,9 +23,7 @@ if TYPE_CHECKING:  # numpy stays out of ``lookalike --help``
     import numpy as np
     import numpy.typing as npt
 
-    from lookalike.search.pipeline import SearchOptions
-    from lookalike.search.similar import Match
-    from lookalike.store.memory import MemoryStore
+    from lookalike.library.evaluation import Match, MemoryStore, SearchOptions
     from lookalike.types import Embedding, PhotoEmbedder, Vectors
 
 DEFAULT_BENCH = Path("../shared/bench/dev")
@@ -101,19 +99,16 @@ def run(args: argparse.Namespace) -> int:
     """Embed every bench image with the app's pipeline and print the scores."""
     import numpy as np
 
-    from lookalike.embed.model import Embedder
+    from lookalike.library.evaluation import bench_embedder, evaluate
     from lookalike.paths import models_dir
-    from lookalike.search.metrics import evaluate
 
     preset = args.preset or getattr(args, "preset_global", None) or DEFAULT_PRESET
     chosen = PRESETS[preset]
     if args.rerank is None:
         args.rerank = chosen.local_features
-    embedder = Embedder(
-        models_dir() / chosen.model_file,
-        [int(s) for s in args.scales.split(",")] if args.scales else chosen.scales,
-        getattr(args, "threads", 0) or 0,
-        local_features=chosen.local_features or bool(args.rerank) or bool(args.ablation),
+    embedder = bench_embedder(
+        preset, models_dir(), [int(s) for s in args.scales.split(",")] if args.scales else None,
+        getattr(args, "threads", 0) or 0, bool(args.rerank) or bool(args.ablation),
     )
     paths, labels = load_bench(args.bench)
     start = time.perf_counter()
@@ -177,8 +172,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _options(args: argparse.Namespace) -> SearchOptions:
     """The search options of the command's flags (``top`` is set per bench)."""
-    from lookalike.search.pipeline import SearchOptions
-    from lookalike.search.rerank import DEFAULT_PARAMS
+    from lookalike.library.evaluation import DEFAULT_PARAMS, SearchOptions
 
     params = DEFAULT_PARAMS
     if args.rerank_depth is not None:
@@ -198,7 +192,7 @@ def ablation_table(
     variant_s: float,
 ) -> list[dict[str, Any]]:
     """mAP, recall and search time per query of each combination of the search options."""
-    from lookalike.search.metrics import evaluate
+    from lookalike.library.evaluation import evaluate
 
     dba = args.dba or DBA_K
     qe = args.qe or 2
@@ -273,7 +267,7 @@ def _query_variants(
     """
     from lookalike.decode.image import decode
     from lookalike.decode.query import turns
-    from lookalike.embed.model import Embedder
+    from lookalike.library.evaluation import Embedder
 
     started = time.perf_counter()
     out: list[list[Embedding]] = []
@@ -303,8 +297,8 @@ def bench_store(
     """
     import numpy as np
 
+    from lookalike.library.evaluation import MemoryStore
     from lookalike.library.learning import learn
-    from lookalike.store.memory import MemoryStore
 
     ids = np.asarray([i for i, e in enumerate(embeddings) if e is not None], np.int64)
     kept = np.ascontiguousarray(vectors[ids], np.float32)
@@ -332,8 +326,7 @@ def bench_rankings(
         variants: per image its query embeddings (first: the image itself); empty = no query.
         options: the search options.
     """
-    from lookalike.search.pipeline import search
-    from lookalike.store.memory import stored_form
+    from lookalike.library.evaluation import search, stored_form
 
     options = replace(options, top=max(1, store.live_count))
     return [search(store, [stored_form(e) for e in queries], options, {i}) if queries else []

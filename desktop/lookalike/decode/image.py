@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import os
 import stat
 import threading
@@ -53,73 +52,65 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Final
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageFile, UnidentifiedImageError, features
+from PIL import Image, ImageFile, UnidentifiedImageError
 
+from lookalike.decode.pixels import (
+    DRAFT_SLACK,
+    draft_request,
+    flatten_alpha,
+    shrink,
+    target_size,
+    to_array,
+    to_rgb_or_rgba,
+    transpose,
+    upright,
+)
+from lookalike.decode.refusals import (
+    MAX_PIXELS,
+    Reject,
+    avif_readable,
+    check_pixels,
+    refusal_reason,
+    sniff,
+    unidentified_reason,
+)
 from lookalike.errors import UnreadablePhoto
+
+__all__ = [
+    "DRAFT_SLACK",
+    "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
+    "Decoded",
+    "Source",
+    "decode",
+    "read_header",
+    "read_size",
+    "register_heif",
+]
 
 log = logging.getLogger(__name__)
 
 Source = Path | str | bytes
 """A photo file's path, or the encoded bytes of a photo (e.g. pasted from the clipboard)."""
 
-MAX_PIXELS: Final = 120_000_000
-"""Largest width × height decoded (see the module docstring)."""
-
-_PILLOW_PIXEL_LIMIT: Final = 4 * MAX_PIXELS
-Image.MAX_IMAGE_PIXELS = _PILLOW_PIXEL_LIMIT
-
-DRAFT_SLACK: Final = 0.9
-"""JPEG ``draft`` is asked for this fraction of the target size (see the module docstring)."""
 
 _HEADER_LOCK = threading.Lock()
 _HEIF_LOCK = threading.Lock()
 _heif_registered = False
 
 _ORIENTATION_TAG: Final = 0x0112
-_TRANSPOSE: Final = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-_ALPHA_MODES: Final = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
-_HIGH_BIT_MODES: Final = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 _PHOTO_FORMATS: Final = ("JPEG", "MPO", "PNG", "GIF", "TIFF", "WEBP", "BMP", "HEIF", "AVIF")
 """Pillow formats we open, whatever a file's name says: not EPS (runs Ghostscript), PSD, ICO..."""
-_HEIF_BRANDS: Final = frozenset(
-    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
-)
-_MAGIC: Final = (
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-)
-_MAX_DETAIL_CHARS: Final = 100
-_STRIP_BYTES: Final = 16 << 20
-
-
-def _avif_readable() -> bool:
-    """Whether Pillow has its AVIF plugin (Pillow >= 11.3; pillow-heif 1.x reads no AVIF)."""
-    try:
-        return bool(features.check_module("avif"))
-    except Exception:  # unknown to an older Pillow (ValueError), or a broken optional codec
-        return False
 
 
 IMAGE_SUFFIXES: Final = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
     | {".heic", ".heif", ".mpo"}
-    | ({".avif"} if _avif_readable() else set())
+    | ({".avif"} if avif_readable() else set())
 )
 """Lower-case file suffixes treated as photos."""
 
@@ -147,14 +138,6 @@ class Decoded:
             raise ValueError("rgb must be C-contiguous")
         if not 0.0 < self.scale <= 1.0:
             raise ValueError(f"scale must be in (0, 1], got {self.scale}")
-
-
-class _Reject(Exception):
-    """A photo is refused for ``reason``; turned into ``UnreadablePhoto`` by ``_reading``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def register_heif() -> None:
@@ -213,7 +196,7 @@ def read_size(source: Source) -> tuple[int, int]:
         UnreadablePhoto: the header cannot be read; ``reason`` says why.
     """
     with _reading(source) as (im, orientation):
-        return _upright(im.size, orientation)
+        return upright(im.size, orientation)
 
 
 _EXIF_MAKE, _EXIF_MODEL, _EXIF_IFD, _EXIF_TAKEN = 0x010F, 0x0110, 0x8769, 0x9003
@@ -234,7 +217,7 @@ def read_header(source: Source) -> tuple[int, int, str, bool, str | None]:
         exif = im.getexif()
         taken = exif.get_ifd(_EXIF_IFD).get(_EXIF_TAKEN) if _EXIF_IFD in exif else None
         camera = bool(exif.get(_EXIF_MAKE) or exif.get(_EXIF_MODEL) or taken)
-        width, height = _upright(im.size, orientation)
+        width, height = upright(im.size, orientation)
         return width, height, str(im.format or "?"), camera, None if taken is None else str(taken)
 
 
@@ -265,16 +248,16 @@ def _reading(source: Source) -> Iterator[tuple[ImageFile.ImageFile, int]]:
     kind: str | None = None
     try:
         with _stream(source) as fp:
-            kind = _sniff(fp)
+            kind = sniff(fp)
             im, orientation = _open_header(fp, label)
             kind = im.format or kind
             with im:
                 yield im, orientation
-    except _Reject as rejected:
+    except Reject as rejected:
         log.debug("%s: %s", label, rejected.reason)
         raise UnreadablePhoto(label, rejected.reason) from None
-    except Exception as exc:  # hostile files make decoders raise anything; see _reason
-        reason = _reason(exc, kind)
+    except Exception as exc:  # hostile files make decoders raise anything; see refusal_reason
+        reason = refusal_reason(exc, kind)
         log.debug("%s: %s", label, reason, exc_info=True)
         raise UnreadablePhoto(label, reason) from exc
 
@@ -284,38 +267,25 @@ def _stream(source: Source) -> Iterator[IO[bytes]]:
     """Yield a binary stream over ``source``, refusing empty files and non-files."""
     if isinstance(source, bytes | bytearray | memoryview):
         if len(source) == 0:
-            raise _Reject("empty file")
+            raise Reject("empty file")
         yield io.BytesIO(source)
         return
     info = os.stat(source)
     if stat.S_ISDIR(info.st_mode):
-        raise _Reject("is a folder, not a file")
+        raise Reject("is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
-        raise _Reject("not a regular file")  # a FIFO or device would block or never end
+        raise Reject("not a regular file")  # a FIFO or device would block or never end
     if info.st_size == 0:
-        raise _Reject("empty file")
+        raise Reject("empty file")
     with open(source, "rb") as fp:
         yield fp
-
-
-def _sniff(fp: IO[bytes]) -> str | None:
-    """Guess the format from the first bytes, to word reasons for files Pillow cannot open."""
-    fp.seek(0)
-    head = fp.read(16)
-    fp.seek(0)
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        return "HEIF" if brand in _HEIF_BRANDS else "AVIF" if brand in (b"avif", b"avis") else None
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
 def _open_header(fp: IO[bytes], label: object) -> tuple[ImageFile.ImageFile, int]:
     """``Image.open`` plus the EXIF orientation, with warnings captured (see module docstring).
 
     Raises:
-        _Reject: Pillow does not recognise the data.
+        Reject: Pillow does not recognise the data.
     """
     with _HEADER_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -328,7 +298,7 @@ def _open_header(fp: IO[bytes], label: object) -> tuple[ImageFile.ImageFile, int
     for caught_warning in caught:
         log.debug("%s: %s", label, caught_warning.message)
     if im is None:
-        raise _Reject(_unidentified_reason(fp))
+        raise Reject(unidentified_reason(fp))
     return im, orientation
 
 
@@ -353,47 +323,22 @@ def _orientation(im: ImageFile.ImageFile) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _unidentified_reason(fp: IO[bytes]) -> str:
-    """Reason for data Pillow did not recognise, naming the format when the magic shows it."""
-    kind = _sniff(fp)
-    if kind == "HEIF":
-        return _heif_failure(fp)
-    if kind == "AVIF" and not _avif_readable():
-        return "AVIF photos are not supported by this installation"
-    if kind is not None:
-        return f"truncated or corrupt {kind} data"
-    return "not an image (unrecognised format)"
-
-
-def _heif_failure(fp: IO[bytes]) -> str:
-    """Ask libheif directly why a HEIF file does not open, for the reason."""
-    try:
-        import pillow_heif
-    except ImportError:
-        return "HEIF photos need pillow-heif, which is not installed"
-    try:
-        pillow_heif.open_heif(fp, convert_hdr_to_8bit=True)
-    except Exception as exc:  # libheif reports through ValueError, RuntimeError, ...
-        return f"HEIF decoding failed: {_detail(exc)}"
-    return "HEIF decoding failed: unsupported HEIF variant"
-
-
 def _decode_opened(
     im: ImageFile.ImageFile, orientation: int, max_side: int | None, exact: bool = True
 ) -> Decoded:
     """Decode an opened image: size check, fast downscale, 8-bit RGB, upright."""
     declared = im.size
-    target = _target_size(declared, max_side)
+    target = target_size(declared, max_side)
     if target != declared:
-        im.draft("RGB", _draft_request(declared, max(target)))
+        im.draft("RGB", draft_request(declared, max(target)))
         if not exact and max(im.size) <= max(target):
             target = im.size  # DCT-scaled to within DRAFT_SLACK of the target
-    _check_pixels(im, declared)
+    check_pixels(im, declared)
     steps: tuple[Callable[[Image.Image], Image.Image], ...] = (
-        _to_rgb_or_rgba,
-        lambda image: _shrink(image, target),
-        lambda image: _transpose(image, orientation),
-        _flatten_alpha,
+        to_rgb_or_rgba,
+        lambda image: shrink(image, target),
+        lambda image: transpose(image, orientation),
+        flatten_alpha,
     )
     image: Image.Image = im
     for step in steps:
@@ -402,162 +347,7 @@ def _decode_opened(
             image.close()  # free each intermediate as soon as it is replaced: big photos
         image = result
     return Decoded(
-        rgb=_to_array(image),
+        rgb=to_array(image),
         scale=max(target) / max(declared),
-        original_size=_upright(declared, orientation),
+        original_size=upright(declared, orientation),
     )
-
-
-def _target_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
-    """(w, h) of the result in stored orientation: long side min(max_side, long side)."""
-    width, height = size
-    long_side = max(width, height)
-    if max_side is None or max_side >= long_side:
-        return size
-    factor = max_side / long_side
-    if width >= height:
-        return max_side, max(1, round(height * factor))
-    return max(1, round(width * factor)), max_side
-
-
-def _draft_request(size: tuple[int, int], target_long: int) -> tuple[int, int]:
-    """Size to ask ``Image.draft`` for: ``DRAFT_SLACK`` × the target, same aspect ratio.
-
-    JPEG's draft picks the largest scale 1/s (s in 8, 4, 2, 1) with s <= min(w // rw, h // rh),
-    so its result is never smaller than this request.
-    """
-    factor = DRAFT_SLACK * target_long / max(size)
-    return max(1, math.floor(size[0] * factor)), max(1, math.floor(size[1] * factor))
-
-
-def _check_pixels(im: ImageFile.ImageFile, declared: tuple[int, int]) -> None:
-    """Refuse a photo above ``MAX_PIXELS``, before any pixel memory is allocated.
-
-    A baseline JPEG counts the size its draft will decode to; anything else its declared size.
-
-    Raises:
-        _Reject: too large.
-    """
-    scaled_by_decoder = im.format in ("JPEG", "MPO") and not im.info.get("progressive")
-    width, height = im.size if scaled_by_decoder else declared
-    if width * height > MAX_PIXELS:
-        width, height = declared
-        raise _Reject(
-            f"too large: {width}×{height} = {width * height / 1e6:.0f} MP "
-            f"(limit {MAX_PIXELS / 1e6:.0f} MP)"
-        )
-
-
-def _to_rgb_or_rgba(im: Image.Image) -> Image.Image:
-    """Convert any mode to 8-bit RGB, or to RGBA when the image has any transparency."""
-    if im.mode in _HIGH_BIT_MODES:
-        grey = _grey_to_uint8(np.asarray(im), im.mode)
-        return Image.fromarray(grey).convert("RGB")
-    if im.mode in _ALPHA_MODES or "transparency" in im.info:
-        return im if im.mode == "RGBA" else im.convert("RGBA")
-    return im if im.mode == "RGB" else im.convert("RGB")
-
-
-def _grey_to_uint8(values: npt.NDArray[Any], mode: str) -> npt.NDArray[np.uint8]:
-    """Map one high-bit-depth channel to 0..255.
-
-    Args:
-        values: (H, W) uint16, int32 or float32 samples of an image in ``mode``.
-        mode: "I;16*" (0..65535), or "I" / "F" whose range is guessed: 0..1 (float), 0..255,
-            0..65535, else 0..max.
-
-    Returns:
-        (H, W) uint8.
-    """
-    samples: npt.NDArray[np.float32] = np.nan_to_num(
-        values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0
-    )
-    top = float(samples.max()) if samples.size else 0.0
-    if mode.startswith("I;16") or 255.0 < top <= 65535.0:
-        full_scale = 65535.0
-    elif mode == "F" and top <= 1.0:
-        full_scale = 1.0
-    elif top <= 255.0:
-        full_scale = 255.0
-    else:
-        full_scale = top
-    scaled = samples * np.float32(255.0 / full_scale) + np.float32(0.5)
-    grey: npt.NDArray[np.uint8] = np.clip(scaled, 0.0, 255.0).astype(np.uint8)
-    return grey
-
-
-def _shrink(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Resize to exactly ``size``: box-filter by the whole factor, then antialiased bilinear."""
-    factor = min(im.width // size[0], im.height // size[1])
-    if factor >= 2:
-        im = im.reduce(factor)
-    if im.size != size:
-        im = im.resize(size, Image.Resampling.BILINEAR)
-    return im
-
-
-def _transpose(im: Image.Image, orientation: int) -> Image.Image:
-    """Apply EXIF ``orientation`` (1..8) to the stored pixels, giving the upright picture."""
-    method = _TRANSPOSE.get(orientation)
-    return im if method is None else im.transpose(method)
-
-
-def _flatten_alpha(im: Image.Image) -> Image.Image:
-    """Composite an RGBA image onto white; return RGB images unchanged."""
-    if im.mode != "RGBA":
-        return im
-    white = Image.new("RGB", im.size, (255, 255, 255))
-    white.paste(im, (0, 0), im)
-    return white
-
-
-def _to_array(im: Image.Image) -> npt.NDArray[np.uint8]:
-    """(H, W, 3) uint8 writable copy of an RGB image; closes the image.
-
-    Copied in strips of about ``_STRIP_BYTES``: ``Image.tobytes`` holds its output twice while
-    joining it, which for a full-size 100 MP photo would add 600 MB to the peak.
-    """
-    width, height = im.size
-    rgb = np.empty((height, width, 3), dtype=np.uint8)
-    rows = max(1, _STRIP_BYTES // (3 * width))
-    for top in range(0, height, rows):
-        bottom = min(height, top + rows)
-        strip = im if (top, bottom) == (0, height) else im.crop((0, top, width, bottom))
-        rgb[top:bottom] = np.frombuffer(strip.tobytes(), dtype=np.uint8).reshape(-1, width, 3)
-    im.close()
-    return rgb
-
-
-def _upright(size: tuple[int, int], orientation: int) -> tuple[int, int]:
-    """(w, h) after applying EXIF ``orientation``: 5..8 swap the sides."""
-    return (size[1], size[0]) if orientation >= 5 else size
-
-
-def _reason(exc: Exception, kind: str | None) -> str:
-    """A short reason for a user, from what a decoder raised and the format (if known)."""
-    if isinstance(exc, FileNotFoundError):
-        return "file not found"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, IsADirectoryError):
-        return "is a folder, not a file"
-    if isinstance(exc, MemoryError):
-        return "not enough memory to decode this photo"
-    if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
-        limit = _PILLOW_PIXEL_LIMIT * (2 if isinstance(exc, Image.DecompressionBombError) else 1)
-        return f"too large: over {limit / 1e6:.0f} MP (limit {MAX_PIXELS / 1e6:.0f} MP)"
-    if isinstance(exc, ValueError) and ("MAX_TEXT" in str(exc) or "text chunks" in str(exc)):
-        return "too large: compressed PNG metadata expands past the safety limit"
-    if kind == "HEIF":
-        return f"HEIF decoding failed: {_detail(exc)}"
-    if isinstance(exc, OSError) and exc.errno is not None:  # the disk, not the data
-        return f"cannot read the file: {exc.strerror or _detail(exc)}"
-    if kind is not None:
-        return f"truncated or corrupt {kind} data"
-    return f"corrupt or unsupported image ({_detail(exc)})"
-
-
-def _detail(exc: BaseException) -> str:
-    """First line of an exception's message (or its type), at most ``_MAX_DETAIL_CHARS``."""
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return text if len(text) <= _MAX_DETAIL_CHARS else text[: _MAX_DETAIL_CHARS - 1] + "…"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
@@ -17,6 +16,7 @@ from lookalike.gui.results_view import ResultsView
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.wording import plural
 from lookalike.gui.workers import TaskRunner
+from lookalike.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class AlbumView(QWidget):
 
     def __init__(
         self,
-        library: Any,
+        library: Library,
         runner: TaskRunner,
         thumbnails: ThumbnailCache,
         parent: QWidget | None = None,

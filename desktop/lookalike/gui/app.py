@@ -6,7 +6,6 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -15,6 +14,7 @@ from lookalike import __version__, paths
 from lookalike.gui.icons import app_icon
 from lookalike.gui.main_window import MainWindow
 from lookalike.gui.messages import install_excepthook
+from lookalike.library import Library
 from lookalike.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,13 @@ def window_state() -> QSettings:
 
 def application() -> QApplication:
     """The QApplication, created (with name, icon and stylesheet) if there is none yet."""
-    app = QApplication.instance()
-    if app is None:
+    existing = QApplication.instance()
+    if existing is None:
         app = QApplication(sys.argv[:1])
+    elif isinstance(existing, QApplication):
+        app = existing
+    else:  # instance() is typed QCoreApplication: a widget-less one can't show a window
+        raise RuntimeError("a QCoreApplication without widgets is already running")
     app.setApplicationName("Lookalike")
     app.setOrganizationName("Lookalike")
     app.setApplicationVersion(__version__)
@@ -43,7 +47,7 @@ def application() -> QApplication:
         app.setStyleSheet(style.read_text(encoding="utf-8"))
     except OSError as exc:
         log.warning("no stylesheet (%s); using the plain platform style", exc)
-    return app  # type: ignore[return-value]
+    return app
 
 
 def show_open_error(message: str) -> int:
@@ -75,13 +79,13 @@ def show_notes(window: MainWindow, notes: list[str]) -> QMessageBox | None:
     return box
 
 
-def create_window(library: Any, settings: Settings, settings_path: Path | None) -> MainWindow:
+def create_window(library: Library, settings: Settings, settings_path: Path | None) -> MainWindow:
     """Build the main window (not shown) on an existing QApplication."""
     return MainWindow(library, settings, settings_path, window_state())
 
 
 def run(
-    library: Any,
+    library: Library,
     settings: Settings,
     settings_path: Path | None = None,
     query: Path | None = None,

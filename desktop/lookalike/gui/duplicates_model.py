@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+
+from lookalike.library import DuplicateGroup, DuplicatePhoto
 
 
 class DuplicatesModel(QObject):
@@ -26,11 +27,11 @@ class DuplicatesModel(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._all: list[Any] = []
+        self._all: list[DuplicateGroup] = []
         self.kind: str | None = None
         self._remove: set[Path] = set()
 
-    def set_groups(self, groups: Sequence[Any]) -> None:
+    def set_groups(self, groups: Sequence[DuplicateGroup]) -> None:
         """New groups (``DuplicateGroup``); marks of photos no longer shown are dropped."""
         self._all = sorted(groups, key=lambda g: -g.freeable_bytes)
         shown = {p.path for g in self._all for p in g.photos}
@@ -45,21 +46,21 @@ class DuplicatesModel(QObject):
         self.marksChanged.emit()
 
     @property
-    def groups(self) -> list[Any]:
+    def groups(self) -> list[DuplicateGroup]:
         """The groups shown, most space to free first."""
         return [g for g in self._all if self.kind is None or g.kind == self.kind]
 
     def is_marked(self, path: Path) -> bool:
         return path in self._remove
 
-    def set_marked(self, photo: Any, remove: bool) -> None:
+    def set_marked(self, photo: DuplicatePhoto, remove: bool) -> None:
         """Mark a photo for removal, or keep it; reference photos are always kept."""
         if photo.reference:
             return
         (self._remove.add if remove else self._remove.discard)(photo.path)
         self.marksChanged.emit()
 
-    def keep_suggested(self, groups: Iterable[Any] | None = None) -> None:
+    def keep_suggested(self, groups: Iterable[DuplicateGroup] | None = None) -> None:
         """Mark every photo but the suggested one in ``groups`` (default: all groups shown)."""
         for group in self.groups if groups is None else groups:
             for photo in group.photos:
@@ -76,7 +77,7 @@ class DuplicatesModel(QObject):
     def marked_bytes(self) -> int:
         return sum(p.size_bytes for g in self.groups for p in g.photos if p.path in self._remove)
 
-    def whole_group_marked(self) -> Any | None:
+    def whole_group_marked(self) -> DuplicateGroup | None:
         """A shown group all of whose photos are marked (removing all would lose the photo)."""
         return next((g for g in self.groups if all(p.path in self._remove for p in g.photos)),
                     None)  # fmt: skip

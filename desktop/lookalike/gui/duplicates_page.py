@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 from lookalike.gui.duplicates_model import DuplicatesModel
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.workers import Failure, TaskRunner
+from lookalike.library import DuplicateGroup, DuplicatePhoto, Library, TrashResult
 
 KINDS = (("Copies and bursts", None), ("Copies only", "copy"), ("Bursts only", "burst"))
 TILE_SIDE = 200
@@ -43,7 +43,7 @@ def size_text(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} KB"
 
 
-def date_text(photo: Any) -> str:
+def date_text(photo: DuplicatePhoto) -> str:
     if photo.taken:
         day, _, clock = photo.taken.partition(" ")
         return f"taken {day.replace(':', '-')} {clock[:5]}"
@@ -58,12 +58,12 @@ class DuplicatesPage(QWidget):
     restored = Signal(object)
     failed = Signal(object)
 
-    def __init__(self, library: Any, runner: TaskRunner, thumbnails: ThumbnailCache,
+    def __init__(self, library: Library, runner: TaskRunner, thumbnails: ThumbnailCache,
                  parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self._library, self._runner, self._thumbs = library, runner, thumbnails
         self.model = DuplicatesModel(self)
-        self._last_trash: Any = None
+        self._last_trash: TrashResult | None = None
         self._loaded_once = False
         self._notice = ""  # what the last trash or undo did: shown again after the reload
         self._images: dict[str, list[QLabel]] = {}
@@ -126,13 +126,13 @@ class DuplicatesPage(QWidget):
         self.status.setText("Looking for copies and bursts…")
         finder = self._library.duplicates()
 
-        def work() -> list[Any]:
+        def work() -> list[DuplicateGroup]:
             finder.update()
             return finder.groups()
 
         self._runner.submit(work, self._on_groups, self._on_failed)
 
-    def _on_groups(self, groups: list[Any]) -> None:
+    def _on_groups(self, groups: list[DuplicateGroup]) -> None:
         self.find_button.setEnabled(True)
         self.model.set_groups(groups)
         if self._notice:
@@ -154,8 +154,9 @@ class DuplicatesPage(QWidget):
     def _draw_groups(self) -> None:
         while self._cards_layout.count() > 1:
             item = self._cards_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self._images, self._boxes = {}, {}
         groups = self.model.groups
         for group in groups:
@@ -164,7 +165,7 @@ class DuplicatesPage(QWidget):
         self.summary.setText(f"{len(groups)} groups · up to {size_text(total)} can be freed"
                              if groups else "")  # fmt: skip
 
-    def _card(self, group: Any) -> QFrame:
+    def _card(self, group: DuplicateGroup) -> QFrame:
         card = QFrame(self._cards)
         card.setFrameShape(QFrame.Shape.StyledPanel)
         kind = "Copies of one photo" if group.kind == "copy" else "Burst: near-identical takes"
@@ -184,7 +185,7 @@ class DuplicatesPage(QWidget):
         layout.addLayout(row)
         return card
 
-    def _tile(self, photo: Any, parent: QWidget) -> QWidget:
+    def _tile(self, photo: DuplicatePhoto, parent: QWidget) -> QWidget:
         tile = QWidget(parent)
         tile.setFixedWidth(TILE_SIDE + 16)
         image = QLabel(tile)
@@ -216,13 +217,15 @@ class DuplicatesPage(QWidget):
         layout.addStretch(1)
         return tile
 
-    def _show_pixmap(self, label: QLabel, pixmap: Any) -> None:
+    def _show_pixmap(self, label: QLabel, pixmap: QPixmap) -> None:
         label.setPixmap(pixmap.scaled(label.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                       Qt.TransformationMode.SmoothTransformation))  # fmt: skip
 
     def _on_thumbnail(self, key: str) -> None:
         pixmap = self._thumbs.get(Path(key)) if key in self._images else None
-        for label in self._images.get(key, []) if pixmap is not None else []:
+        if pixmap is None:
+            return
+        for label in self._images.get(key, []):
             self._show_pixmap(label, pixmap)
 
     def _draw_marks(self) -> None:
@@ -233,11 +236,11 @@ class DuplicatesPage(QWidget):
             box.blockSignals(False)
             box.setText("Remove: goes to the trash" if marked else "Remove")
             box.setStyleSheet("color: #c0392b; font-weight: bold" if marked else "")
-        marked = self.model.marked()
-        self.trash_button.setEnabled(bool(marked))
+        to_trash = self.model.marked()
+        self.trash_button.setEnabled(bool(to_trash))
         self.trash_button.setText(
-            f"Move {len(marked)} to trash ({size_text(self.model.marked_bytes())})"
-            if marked else "Move to trash")  # fmt: skip
+            f"Move {len(to_trash)} to trash ({size_text(self.model.marked_bytes())})"
+            if to_trash else "Move to trash")  # fmt: skip
 
     # -- trash and undo -----------------------------------------------------------------------
     def trash_marked(self) -> None:
@@ -252,7 +255,7 @@ class DuplicatesPage(QWidget):
         self._runner.submit(lambda: self._library.trash(paths), self._on_trashed,
                             self._on_failed)  # fmt: skip
 
-    def _on_trashed(self, result: Any) -> None:
+    def _on_trashed(self, result: TrashResult) -> None:
         self._last_trash = result
         self.undo_button.setEnabled(bool(result.moved))
         moved = len(result.moved)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from lookalike.gui.icons import action_icon
 from lookalike.gui.wording import plural
+from lookalike.library import Progress, WhiteningInfo
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def format_eta(seconds: float | None) -> str:
     return f"about {hours} h {minutes:02d} min left"
 
 
-def describe_progress(progress: Any) -> str:
+def describe_progress(progress: Progress) -> str:
     """One line for a ``Progress`` while a sync runs."""
     if progress.phase == "scanning":
         found = f" · {plural(progress.total, 'photo')} found" if progress.total else ""
@@ -121,7 +121,7 @@ class IndexStatus(QWidget):
             self.message.setText(f"Indexing paused · {plural(pending, 'photo')} left to index")
         self._update_pause()
 
-    def show_progress(self, progress: Any) -> None:
+    def show_progress(self, progress: Progress) -> None:
         """Show a ``Progress`` from the running sync (one with nothing to do changes nothing:
         the idle summary stays, without a "0 of 0 photos" flash)."""
         text = describe_progress(progress)
@@ -136,7 +136,9 @@ class IndexStatus(QWidget):
         if progress.current is not None:
             self.message.setToolTip(str(progress.current))
 
-    def show_summary(self, indexed: int, pending: int, offline: int, learned: Any = None) -> None:
+    def show_summary(
+        self, indexed: int, pending: int, offline: int, learned: WhiteningInfo | None = None
+    ) -> None:
         """The idle line: how much is searchable, and whether searches use what was learned
         from the library (``learned``: a ``WhiteningInfo`` or None)."""
         if self._paused:

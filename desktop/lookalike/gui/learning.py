@@ -9,7 +9,8 @@ indexing go on meanwhile, and the library's lock keeps them apart.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
@@ -17,13 +18,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPr
 
 from lookalike.gui.messages import show_failure
 from lookalike.gui.workers import Failure, TaskRunner
+from lookalike.library import Library, WhiteningInfo
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 STATUS_MS = 8000
 
 
-def describe_learned(info: Any) -> str:
+def describe_learned(info: WhiteningInfo) -> str:
     """What a ``WhiteningInfo`` means for the user, in one sentence."""
     return (
         f"Learned from {info.photos:,} photos ({info.pairs:,} pairs of similar photos). "
@@ -51,13 +55,15 @@ class LearningCommands(QObject):
     finished = Signal()
     changed = Signal()
 
-    def __init__(self, window: QMainWindow, library: Any, learn: QAction, forget: QAction) -> None:
+    def __init__(
+        self, window: QMainWindow, library: Library, learn: QAction, forget: QAction
+    ) -> None:
         super().__init__(window)
         self._window, self._library = window, library
         self.learn, self.forget = learn, forget
         self._runner = TaskRunner(1, self)
         self._busy = False
-        self._whitening: Any = None
+        self._whitening: WhiteningInfo | None = None
         self.message_box: QMessageBox | None = None
         self.busy_widget = self._build_busy_widget()
         window.statusBar().addPermanentWidget(self.busy_widget)
@@ -85,7 +91,7 @@ class LearningCommands(QObject):
         """Whether learning or forgetting is running."""
         return self._busy
 
-    def set_whitening(self, info: Any) -> None:
+    def set_whitening(self, info: WhiteningInfo | None) -> None:
         """The library's learned whitening (``Status.whitening``: a ``WhiteningInfo`` or None)."""
         self._whitening = info
         self._update_actions()
@@ -98,7 +104,7 @@ class LearningCommands(QObject):
         """Drop the learned whitening in the background (no-op while one runs)."""
         self._run("Forgetting what was learned…", self._library.forget_whitening, self._forgot)
 
-    def _run(self, busy_text: str, call: Any, done: Any) -> None:
+    def _run(self, busy_text: str, call: Callable[[], T], done: Callable[[T], object]) -> None:
         if self._busy:
             return
         self._set_busy(True, busy_text)
@@ -107,7 +113,7 @@ class LearningCommands(QObject):
         )
         self._runner.submit(call, done, self._failed)
 
-    def _learned(self, info: Any) -> None:
+    def _learned(self, info: WhiteningInfo) -> None:
         self._set_busy(False)
         self._whitening = info
         self._update_actions()

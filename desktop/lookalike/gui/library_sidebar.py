@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from lookalike.gui import desktop
 from lookalike.gui.icons import action_icon, tool_button
 from lookalike.gui.wording import plural
+from lookalike.library import RootInfo
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ OfflineRole = Qt.ItemDataRole.UserRole + 3
 class _RootDelegate(QStyledItemDelegate):
     """Two lines per folder: its name, then its counts in a quieter colour."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         return QSize(option.rect.width(), 2 * option.fontMetrics.height() + 14)
 
     def paint(
@@ -106,7 +108,7 @@ class _RootDelegate(QStyledItemDelegate):
         painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, elided)
 
 
-def describe_root(info: Any) -> str:
+def describe_root(info: RootInfo) -> str:
     """Second line of a folder entry, e.g. "1,204 photos · 12 to index · 3 unreadable"."""
     parts = [f"{info.photos:,} photo{'s' if info.photos != 1 else ''}"]
     if info.pending:
@@ -188,7 +190,7 @@ class LibrarySidebar(QWidget):
         layout.addLayout(buttons)
         self.set_roots([])
 
-    def set_roots(self, roots: Sequence[Any]) -> None:
+    def set_roots(self, roots: Sequence[RootInfo]) -> None:
         """Show these ``RootInfo`` entries (keeps the selection when the folder is still there)."""
         current = self.current_root()
         self.list.clear()
@@ -219,7 +221,7 @@ class LibrarySidebar(QWidget):
     def current_root(self) -> Path | None:
         """The selected root, or None."""
         item = self.list.currentItem()
-        return item.data(PathRole) if item is not None else None
+        return Path(item.data(PathRole)) if item is not None else None
 
     def clear_selection(self) -> None:
         """Select no folder (searches cover every folder again)."""

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -34,6 +32,7 @@ from lookalike.gui.icons import action_icon, app_icon
 from lookalike.gui.index_status import IndexStatus
 from lookalike.gui.learning import LearningCommands
 from lookalike.gui.library_sidebar import LibrarySidebar
+from lookalike.gui.library_sync import LibrarySync
 from lookalike.gui.messages import show_about, show_failure
 from lookalike.gui.navigation import Navigation
 from lookalike.gui.photo_viewer import PhotoViewer
@@ -43,13 +42,12 @@ from lookalike.gui.shortcuts_dialog import ShortcutsDialog
 from lookalike.gui.skipped_dialog import SkippedDialog
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.workers import Failure, SyncRunner, TaskRunner, WatchBridge
+from lookalike.library import Library
 from lookalike.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1280, 800)
-STATUS_EVERY_S = 3.0
-"""While indexing, folder counts are refreshed at most this often."""
 CLOSE_WAIT_MS = 10_000
 """How long closing waits for the indexing thread to stop before it waits silently on."""
 
@@ -74,7 +72,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        library: Any,
+        library: Library,
         settings: Settings,
         settings_path: Path | None,
         state: QSettings,
@@ -85,11 +83,6 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.settings_path = settings_path
         self._state = state
-        self.status_info: Any = None
-        self._watch: Any = None
-        self._watched: list[Path] = []
-        self._status_busy = False
-        self._last_status_s = 0.0
         self._closed = False
         self.setWindowTitle("Lookalike")
         self.setWindowIcon(app_icon())
@@ -104,8 +97,6 @@ class MainWindow(QMainWindow):
         self.learning = LearningCommands(self, library, self.commands.learn, self.commands.forget)
         self.search.set_options(settings.dba, settings.rerank, settings.rotate, search_again=False)
         self._connect()
-        self._status_timer = QTimer(self, singleShot=True, interval=250)
-        self._status_timer.timeout.connect(self._refresh_status_now)
         self._restore_state()
 
     # -- construction ---------------------------------------------------------------------
@@ -161,14 +152,10 @@ class MainWindow(QMainWindow):
         self.search.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.albums.findSimilarRequested.connect(self.search_photo)
         self.albums.failed.connect(self._show_failure)
-        self.index_status.pauseRequested.connect(self.sync.pause)
-        self.index_status.resumeRequested.connect(self.sync.start)
-        self.index_status.skippedRequested.connect(self.show_skipped)
-        self.sync.progress.connect(self._on_progress)
-        self.sync.ended.connect(self._on_sync_ended)
+        self.library_sync = LibrarySync(self)
+        self.library_sync.statusRefreshed.connect(self.statusRefreshed)
+        self.library_sync.syncEnded.connect(self.syncEnded)
         self.sync.failed.connect(self._show_failure)
-        self.sync.runningChanged.connect(self.index_status.set_running)
-        self.watch_bridge.changed.connect(self._on_watch)
         self.learning.finished.connect(self.request_status)
         self.learning.changed.connect(self.search.search_again)
         self.navigation = Navigation(self)
@@ -288,87 +275,18 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.albums)
         self.albums.browse(Path(folder))
 
-    # -- indexing -------------------------------------------------------------------------
+    # -- indexing (see library_sync.py) -------------------------------------------------
     def rescan(self) -> None:
         """F5: look for new, changed and deleted photos now."""
-        self.sync.start()
-
-    def _on_progress(self, progress: Any) -> None:
-        self.index_status.show_progress(progress)
-        if time.monotonic() - self._last_status_s >= STATUS_EVERY_S:
-            self.request_status()
-
-    def _on_sync_ended(self, last: Any) -> None:
-        self.albums.mark_stale()
-        self.follow_library()
-        if last is not None and last.phase == "cancelled" and not self.sync.is_running():
-            self.index_status.set_paused(True, self.status_info.pending if self.status_info else 0)
-        self.request_status()
-        if last is not None and last.phase == "done" and not self._closed:
-            self._start_watch()
-        self.syncEnded.emit(last)
-
-    def _start_watch(self) -> None:
-        """Watch the online roots for changes (restarted when the set of roots changed)."""
-        library, bridge, current = self.library, self.watch_bridge, self._watch
-
-        def restart() -> tuple[Any, list[Path]]:
-            roots = sorted(r.path for r in library.roots() if r.online)
-            if current is not None and roots == self._watched:
-                return current, roots
-            if current is not None:
-                current.stop()
-            return library.watch(on_progress=bridge.callback), roots
-
-        def started(result: tuple[Any, list[Path]]) -> None:
-            self._watch, self._watched = result
-
-        self.runner.submit(restart, started, self._show_failure)
-
-    def _on_watch(self, progress: Any) -> None:
-        if progress.phase == "embedding":
-            self.index_status.show_progress(progress)
-        else:
-            self.albums.mark_stale()
-            self.follow_library()
-        self.request_status()
+        self.library_sync.rescan()
 
     def request_status(self) -> None:
         """Refresh counts soon (coalesces bursts of requests)."""
-        if not self._status_timer.isActive():
-            self._status_timer.start()
-
-    def _refresh_status_now(self) -> None:
-        if self._status_busy or self._closed:
-            self._status_timer.start()
-            return
-        self._status_busy = True
-        self._last_status_s = time.monotonic()
-
-        def shown(status: Any) -> None:
-            self._status_busy = False
-            self.status_info = status
-            self.sidebar.set_roots(status.roots)
-            self.index_status.show_summary(
-                status.indexed, status.pending, status.offline, status.whitening
-            )
-            self.learning.set_whitening(status.whitening)
-            self.index_status.set_skipped(len(status.skipped))
-            self.statusRefreshed.emit(status)
-
-        def failed(failure: Failure) -> None:
-            self._status_busy = False
-            self._show_failure(failure)
-
-        self.runner.submit(self.library.status, shown, failed)
+        self.library_sync.request_status()
 
     def show_skipped(self) -> SkippedDialog:
         """Open the list of unreadable files (non-modal); returns the dialog."""
-        entries = self.status_info.skipped if self.status_info is not None else []
-        dialog = SkippedDialog(entries, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        return dialog
+        return self.library_sync.show_skipped()
 
     # -- settings, messages ---------------------------------------------------------------
     def show_settings(self) -> None:
@@ -389,7 +307,8 @@ class MainWindow(QMainWindow):
         """A Quality other than the library's re-embeds it (in the background): ask first."""
         if edited.preset == self.library.preset or edited.preset == self.settings.preset:
             return True
-        photos = self.status_info.indexed if self.status_info is not None else 0
+        info = self.library_sync.status_info
+        photos = info.indexed if info is not None else 0
         return confirm_switch(self, photos, edited.preset)
 
     def apply_search_settings(self, edited: Settings) -> None:
@@ -437,7 +356,8 @@ class MainWindow(QMainWindow):
             value = self._state.value(key)
             if value is not None:
                 splitter.restoreState(value)
-        self.search.match_view.set_lines_visible(self._state.value("match/lines", False, bool))
+        lines = self._state.value("match/lines", False, bool)
+        self.search.match_view.set_lines_visible(bool(lines))
 
     def _save_state(self) -> None:
         self._state.setValue("window/geometry", self.saveGeometry())
@@ -456,13 +376,13 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.library_sync.close()
         self.navigation.shutdown()
         self._save_state()
         if not self.sync.stop(CLOSE_WAIT_MS):
             log.warning("indexing is taking long to stop; waiting for it to finish its photo")
             self.sync.stop(None)
-        if self._watch is not None:
-            self._watch.stop()
+        self.library_sync.stop_watching()
         if not self.learning.shutdown(CLOSE_WAIT_MS):
             log.warning("still learning from the library; waiting for it to finish")
             self.learning.shutdown(-1)

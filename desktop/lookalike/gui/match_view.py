@@ -7,7 +7,6 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +27,7 @@ from lookalike.gui.images import rgb_to_qimage
 from lookalike.gui.region_overlay import HIGHLIGHT_COLOURS, Box, Highlight, RegionOverlay
 from lookalike.gui.results_model import PhotoItem
 from lookalike.gui.wording import plural
-from lookalike.library import Explanation, NumberedRegion, SearchOptions
+from lookalike.library import Explanation, Library, NumberedRegion, SearchOptions
 from lookalike.types import Embedding
 
 log = logging.getLogger(__name__)
@@ -96,7 +95,7 @@ class DecodedCache:
 
 
 def load_detail(
-    library: Any, query: Embedding, item: PhotoItem, cache: DecodedCache,
+    library: Library, query: Embedding, item: PhotoItem, cache: DecodedCache,
     options: SearchOptions | None = None,
 ) -> MatchDetail:
     """Decode a result and ask the library why it matches the query (runs on a worker thread).
@@ -190,10 +189,15 @@ class _Lines(QWidget):
 
     def _centre(self, overlay: RegionOverlay, box: Box) -> QPointF:
         centre = overlay.box_to_widget(box).center()
-        return QPointF(overlay.mapTo(self.parentWidget(), centre.toPoint()))
+        return QPointF(overlay.mapTo(self._parent(), centre.toPoint()))
 
     def _map(self, overlay: RegionOverlay, xy: list[float]) -> QPointF:
-        return overlay.mapTo(self.parentWidget(), overlay.map_to_widget((xy[0], xy[1])))
+        return overlay.mapTo(self._parent(), overlay.map_to_widget((xy[0], xy[1])))
+
+    def _parent(self) -> QWidget:
+        parent = self.parentWidget()
+        assert parent is not None, "the lines layer lives inside the match view"
+        return parent
 
 
 class _Body(QWidget):

@@ -4,15 +4,18 @@ searches (menu, Alt+Left/Right, toolbar, the mouse's back and forward buttons)."
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from lookalike.gui.region_overlay import Highlight
-from lookalike.gui.results_model import PhotoItem
+from lookalike.gui.results_model import PhotoItem, ResultsModel
 from lookalike.gui.results_view import ResultsView
+
+if TYPE_CHECKING:
+    from lookalike.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +27,7 @@ class Navigation(QObject):
     ``tabs``, ``search`` (the Search tab), ``albums`` and ``commands`` (its actions).
     """
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self._w = window
         self._viewing: ResultsView | None = None
@@ -38,11 +41,15 @@ class Navigation(QObject):
         window.search.historyChanged.connect(self._update_actions)
         window.commands.back.triggered.connect(self.search_back)
         window.commands.forward.triggered.connect(self.search_forward)
-        QApplication.instance().installEventFilter(self)  # mouse back/forward buttons
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)  # mouse back/forward buttons
 
     def shutdown(self) -> None:
         """Stop listening to the application's mouse events (the window is closing)."""
-        QApplication.instance().removeEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
 
     # -- the viewer -----------------------------------------------------------------------
     def view_photos(self, grid: ResultsView, row: int) -> None:
@@ -51,7 +58,7 @@ class Navigation(QObject):
         highlights = self._result_highlights if grid is w.search.results else None
         self._viewing = grid
         w.pages.setCurrentWidget(w.viewer)
-        w.viewer.show_items(grid.model().items(), row, highlights)
+        w.viewer.show_items(cast(ResultsModel, grid.model()).items(), row, highlights)
 
     def viewing(self) -> bool:
         """Whether the viewer is shown."""
@@ -66,7 +73,7 @@ class Navigation(QObject):
 
     def _on_viewer_row(self, row: int) -> None:
         if self._viewing is not None:  # the grid follows, so the match view explains it
-            self._viewing.setCurrentIndex(self._viewing.model().index(row))
+            self._viewing.setCurrentIndex(self._viewing.model().index(row, 0))
 
     def _result_highlights(self, item: PhotoItem) -> list[Highlight] | None:
         """The match view's boxes over ``item``, once it explains that result."""

@@ -70,10 +70,10 @@ class PhotoViewer(QWidget):
         self.canvas.set_drawing_enabled(False)
         self.canvas.setAccessibleName("Photo")
         self.canvas.installEventFilter(self)
-        self.scroll = QScrollArea(self)
-        self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.scroll.setWidget(self.canvas)
-        self.scroll.setWidgetResizable(True)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scroll_area.setWidget(self.canvas)
+        self.scroll_area.setWidgetResizable(True)
         self._drag_from: QPoint | None = None
         self._build_bar()
         self._bind_keys()
@@ -114,7 +114,7 @@ class PhotoViewer(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(bar)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
 
     def _bind_keys(self) -> None:
         bindings: Sequence[tuple[tuple[str, ...], Callable[[], object]]] = (
@@ -241,20 +241,20 @@ class PhotoViewer(QWidget):
         image = self.canvas.image()
         if image is None or image.isNull():
             return 1.0
-        area = self.scroll.viewport().size()
+        area = self.scroll_area.viewport().size()
         return min(area.width() / image.width(), area.height() / image.height())
 
     def _apply_zoom(self) -> None:
         image = self.canvas.image()
         if self._zoom is None or image is None:
-            self.scroll.setWidgetResizable(True)
+            self.scroll_area.setWidgetResizable(True)
             fitted = f"{self._fit_zoom():.0%} · " if image is not None else ""
             self.zoom_label.setText(f"{fitted}fitted")
             return
         ratio = self.devicePixelRatioF() or 1.0  # 100 % means device pixels
         size = QSize(round(image.width() * self._zoom / ratio) + 2 * CANVAS_MARGIN,
                      round(image.height() * self._zoom / ratio) + 2 * CANVAS_MARGIN)  # fmt: skip
-        self.scroll.setWidgetResizable(False)
+        self.scroll_area.setWidgetResizable(False)
         self.canvas.resize(size)
         self.zoom_label.setText(f"{self._zoom:.0%}")
 
@@ -280,6 +280,6 @@ class PhotoViewer(QWidget):
 
     def pan(self, dx: int, dy: int) -> None:
         """Scroll the zoomed photo by (dx, dy) screen pixels."""
-        h, v = self.scroll.horizontalScrollBar(), self.scroll.verticalScrollBar()
+        h, v = self.scroll_area.horizontalScrollBar(), self.scroll_area.verticalScrollBar()
         h.setValue(h.value() + dx)
         v.setValue(v.value() + dy)

@@ -173,7 +173,7 @@ class RegionOverlay(QWidget):
         painter.setBrush(stage)
         painter.drawRoundedRect(QRectF(self.rect()), 8, 8)  # a lightbox behind the photo
         rect = self.image_rect()
-        painter.drawPixmap(rect.topLeft(), self._pixmap_for(rect))
+        painter.drawPixmap(rect.topLeft(), self._pixmap_for(self._image, rect))
         if self._region is not None:
             self._paint_region(painter, self.box_to_widget(self._region), rect)
         for highlight in self._highlights:
@@ -186,11 +186,11 @@ class RegionOverlay(QWidget):
             band = QRectF(self._drag_from, self._drag_to).normalized()
             self._paint_region(painter, band, rect)
 
-    def _pixmap_for(self, rect: QRectF) -> QPixmap:
+    def _pixmap_for(self, image: QImage, rect: QRectF) -> QPixmap:
         ratio = self.devicePixelRatioF()
         size = QSize(round(rect.width() * ratio), round(rect.height() * ratio))
         if self._scaled is None or self._scaled.size() != size:
-            scaled = self._image.scaled(
+            scaled = image.scaled(
                 size,
                 Qt.AspectRatioMode.IgnoreAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,

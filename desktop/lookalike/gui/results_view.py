@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -80,7 +81,9 @@ def wrap_name(name: str, metrics: QFontMetrics, width: int) -> list[str]:
 class _ThumbDelegate(QStyledItemDelegate):
     """Paints a thumbnail cell: picture fitted in a square, rank badge, score bar, file name."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         return QSize(CELL, CELL + _TEXT_HEIGHT)
 
     def paint(
@@ -89,7 +92,7 @@ class _ThumbDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
-        model: ResultsModel = index.model()  # not index.data(): see ResultsModel
+        model = cast(ResultsModel, index.model())  # not index.data(): see ResultsModel
         if not 0 <= index.row() < model.rowCount():
             return
         item = model.item(index.row())
@@ -132,7 +135,7 @@ class _ThumbDelegate(QStyledItemDelegate):
         index: QModelIndex | QPersistentModelIndex,
         palette: QPalette,
     ) -> None:
-        model: ResultsModel = index.model()
+        model = cast(ResultsModel, index.model())
         pixmap = model.thumbnail(index.row())
         if pixmap is None or pixmap.isNull():
             placeholder = QColor(palette.color(QPalette.ColorRole.Mid))
@@ -215,7 +218,7 @@ class ResultsView(QListView):
         model.modelReset.connect(lambda: self.currentPhotoChanged.emit(None))
 
     def _item(self, index: QModelIndex | QPersistentModelIndex) -> PhotoItem | None:
-        model: ResultsModel = self.model()  # not index.data(): see ResultsModel
+        model = cast(ResultsModel, self.model())  # not index.data(): see ResultsModel
         valid = index.isValid() and 0 <= index.row() < model.rowCount()
         return model.item(index.row()) if valid else None
 
@@ -235,7 +238,7 @@ class ResultsView(QListView):
     def menu_for(self, item: PhotoItem) -> QMenu:
         """The context menu of one photo (built fresh; the caller shows or inspects it)."""
         menu = QMenu(self)
-        row = self.model().row_of_path(item.path)
+        row = cast(ResultsModel, self.model()).row_of_path(item.path)
         view = menu.addAction("View")
         view.setShortcut(QKeySequence("Space"))
         view.triggered.connect(lambda: self.viewRequested.emit(row))
@@ -258,7 +261,9 @@ class ResultsView(QListView):
         if not index.isValid():
             return
         self.setCurrentIndex(index)
-        self.menu_for(self._item(index)).popup(self.viewport().mapToGlobal(pos))
+        item = self._item(index)
+        if item is not None:
+            self.menu_for(item).popup(self.viewport().mapToGlobal(pos))
 
     @staticmethod
     def _copy_path(path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,8 +33,8 @@ from lookalike.gui.search_history import HistoryEntry, SearchHistory
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.wording import plural
 from lookalike.gui.workers import Failure, TaskRunner
-from lookalike.library import SearchOptions
-from lookalike.search.defaults import DBA_K
+from lookalike.library import DBA_K, Library, SearchOptions, SearchResult
+from lookalike.types import Embedding
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ class SearchPage(QWidget):
 
     def __init__(
         self,
-        library: Any,
+        library: Library,
         library_runner: TaskRunner,
         decode_runner: TaskRunner,
         thumbnails: ThumbnailCache,
@@ -97,11 +96,11 @@ class SearchPage(QWidget):
         self._lib_runner, self._decode_runner = library_runner, decode_runner
         self._decoded = DecodedCache()
         self._query: Query | None = None
-        self._query_embedding: Any = None
+        self._query_embedding: Embedding | None = None
         self._token = 0
         self._match_token = 0
         self.options = SearchOptions()
-        self.history: SearchHistory[Query, Any] = SearchHistory()
+        self.history: SearchHistory[Query, SearchResult] = SearchHistory()
         self._gone: set[int] = set()  # photo ids known to have left the library
         self.query_view = QueryView(self)
         self.query_view.cropChanged.connect(self._on_crop_changed)
@@ -249,7 +248,7 @@ class SearchPage(QWidget):
         scope = self.scope_bar.scope()
         library, options = self._library, replace(self.options, top=top, scope=scope)
 
-        def call() -> Any:
+        def call() -> SearchResult:
             if query.photo_id is not None and crop is None:
                 return library.search_photo(query.photo_id, options)
             return library.search(query.source, options, crop=crop)
@@ -262,13 +261,13 @@ class SearchPage(QWidget):
         )
 
     # -- answers --------------------------------------------------------------------------
-    def _on_results(self, token: int, result: Any) -> None:
+    def _on_results(self, token: int, result: SearchResult) -> None:
         if token != self._token or self._query is None:
             return
         self.history.update_current(result=result, selected_row=0 if result.matches else -1)
         self._show_result(result, 0, self.query_view.crop())
 
-    def _show_result(self, result: Any, selected_row: int, crop: Box | None) -> None:
+    def _show_result(self, result: SearchResult, selected_row: int, crop: Box | None) -> None:
         """Put a search's answer on screen (fresh, or from the history); the query is shown.
         Photos known to have left the library since are left out."""
         assert self._query is not None
@@ -307,7 +306,7 @@ class SearchPage(QWidget):
         """Show the search left by going back; False at the last."""
         return self._restore(self.history.forward())
 
-    def _restore(self, entry: HistoryEntry[Query, Any] | None) -> bool:
+    def _restore(self, entry: HistoryEntry[Query, SearchResult] | None) -> bool:
         if entry is None:
             return False
         self.historyChanged.emit()

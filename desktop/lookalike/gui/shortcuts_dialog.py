@@ -95,9 +95,13 @@ class ShortcutsDialog(QDialog):
         self.table.setItem(row, 0, first)
         self.table.setItem(row, 1, QTableWidgetItem(what))
 
+    def _text(self, row: int, column: int) -> str:
+        item = self.table.item(row, column)
+        return item.text() if item is not None else ""
+
     def rows(self) -> list[tuple[str, str]]:
         """The (keys, does) text of every row, headings included (for tests)."""
         return [
-            (self.table.item(r, 0).text(), self.table.item(r, 1).text())
+            (self._text(r, 0), self._text(r, 1))
             for r in range(self.table.rowCount())
         ]

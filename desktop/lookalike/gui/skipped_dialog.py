@@ -69,17 +69,24 @@ class SkippedDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
 
+    def _cell(self, row: int, column: int) -> str:
+        item = self.table.item(row, column)
+        return item.text() if item is not None else ""
+
+    def _path(self, row: int) -> Path:
+        item = self.table.item(row, 0)
+        return Path(item.data(Qt.ItemDataRole.UserRole) if item is not None else "")
+
     def paths(self) -> list[Path]:
         """The files listed, in table order."""
         return [
-            self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)
-            for r in range(self.table.rowCount())
+            self._path(r) for r in range(self.table.rowCount())
         ]
 
     def copy_list(self) -> None:
         """Copy "path<TAB>reason" lines to the clipboard."""
         lines = [
-            f"{self.table.item(r, 0).text()}\t{self.table.item(r, 1).text()}"
+            f"{self._cell(r, 0)}\t{self._cell(r, 1)}"
             for r in range(self.table.rowCount())
         ]
         QGuiApplication.clipboard().setText("\n".join(lines))
@@ -87,4 +94,4 @@ class SkippedDialog(QDialog):
     def _show_selected(self) -> None:
         row = self.table.currentRow()
         if row >= 0:
-            desktop.show_in_folder(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole))
+            desktop.show_in_folder(self._path(row))

@@ -86,7 +86,8 @@ class _ThumbJob(QRunnable):
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f"{target.stem}.{os.getpid()}.{id(image)}.tmp.jpg")
-            if image.save(str(tmp), "JPG", 88):
+            # The stubs type format as bytes; PySide6 itself accepts only str here.
+            if image.save(str(tmp), "JPG", 88):  # type: ignore[call-overload]
                 os.replace(tmp, target)
         except OSError as exc:  # a read-only cache only costs speed
             log.debug("cannot write thumbnail %s: %s", target, exc)
@@ -134,7 +135,8 @@ class ThumbnailCache(QObject):
         Must be called from the GUI thread. :attr:`ready` or :attr:`failed` follows a miss.
         """
         key = str(path)
-        pixmap = QPixmapCache.find(self._memory_key(key))
+        # The stubs list only find(Key); PySide6 also takes a str and returns the pixmap or None.
+        pixmap: QPixmap | None = QPixmapCache.find(self._memory_key(key))  # type: ignore[call-overload]
         if pixmap is not None and not pixmap.isNull():
             return pixmap
         if key not in self._pending and key not in self._failures:

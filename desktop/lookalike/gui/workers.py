@@ -17,13 +17,18 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
 from lookalike.errors import KnownError, UnreadablePhoto
 
+if TYPE_CHECKING:
+    from lookalike.library import Library, Progress
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 PROGRESS_INTERVAL_S = 0.05
 """Least time between two relayed progress reports (the last one always goes through)."""
@@ -55,7 +60,7 @@ class Failure:
 
 
 class _Job(QRunnable):
-    def __init__(self, runner: TaskRunner, job_id: int, call: Callable[[], Any]) -> None:
+    def __init__(self, runner: TaskRunner, job_id: int, call: Callable[[], object]) -> None:
         super().__init__()
         self._runner, self._job_id, self._call = runner, job_id, call
 
@@ -89,15 +94,15 @@ class TaskRunner(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._ids = itertools.count(1)
-        self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[Failure], None]]] = {}
+        self._callbacks: dict[int, tuple[Callable[[Any], object], Callable[[Failure], object]]] = {}
         self._closed = False
         self.finished.connect(self._deliver)
 
     def submit(
         self,
-        call: Callable[[], Any],
-        done: Callable[[Any], None],
-        failed: Callable[[Failure], None],
+        call: Callable[[], T],
+        done: Callable[[T], object],
+        failed: Callable[[Failure], object],
     ) -> int:
         """Run ``call()`` on the pool; then ``done(value)`` or ``failed(Failure)`` on this thread.
 
@@ -131,18 +136,19 @@ class TaskRunner(QObject):
         if ok and done is not None:
             done(value)
         elif not ok and failed is not None:
-            failed(value)  # type: ignore[arg-type]
+            failed(cast(Failure, value))
 
 
 class _SyncThread(QThread):
     """Iterates ``library.sync(cancel)`` and reports through its runner (never touches widgets)."""
 
-    def __init__(self, runner: SyncRunner, library: Any, cancel: threading.Event) -> None:
+    def __init__(self, runner: SyncRunner, library: Library, cancel: threading.Event) -> None:
         super().__init__()
         self._runner, self._library, self._cancel = runner, library, cancel
 
     def run(self) -> None:
-        last, last_sent = None, 0.0
+        last: Progress | None = None
+        last_sent = 0.0
         try:
             for progress in self._library.sync(cancel=self._cancel, batch=self._runner.batch):
                 new_phase = last is None or progress.phase != last.phase
@@ -185,7 +191,7 @@ class SyncRunner(QObject):
     failed = Signal(object)
     runningChanged = Signal(bool)
 
-    def __init__(self, library: Any, parent: QObject | None = None) -> None:
+    def __init__(self, library: Library, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._library = library
         self.batch = 32

@@ -13,10 +13,8 @@ import os
 import sqlite3
 import threading
 import time
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,101 +22,31 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.errors import BugError, CatalogCorrupt
+from lookalike.store import catalog_reports, presence, retired_vectors, vector_rows, vector_writes
+from lookalike.store.catalog_connect import BUSY_TIMEOUT_MS, connect
 from lookalike.store.catalog_files import (
     CatalogDamaged,
     key_path,
     path_key,
-    quick_check,
     roots_backup_path,
     sqlite_errors,
 )
-from lookalike.store.hnsw import Ids, check_vectors, vector_crc32
-from lookalike.store.migrations import SCHEMA_VERSION, migrate
-from lookalike.types import (
-    PEAK_DTYPE,
-    PhotoStatus,
-    Root,
-    Vectors,
-    vector_from_bytes,
-    vector_to_bytes,
-)
+from lookalike.store.hnsw import Ids
+from lookalike.store.migrations import SCHEMA_VERSION
+from lookalike.store.photo_row import PHOTO_SELECT, PhotoRow, photo_from_row
+from lookalike.store.retired_vectors import RETIRED_KEEP_NS
+from lookalike.types import Root, Vectors, vector_from_bytes
 
-__all__ = ["SCHEMA_VERSION", "Catalog", "CatalogDamaged", "PhotoRow"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "RETIRED_KEEP_NS",
+    "SCHEMA_VERSION",
+    "Catalog",
+    "CatalogDamaged",
+    "PhotoRow",
+]
 
 log = logging.getLogger(__name__)
-
-BUSY_TIMEOUT_MS = 5000
-RETIRED_KEEP_NS = 90 * 24 * 3600 * 10**9
-"""How long the vectors of a removed folder's photos are kept for when it is added back."""
-_PHOTO = "SELECT id, root_id, path, size_bytes, mtime_ns, content_hash, status, skip_reason " \
-    "FROM photos"  # fmt: skip
-# Searchable vectors: indexed under the given model, on an online root.
-_SEARCHABLE = (
-    "FROM vectors v INDEXED BY vectors_digest JOIN photos p ON p.id = v.photo_id "
-    "JOIN roots r ON r.id = p.root_id "
-    "WHERE v.model_id = ? AND p.status = 'indexed' AND r.online = 1"
-)
-
-
-@dataclass(frozen=True)
-class PhotoRow:
-    """One row of ``photos``; ``path`` is absolute, ``mtime_ns`` in nanoseconds since the epoch."""
-
-    id: int
-    root_id: int
-    path: Path
-    size_bytes: int
-    mtime_ns: int
-    content_hash: str | None
-    status: PhotoStatus
-    skip_reason: str | None
-
-
-def _photo(row: sqlite3.Row) -> PhotoRow:
-    id_, root_id, path, *rest = tuple(row)
-    return PhotoRow(id_, root_id, key_path(path), *rest)
-
-
-def _journal_wal(conn: sqlite3.Connection) -> str:
-    """Switch to WAL; returns the journal mode now in use. Switching a new file takes an
-    exclusive lock and SQLite answers 'locked' at once, without its busy handler, while another
-    connection does the same, so this waits up to BUSY_TIMEOUT_MS itself."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.005)
-
-
-def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
-    """Open, check, configure and migrate; raises sqlite3.Error or CatalogCorrupt; True with
-    the connection when the schema was created by this call."""
-    conn = sqlite3.connect(
-        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-    )
-    try:
-        conn.row_factory = sqlite3.Row
-        # WAL + synchronous=NORMAL cannot corrupt the file: a power cut may only lose the last
-        # commits (WAL is fsynced at checkpoints, not per commit). Those record work a rescan
-        # redoes, which is cheaper than an fsync per commit during a long sync.
-        mode = _journal_wal(conn)
-        if mode != "wal":
-            log.warning("catalog %s: journal_mode is %s, not wal", path, mode)
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        quick_check(conn, path)
-        created = migrate(conn, path)
-    except BaseException:
-        if conn.in_transaction:
-            conn.rollback()
-        conn.close()
-        raise
-    return conn, created
-
 
 class Catalog:
     """An open catalog file (see the module docstring for threads).
@@ -149,7 +77,7 @@ class Catalog:
         """
         try:
             with sqlite_errors(path):
-                conn, created = _connect(path)
+                conn, created = connect(path)
                 return cls(conn, path, created)
         except sqlite3.Error as e:
             raise CatalogCorrupt(f"cannot use catalog {path}: {e}") from e
@@ -210,7 +138,7 @@ class Catalog:
         return [int(row[0]) for row in self._all(sql, args)]
 
     def _photos(self, where: str, args: Sequence[Any] = ()) -> list[PhotoRow]:
-        return [_photo(row) for row in self._all(f"{_PHOTO} {where}", args)]
+        return [photo_from_row(row) for row in self._all(f"{PHOTO_SELECT} {where}", args)]
 
     def _write(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Run one statement in a transaction; returns the number of rows changed."""
@@ -241,16 +169,7 @@ class Catalog:
         embed them again.
         """
         with self.transaction():
-            now = time.time_ns()
-            self._write(
-                "INSERT OR REPLACE INTO retired_vectors SELECT p.content_hash, p.size_bytes, "
-                "v.model_id, v.vector, v.peaks, v.locals, ? FROM photos p "
-                "JOIN roots r ON r.id = p.root_id JOIN vectors v ON v.photo_id = p.id "
-                "WHERE r.path = ? AND p.status = 'indexed' AND p.content_hash IS NOT NULL",
-                (now, path_key(path)),
-            )
-            self._write("DELETE FROM retired_vectors WHERE retired_at_ns < ?",
-                        (now - RETIRED_KEEP_NS,))  # fmt: skip
+            retired_vectors.retire_root(self, path)
             sql = "SELECT p.id FROM photos p JOIN roots r ON r.id = p.root_id WHERE r.path = ?"
             ids = self._ids(sql, (path_key(path),))
             self._write("DELETE FROM roots WHERE path = ?", (path_key(path),))
@@ -272,23 +191,9 @@ class Catalog:
     def reuse_retired(
         self, photo_id: int, content_hash: str, size_bytes: int, model_id: str
     ) -> npt.NDArray[np.float32] | None:
-        """Give a pending photo the vector its content had in a removed folder, if kept.
-
-        Returns:
-            The (D,) float32 vector now stored for ``photo_id`` (it is 'indexed'), or None
-            when no vector of this content (hash and size) and model was kept.
-        """
-        key = (content_hash, size_bytes, model_id)
-        where = "WHERE content_hash = ? AND size_bytes = ? AND model_id = ?"
-        with self.transaction():
-            rows = self._all(f"SELECT vector, peaks, locals FROM retired_vectors {where}", key)
-            if not rows:
-                return None
-            vector = vector_from_bytes(rows[0][0])
-            locals_ = None if rows[0][2] is None else bytes(rows[0][2])
-            self.set_indexed(photo_id, model_id, vector, bytes(rows[0][1]), locals_)
-            self._write(f"DELETE FROM retired_vectors {where}", key)
-            return vector
+        """Give a pending photo the vector its content had in a removed folder, if kept (see
+        :func:`retired_vectors.reuse_retired`); returns the (D,) vector or None."""
+        return retired_vectors.reuse_retired(self, photo_id, content_hash, size_bytes, model_id)
 
     def roots(self) -> list[Root]:
         """Every root, ordered by folder."""
@@ -296,25 +201,9 @@ class Catalog:
         return [Root(int(r[0]), key_path(r[1]), bool(r[2])) for r in rows]
 
     def set_root_online(self, root_id: int, online: bool) -> list[int]:
-        """Mark a root's drive as present or not; returns ids of photos whose status changed.
-
-        Offline photos keep their rows and vectors but leave search. Back online, a photo is
-        'indexed' if it has a vector, else 'skipped' if it has a reason, else 'pending'.
-        """
-        which = "status = 'offline'" if online else "status != 'offline'"
-        status = (
-            "CASE WHEN EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = photos.id) THEN "
-            "'indexed' WHEN skip_reason IS NOT NULL THEN 'skipped' ELSE 'pending' END"
-            if online
-            else "'offline'"
-        )
-        with self.transaction():
-            self._write("UPDATE roots SET online = ? WHERE id = ?", (int(online), root_id))
-            ids = self._ids(f"SELECT id FROM photos WHERE root_id = ? AND {which}", (root_id,))
-            self._write(
-                f"UPDATE photos SET status = {status} WHERE root_id = ? AND {which}", (root_id,)
-            )
-            return ids
+        """Mark a root's drive as present or not; returns ids of photos whose status changed
+        (see :func:`presence.set_root_online`)."""
+        return presence.set_root_online(self, root_id, online)
 
     # Photos
 
@@ -366,41 +255,9 @@ class Catalog:
         peaks: bytes,
         locals_: bytes | None = None,
     ) -> None:
-        """Store a photo's descriptor and mark it 'indexed'.
-
-        Args:
-            photo_id: an existing photo.
-            model_id: must be the catalog's model (the first vector records it).
-            vector: (D,) float32, finite, unit norm; D is fixed per model.
-            peaks: ``types.peaks_to_bytes`` output (8 bytes per record).
-            locals_: ``types.locals_to_bytes`` output, or None when there are none.
-
-        Raises:
-            BugError: invalid vector or peaks, another model, or an unknown photo.
-        """
-        if not isinstance(vector, np.ndarray) or vector.ndim != 1:
-            raise BugError(f"vector must be (D,), got {getattr(vector, 'shape', type(vector))}")
-        if not isinstance(peaks, bytes) or len(peaks) % PEAK_DTYPE.itemsize:
-            raise BugError(f"peaks must be bytes of {PEAK_DTYPE.itemsize}-byte records")
-        if locals_ is not None and not isinstance(locals_, bytes):
-            raise BugError("locals must be bytes or None")
-        with self.transaction():
-            current, dim = self.get_meta("model_id"), self.get_meta("dim")
-            vec = check_vectors(vector[None, :], int(dim) if dim else None)[0]
-            if current is not None and current != model_id:
-                raise BugError(f"vector of model {model_id} into a catalog of model {current}")
-            if current is None or dim is None:
-                self.set_meta("model_id", model_id)
-                self.set_meta("dim", str(vec.shape[0]))
-            sql = "UPDATE photos SET status = 'indexed', skip_reason = NULL, indexed_at_ns = ? "
-            if not self._write(sql + "WHERE id = ?", (time.time_ns(), photo_id)):
-                raise BugError(f"set_indexed: no photo {photo_id}")
-            self._write(
-                "INSERT OR REPLACE INTO vectors(photo_id, model_id, vector, peaks, vector_crc32, "
-                "locals, locals_crc32) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (photo_id, model_id, vector_to_bytes(vec), peaks, vector_crc32(vec), locals_,
-                 None if locals_ is None else zlib.crc32(locals_)),
-            )
+        """Store a photo's (D,) descriptor and mark it 'indexed' (raises BugError on invalid
+        input, another model or an unknown photo); see :func:`vector_writes.set_indexed`."""
+        vector_writes.set_indexed(self, photo_id, model_id, vector, peaks, locals_)
 
     def set_skipped(self, photo_id: int, reason: str) -> None:
         """Mark a photo as not embeddable (e.g. it fails to decode); drops any vector."""
@@ -447,17 +304,9 @@ class Catalog:
         self._write("UPDATE photos SET seen = 1 WHERE id = ?", (photo_id,))
 
     def sweep(self, root_id: int) -> list[int]:
-        """Delete the root's photos still unseen since :meth:`begin_sweep`; returns their ids.
-
-        Raises:
-            BugError: the root is offline (its unplugged drive would look empty).
-        """
-        with self.transaction():
-            if self._one("SELECT online FROM roots WHERE id = ?", (root_id,)) == 0:
-                raise BugError(f"sweep of offline root {root_id} would delete all its photos")
-            ids = self._ids("SELECT id FROM photos WHERE root_id = ? AND seen = 0", (root_id,))
-            self.remove_photos(ids)
-            return ids
+        """Delete the root's photos still unseen since :meth:`begin_sweep`; returns their ids
+        (BugError if the root is offline); see :func:`presence.sweep`."""
+        return presence.sweep(self, root_id)
 
     # Vectors
 
@@ -467,42 +316,16 @@ class Catalog:
         return (vector_from_bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
 
     def locals_of(self, photo_ids: Sequence[int]) -> dict[int, bytes]:
-        """The stored local-feature blobs of these photos (those without any are left out, and
-        so are damaged ones, whose CRC-32 does not match: logged, see :meth:`damaged_locals`)."""
-        out: dict[int, bytes] = {}
-        wanted = sorted({int(i) for i in photo_ids})
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            sql = "SELECT photo_id, locals, locals_crc32 FROM vectors WHERE locals IS NOT NULL "
-            sql += f"AND photo_id IN ({marks})"
-            for pid, blob, crc in self._all(sql, chunk):
-                if crc is not None and zlib.crc32(blob) != crc:
-                    log.warning("photo %d: its stored local features are damaged (checksum "
-                                "mismatch); 'lookalike check' re-embeds it", pid)
-                    continue
-                out[int(pid)] = bytes(blob)
-        return out
+        """Stored local-feature blobs of these photos; see :func:`vector_rows.locals_of`."""
+        return vector_rows.locals_of(self, photo_ids)
 
     def damaged_locals(self) -> list[int]:
         """Ids of photos whose stored local features fail their CRC-32 (reads every blob)."""
-        bad, last = [], -1
-        sql = "SELECT photo_id, locals, locals_crc32 FROM vectors WHERE locals_crc32 IS NOT NULL "
-        sql += "AND photo_id > ? ORDER BY photo_id LIMIT 256"
-        while rows := self._all(sql, (last,)):
-            last = int(rows[-1][0])
-            bad += [int(r[0]) for r in rows if zlib.crc32(r[1] or b"") != r[2]]
-        return bad
+        return vector_rows.damaged_locals(self)
 
     def damaged_vectors(self) -> list[int]:
         """Ids of photos whose stored vector fails its CRC-32 (reads every vector)."""
-        bad, last = [], -1
-        sql = "SELECT photo_id, vector, vector_crc32 FROM vectors WHERE photo_id > ? "
-        sql += "ORDER BY photo_id LIMIT 256"
-        while rows := self._all(sql, (last,)):
-            last = int(rows[-1][0])
-            bad += [int(r[0]) for r in rows if zlib.crc32(r[1]) != r[2]]
-        return bad
+        return vector_rows.damaged_vectors(self)
 
     def reembed(self, photo_ids: Sequence[int]) -> None:
         """Drop these photos' vectors and send them back to 'pending' (to be embedded anew)."""
@@ -515,87 +338,32 @@ class Catalog:
     def iter_vectors(
         self, model_id: str, batch: int = 4096, *, ids: Sequence[int] | None = None
     ) -> Iterator[tuple[Ids, Vectors]]:
-        """Searchable vectors of a model ('indexed', on an online root), by ascending id.
-
-        Args:
-            model_id: the vector space.
-            batch: most rows per block (at most 500 when ``ids`` is given).
-            ids: only these photo ids (those not searchable are left out).
-
-        Yields:
-            ids (n,) int64 and vectors (n, D) float32. No lock is held between blocks, so
-            writes made meanwhile may or may not show up.
-        """
-        select = f"SELECT v.photo_id, v.vector {_SEARCHABLE} AND v.photo_id"
-        if ids is not None:
-            wanted = sorted({int(i) for i in ids})
-            for start in range(0, len(wanted), min(batch, 500)):
-                chunk = wanted[start : start + min(batch, 500)]
-                marks = ",".join("?" * len(chunk))
-                rows = self._all(f"{select} IN ({marks}) ORDER BY 1", (model_id, *chunk))
-                if rows:
-                    yield self._block(rows)
-            return
-        last = -1
-        while rows := self._all(f"{select} > ? ORDER BY 1 LIMIT ?", (model_id, last, batch)):
-            last = int(rows[-1][0])
-            yield self._block(rows)
-
-    def _block(self, rows: list[sqlite3.Row]) -> tuple[Ids, Vectors]:
-        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        flat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        if flat.size % len(rows):
-            raise CatalogCorrupt(f"{self.path}: vectors of one model differ in length")
-        return ids, flat.reshape(len(rows), -1).copy()
+        """Searchable vectors (ids (n,) int64, vectors (n, D) float32) of a model, by
+        ascending id; see :func:`vector_rows.iter_vectors`."""
+        return vector_rows.iter_vectors(self, model_id, batch, ids=ids)
 
     def vector_digests(self, model_id: str) -> tuple[Ids, npt.NDArray[np.uint32]]:
         """Ids (n,) int64 and vector CRC-32s (n,) uint32 of what :meth:`iter_vectors` yields."""
-        rows = self._all(f"SELECT v.photo_id, v.vector_crc32 {_SEARCHABLE}", (model_id,))
-        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        return ids, np.fromiter((r[1] for r in rows), np.uint32, len(rows))
+        return vector_rows.vector_digests(self, model_id)
 
     def count_indexed(self, model_id: str) -> int:
         """How many vectors :meth:`iter_vectors` would yield."""
-        return int(self._one(f"SELECT count(*) {_SEARCHABLE}", (model_id,)))
+        return vector_rows.count_indexed(self, model_id)
 
     def set_model(self, model_id: str) -> bool:
-        """Make ``model_id`` the catalog's vector space.
-
-        Returns:
-            True if another model was recorded: its vectors are dropped and its 'indexed'
-            photos go back to 'pending' to be re-embedded. False if unchanged or first set.
-        """
-        with self.transaction():
-            current = self.get_meta("model_id")
-            self.set_meta("model_id", model_id)
-            if current == model_id:
-                return False
-            self._write("DELETE FROM vectors WHERE model_id != ?", (model_id,))
-            self._write("DELETE FROM whitening WHERE model_id != ?", (model_id,))
-            self._write("DELETE FROM retired_vectors WHERE model_id != ?", (model_id,))
-            self._write(
-                "UPDATE photos SET status = 'pending', indexed_at_ns = NULL "
-                "WHERE status = 'indexed' AND id NOT IN (SELECT photo_id FROM vectors)"
-            )
-            self._write("DELETE FROM meta WHERE key = 'dim'")
-        if current is not None:
-            log.info("model changed from %s to %s: every photo is re-embedded", current, model_id)
-        return current is not None
+        """Make ``model_id`` the catalog's vector space; True if another model's vectors were
+        dropped (its photos are re-embedded); see :func:`vector_writes.set_model`."""
+        return vector_writes.set_model(self, model_id)
 
     # Reports and meta
 
     def skipped(self) -> list[tuple[Path, str]]:
         """(path, reason) of every skipped photo, by path."""
-        sql = "SELECT path, skip_reason FROM photos WHERE status = 'skipped' ORDER BY path"
-        return [(key_path(r[0]), str(r[1] or "")) for r in self._all(sql)]
+        return catalog_reports.skipped(self)
 
     def stats(self) -> dict[str, int]:
         """Counts of 'indexed', 'pending', 'skipped' and 'offline' photos, and of 'roots'."""
-        counts = dict.fromkeys(("indexed", "pending", "skipped", "offline"), 0)
-        for status, n in self._all("SELECT status, count(*) FROM photos GROUP BY status"):
-            counts[status] = int(n)
-        counts["roots"] = int(self._one("SELECT count(*) FROM roots"))
-        return counts
+        return catalog_reports.stats(self)
 
     def integrity_ok(self) -> bool:
         """True if ``PRAGMA integrity_check`` and ``foreign_key_check`` find nothing (slow)."""
@@ -603,10 +371,7 @@ class Catalog:
 
     def integrity_problems(self) -> list[str]:
         """What ``PRAGMA integrity_check`` and ``foreign_key_check`` find (empty: none; slow)."""
-        found = [str(r[0]) for r in self._all("PRAGMA integrity_check(20)")]
-        keys = self._all("PRAGMA foreign_key_check")
-        lost = [f"row {r[1]} of {r[0]} lost its parent" for r in keys]
-        return [f for f in found if f != "ok"] + lost
+        return catalog_reports.integrity_problems(self)
 
     def whitening(self, model_id: str) -> bytes | None:
         """The serialised whitening learned for ``model_id``'s vectors, or None."""

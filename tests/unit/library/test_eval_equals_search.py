@@ -4,6 +4,7 @@ held in memory."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +29,7 @@ OPTIONS = {
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Library, list[Path]]:
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Library, list[Path]]]:
     tmp = tmp_path_factory.mktemp("eval_equals_search")
     photos = tmp / "photos"
     paths = write_library(photos, 14)
@@ -39,7 +40,8 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Library, list[Pat
     library = Library.open(tmp / "home", LocalFake())
     library.add_root(photos)
     list(library.sync())
-    return library, [p.resolve() for p in paths]
+    yield library, [p.resolve() for p in paths]
+    library.close()
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONS))
