@@ -225,7 +225,7 @@ class LibrarySidebar(QWidget):
 
     def clear_selection(self) -> None:
         """Select no folder (searches cover every folder again)."""
-        self.list.setCurrentItem(None)
+        self.list.setCurrentIndex(QModelIndex())
 
     def _update_buttons(self) -> None:
         self._remove.setEnabled(self.list.currentItem() is not None)

@@ -44,11 +44,13 @@ class ScopeBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        for widget in (self.folder_label, self.clear_folder):
-            layout.addWidget(widget)
+        layout.addWidget(self.folder_label)
+        layout.addWidget(self.clear_folder)
         layout.addStretch(1)
-        for widget in (self.dates, self.first, QLabel("–", self), self.last):
-            layout.addWidget(widget)
+        layout.addWidget(self.dates)
+        layout.addWidget(self.first)
+        layout.addWidget(QLabel("–", self))
+        layout.addWidget(self.last)
         self._dates_toggled(False)
         self._show_folder()
 
@@ -57,8 +59,12 @@ class ScopeBar(QWidget):
         edit.setCalendarPopup(True)
         edit.setDisplayFormat("yyyy-MM-dd")
         edit.setToolTip(tip)
-        edit.dateChanged.connect(lambda _d: self.dates.isChecked() and self.changed.emit())
+        edit.dateChanged.connect(self._date_changed)
         return edit
+
+    def _date_changed(self, _date: QDate) -> None:
+        if self.dates.isChecked():
+            self.changed.emit()
 
     def set_folder(self, folder: Path | None) -> None:
         """Search only inside ``folder`` (None: all folders)."""
@@ -96,7 +102,11 @@ class ScopeBar(QWidget):
         folders = () if self._folder is None else (self._folder,)
         if not self.dates.isChecked():
             return days_scope(folders) if folders else None
-        first, last = self.first.date().toPython(), self.last.date().toPython()
+        first, last = _day(self.first.date()), _day(self.last.date())
         if first > last:
             first, last = last, first
         return days_scope(folders, first, last)
+
+
+def _day(date: QDate) -> dt.date:
+    return dt.date(date.year(), date.month(), date.day())
