@@ -28,6 +28,7 @@ from lookalike.gui.query_view import QueryView
 from lookalike.gui.region_overlay import Box
 from lookalike.gui.results_model import SCORE_EXPLAINED, PhotoItem, ResultsModel
 from lookalike.gui.results_view import ResultsView
+from lookalike.gui.scope_bar import ScopeBar
 from lookalike.gui.search_history import HistoryEntry, SearchHistory
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.wording import plural
@@ -109,6 +110,8 @@ class SearchPage(QWidget):
         self.results.currentPhotoChanged.connect(self._remember_selection)
         self.results.findSimilarRequested.connect(self.search_photo)
         self.match_view = MatchView(self)
+        self.scope_bar = ScopeBar(self)  # folder (the sidebar's selection) and dates
+        self.scope_bar.changed.connect(self._run_search)
         self._build_layout()
 
     def _build_layout(self) -> None:
@@ -140,6 +143,7 @@ class SearchPage(QWidget):
         results_layout = QVBoxLayout(results_box)
         results_layout.setContentsMargins(8, 8, 8, 0)
         results_layout.addLayout(header)
+        results_layout.addWidget(self.scope_bar)
         results_layout.addWidget(self._stack, 1)
         self.right = QSplitter(Qt.Orientation.Vertical, self)
         self.right.addWidget(results_box)
@@ -241,7 +245,8 @@ class SearchPage(QWidget):
         self._token += 1
         self._query_embedding = None
         token, crop, top = self._token, self.query_view.crop(), int(self.top.currentData())
-        library, options = self._library, replace(self.options, top=top)
+        scope = self.scope_bar.scope()
+        library, options = self._library, replace(self.options, top=top, scope=scope)
 
         def call() -> SearchResult:
             if query.photo_id is not None and crop is None:

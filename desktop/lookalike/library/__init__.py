@@ -10,9 +10,11 @@ from lookalike.search.defaults import DBA_K
 from lookalike.search.explanation import Explanation, NumberedRegion
 from lookalike.search.pipeline import SearchOptions
 from lookalike.search.similar import Match
+from lookalike.store.scope import Scope, days_scope
 
 __all__ = [
     "DBA_K", "DuplicateFinder", "DuplicateGroup", "DuplicatePhoto", "Explanation", "Library",
     "Match", "NumberedRegion", "Progress", "RootInfo", "SearchOptions", "SearchResult", "Status",
     "TrashResult", "Trashed", "WatchHandle", "WhiteningInfo", "search_options",
 ]
+__all__ += ["Scope", "days_scope"]
