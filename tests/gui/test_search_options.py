@@ -176,3 +176,28 @@ def test_learning_from_a_small_library_says_why_it_cannot(
     assert library.status().whitening is None
     assert not indexed.commands.forget.isEnabled() and indexed.commands.learn.isEnabled()
     box.close()
+
+
+def test_threads_apply_without_a_restart(
+    window: MainWindow, library: Library, embedder: Any, tmp_path: Path, qtbot: Any
+) -> None:
+    """Threads reach the library's embedder at once; the dialog asks for no restart."""
+    asked: list[int] = []
+    embedder.set_threads = lambda n: asked.append(n) or True  # the real one: test_model.py
+    dialog = SettingsDialog(Settings(threads=0))
+    qtbot.addWidget(dialog)
+    dialog.threads.setValue(3)
+    assert not dialog.needs_restart(Settings(threads=0))
+
+    def act() -> None:
+        shown = QApplication.activeModalWidget()
+        if isinstance(shown, SettingsDialog):
+            shown.threads.setValue(3)
+            shown.accept()
+
+    QTimer.singleShot(0, act)
+    window.show_settings()
+    qtbot.waitUntil(lambda: asked == [3], timeout=WAIT_MS)
+    assert window.settings.threads == 3
+    assert window.statusBar().currentMessage() == "Settings saved"  # no restart asked for
+    assert Settings.load(tmp_path / "settings.json").threads == 3

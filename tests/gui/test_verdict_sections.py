@@ -9,7 +9,7 @@ from typing import Any
 from tests.gui.scenes import SCENES, PhotoSet
 
 from lookalike.gui.main_window import MainWindow
-from lookalike.gui.search_page import NOTHING_HERE
+from lookalike.gui.results_model import NOTHING_HERE
 from lookalike.library import SearchOptions
 
 WAIT_MS = 10_000

@@ -197,3 +197,28 @@ def test_positions_of_a_cropped_input_are_on_the_whole_image():
     np.testing.assert_allclose(whole.locals[:, :2].astype(np.float32), expect, atol=2e-3)
     np.testing.assert_array_equal(whole.locals[:, 2:], raw.locals[:, 2:])
     np.testing.assert_array_equal(whole.vector, raw.vector)
+
+
+def test_threads_change_without_a_restart(tmp_path):
+    """``Library.set_threads`` rebuilds the embedder's sessions: the next batch runs on them,
+    with the same vectors."""
+    from tests.fakes import write_library
+
+    from lookalike.library import Library
+
+    emb = Embedder(paths.models_dir() / "rmac_lite0.onnx", scales=(256,), threads=2)
+    assert emb.batch_session() is not emb._session  # 2 workers, one thread each
+    photos = write_library(tmp_path / "photos", 4)
+    rgb = np.asarray(Image.open(photos[0]).convert("RGB"))
+    before = emb.embed_rgb(rgb).vector
+    with Library.open(tmp_path / "home", emb) as library:
+        library.add_root(tmp_path / "photos")
+        assert list(library.sync())[-1].phase == "done"
+        assert library.set_threads(1) is True
+        assert library.set_threads(1) is False  # already so
+        assert emb._session.get_session_options().intra_op_num_threads == 1
+        assert emb.batch_session() is emb._session  # the next batch: one worker, new session
+        write_library(tmp_path / "photos", 2, first_seed=50)
+        assert list(library.sync())[-1].phase == "done"
+        assert library.status().indexed == 6
+    np.testing.assert_allclose(emb.embed_rgb(rgb).vector, before, atol=1e-5)

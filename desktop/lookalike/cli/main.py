@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lookalike import __version__
 from lookalike.cli import duplicates_cmd, eval_cmd
 from lookalike.cli.output import cancel_on_interrupt, plural, print_json
-from lookalike.cli.search_cmd import cmd_explain, cmd_search
+from lookalike.cli.search_cmd import add_scope_arguments, cmd_explain, cmd_search
 from lookalike.cli.watch_cmd import cmd_watch
 from lookalike.errors import KnownError
 from lookalike.search.defaults import DBA_K
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep only results at least this sure (same_photo > same_place > "
                         "similar)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
+    add_scope_arguments(p)
 
     p = sub.add_parser("explain", help="show why a library photo matches a query image")
     p.add_argument("query", type=Path, metavar="QUERY", help="query photo")

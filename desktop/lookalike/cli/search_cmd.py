@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lookalike.cli.output import print_json
 from lookalike.errors import KnownError
 
 if TYPE_CHECKING:
-    from lookalike.library import Library, SearchOptions, SearchResult
+    from lookalike.library import Library, Scope, SearchOptions, SearchResult
 
 
 def cmd_search(args: argparse.Namespace, library: Library) -> int:
@@ -25,6 +27,8 @@ def cmd_search(args: argparse.Namespace, library: Library) -> int:
         options = replace(options, rerank=args.rerank)
     if args.rotate:
         options = replace(options, rotate=True)
+    if args.within or args.date_from or args.date_to:
+        options = replace(options, scope=_scope(args))
     result = library.search(args.image, options, crop=args.crop)
     if getattr(args, "verdict", None):
         result = replace(result, matches=[m for m in result.matches
@@ -38,6 +42,40 @@ def cmd_search(args: argparse.Namespace, library: Library) -> int:
         print(f"{match.rank:>4}  {match.score:.3f}  {match.path}  "
               f"({_words(match.verdict, match.inliers)})")
     return 0
+
+
+def add_scope_arguments(p: argparse.ArgumentParser) -> None:
+    """``--in PATH`` (repeatable), ``--from DATE``, ``--to DATE`` of ``search``."""
+    p.add_argument("--in", dest="within", action="append", type=Path, default=[],
+                   metavar="PATH", help="only photos inside this folder (repeatable)")
+    p.add_argument("--from", dest="date_from", type=_day, metavar="YYYY-MM-DD",
+                   help="only photos taken (EXIF date, else file time) on or after this day")
+    p.add_argument("--to", dest="date_to", type=_day, metavar="YYYY-MM-DD",
+                   help="only photos taken on or before this day")
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _scope(args: argparse.Namespace) -> Scope:
+    """The search scope of ``--in``, ``--from`` and ``--to``.
+
+    Raises:
+        KnownError: a ``--in`` folder that does not exist, or ``--from`` after ``--to``.
+    """
+    from lookalike.library import days_scope
+
+    folders = [Path(p).expanduser().resolve() for p in args.within]
+    missing = [str(f) for f in folders if not f.is_dir()]
+    if missing:
+        raise KnownError(f"--in: no such folder: {', '.join(missing)}")
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise KnownError(f"--from {args.date_from} is after --to {args.date_to}")
+    return days_scope(folders, args.date_from, args.date_to)
 
 
 def _matches_json(

@@ -221,6 +221,21 @@ def read_header(source: Source) -> tuple[int, int, str, bool, str | None]:
         return width, height, str(im.format or "?"), camera, None if taken is None else str(taken)
 
 
+def read_taken(source: Source) -> str | None:
+    """The EXIF DateTimeOriginal as written ("2023:05:01 12:00:03"), or None; reads the header
+    only (a PNG without an EXIF chunk is not decoded looking for a late one).
+
+    Raises:
+        UnreadablePhoto: the header cannot be read.
+    """
+    with _reading(source) as (im, _orientation):
+        if im.format == "PNG" and "exif" not in im.info:
+            return None
+        exif = im.getexif()
+        taken = exif.get_ifd(_EXIF_IFD).get(_EXIF_TAKEN) if _EXIF_IFD in exif else None
+        return None if taken is None else str(taken)
+
+
 @contextmanager
 def _reading(source: Source) -> Iterator[tuple[ImageFile.ImageFile, int]]:
     """Open ``source`` up to its header and yield it with its EXIF orientation (1..8).

@@ -116,6 +116,7 @@ class Embedder:
             raise ValueError("at least one scale")
         self.threads = threads or default_threads()
         self.workers = workers or self.threads
+        self._fixed_workers = workers
         self._model_path = model_path
         self._spin = spin
         self._session = open_session(model_path, self.threads, spin)
@@ -141,6 +142,23 @@ class Embedder:
         return cls(
             paths.models_dir() / p.model_file, p.scales, threads, local_features=p.local_features
         )
+
+    def set_threads(self, threads: int) -> bool:
+        """Run with ``threads`` intra-op threads (0: every core) from the next call on: the
+        sessions are rebuilt here; a batch of :meth:`embed_files` already running finishes on
+        the session it started with (the indexer asks for a new batch every few photos).
+
+        Returns:
+            True if the thread count changed.
+        """
+        wanted = threads or default_threads()
+        with self._lock:
+            if wanted == self.threads:
+                return False
+            self._session = open_session(self._model_path, wanted, self._spin)
+            self._batch = None  # rebuilt by batch_session() for the new worker count
+            self.threads, self.workers = wanted, self._fixed_workers or wanted
+        return True
 
     def tensor(self, rgb: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.float32]:
         """(1, 3, H, W) normalised input for one scale of an upright (h, w, 3) uint8 image."""

@@ -131,12 +131,15 @@ class LibrarySidebar(QWidget):
         removeRequested(object): the user wants to remove this root ``Path``.
         folderActivated(object): the user opened this root ``Path`` (to browse it in Albums).
         rescanRequested(): the user asked to look for new photos now.
+        selectedChanged(object): the selected root ``Path`` changed (None: no selection);
+            searches are limited to it.
     """
 
     addRequested = Signal()
     removeRequested = Signal(object)
     folderActivated = Signal(object)
     rescanRequested = Signal()
+    selectedChanged = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -151,6 +154,7 @@ class LibrarySidebar(QWidget):
         self.list.customContextMenuRequested.connect(self._show_menu)
         self.list.itemActivated.connect(lambda it: self.folderActivated.emit(it.data(PathRole)))
         self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self._selected: Path | None = None
         self._empty = QWidget(self)
         hint = QLabel(
             "No folders yet.\n\nAdd the folders that hold\nyour photos, or drop one here."
@@ -219,8 +223,15 @@ class LibrarySidebar(QWidget):
         item = self.list.currentItem()
         return Path(item.data(PathRole)) if item is not None else None
 
+    def clear_selection(self) -> None:
+        """Select no folder (searches cover every folder again)."""
+        self.list.setCurrentIndex(QModelIndex())
+
     def _update_buttons(self) -> None:
         self._remove.setEnabled(self.list.currentItem() is not None)
+        if self.current_root() != self._selected:  # set_roots refills: emit real changes only
+            self._selected = self.current_root()
+            self.selectedChanged.emit(self._selected)
 
     def _remove_current(self) -> None:
         root = self.current_root()

@@ -144,6 +144,8 @@ class MainWindow(QMainWindow):
         self.sidebar.removeRequested.connect(self.remove_folder)
         self.sidebar.rescanRequested.connect(self.rescan)
         self.sidebar.folderActivated.connect(self.browse_folder)
+        self.sidebar.selectedChanged.connect(self.search.scope_bar.set_folder)
+        self.search.scope_bar.folderCleared.connect(self.sidebar.clear_selection)
         self.search.query_view.openRequested.connect(self.open_photo)
         self.search.query_view.pasteRequested.connect(self.paste)
         self.search.failed.connect(self._show_failure)
@@ -295,6 +297,7 @@ class MainWindow(QMainWindow):
             note = "; restart Lookalike to apply them" if restart else ""
             self.statusBar().showMessage(f"Settings saved{note}", 8000)
             self.apply_search_settings(edited)
+            self.apply_threads(edited.threads)
             if edited.preset != self.settings.preset:
                 self.settings.preset = edited.preset
                 self.runner.submit(lambda: self.library.switch_preset(edited.preset),
@@ -315,6 +318,13 @@ class MainWindow(QMainWindow):
         changed = options != (self.settings.dba, self.settings.rerank, self.settings.rotate)
         self.settings.dba, self.settings.rerank, self.settings.rotate = options
         self.search.set_options(*options, search_again=changed)
+
+    def apply_threads(self, threads: int) -> None:
+        """Analyse photos with ``threads`` threads from the library's next batch on."""
+        if threads != self.settings.threads:
+            self.settings.threads = threads
+            self.runner.submit(lambda: self.library.set_threads(threads), lambda _c: None,
+                               self._show_failure)
 
     def _show_failure(self, failure: Failure) -> None:
         show_failure(self, failure)

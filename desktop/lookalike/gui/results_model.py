@@ -87,6 +87,19 @@ def sectioned(matches: Sequence[Match], stack_copies: bool = True) -> list[Photo
     return out
 
 
+NOTHING_HERE = "Nothing in your library shows this"
+"""The section line when no result is verified: only look-alikes were found."""
+
+
+def section_titles(counts: dict[str, int]) -> str:
+    """The result sections in words: "Same photo (1) · Same place (4) · Looks similar (15)",
+    or :data:`NOTHING_HERE` first when neither the same photo nor the same place was found."""
+    shown = [f"{title} ({counts.get(verdict, 0)})" for verdict, title in SECTIONS
+             if counts.get(verdict, 0)]  # fmt: skip
+    if not counts.get("same_photo") and not counts.get("same_place"):
+        return f"<b>{NOTHING_HERE}</b>" + (f" · {shown[0]}" if shown else "")
+    return " · ".join(f"<b>{t}</b>" if i < 2 else t for i, t in enumerate(shown))
+
 class ResultsModel(QAbstractListModel):
     """Photos for a ``QListView``; thumbnails are requested only for the rows the view paints.
 

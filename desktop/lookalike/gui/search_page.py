@@ -26,8 +26,14 @@ from lookalike.gui.images import qimage_to_rgb, rgb_to_qimage
 from lookalike.gui.match_view import VIEW_SIDE, DecodedCache, MatchDetail, MatchView, load_detail
 from lookalike.gui.query_view import QueryView
 from lookalike.gui.region_overlay import Box
-from lookalike.gui.results_model import SCORE_EXPLAINED, SECTIONS, PhotoItem, ResultsModel
+from lookalike.gui.results_model import (
+    SCORE_EXPLAINED,
+    PhotoItem,
+    ResultsModel,
+    section_titles,
+)
 from lookalike.gui.results_view import ResultsView
+from lookalike.gui.scope_bar import ScopeBar
 from lookalike.gui.search_history import HistoryEntry, SearchHistory
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.wording import plural
@@ -54,19 +60,6 @@ class Query:
     photo_id: int | None
     name: str
 
-
-NOTHING_HERE = "Nothing in your library shows this"
-"""The section line when no result is verified: only look-alikes were found."""
-
-
-def section_titles(counts: dict[str, int]) -> str:
-    """The result sections in words: "Same photo (1) · Same place (4) · Looks similar (15)",
-    or :data:`NOTHING_HERE` first when neither the same photo nor the same place was found."""
-    shown = [f"{title} ({counts.get(verdict, 0)})" for verdict, title in SECTIONS
-             if counts.get(verdict, 0)]  # fmt: skip
-    if not counts.get("same_photo") and not counts.get("same_place"):
-        return f"<b>{NOTHING_HERE}</b>" + (f" · {shown[0]}" if shown else "")
-    return " · ".join(f"<b>{t}</b>" if i < 2 else t for i, t in enumerate(shown))
 
 class SearchPage(QWidget):
     """Search with a photo (or a region of it) and see why each result matches.
@@ -122,6 +115,8 @@ class SearchPage(QWidget):
         self.results.currentPhotoChanged.connect(self._remember_selection)
         self.results.findSimilarRequested.connect(self.search_photo)
         self.match_view = MatchView(self)
+        self.scope_bar = ScopeBar(self)  # folder (the sidebar's selection) and dates
+        self.scope_bar.changed.connect(self._run_search)
         self._build_layout()
 
     def _build_layout(self) -> None:
@@ -156,6 +151,7 @@ class SearchPage(QWidget):
         results_layout = QVBoxLayout(results_box)
         results_layout.setContentsMargins(8, 8, 8, 0)
         results_layout.addLayout(header)
+        results_layout.addWidget(self.scope_bar)
         results_layout.addWidget(self.sections)
         results_layout.addWidget(self._stack, 1)
         self.right = QSplitter(Qt.Orientation.Vertical, self)
@@ -258,7 +254,8 @@ class SearchPage(QWidget):
         self._token += 1
         self._query_embedding = None
         token, crop, top = self._token, self.query_view.crop(), int(self.top.currentData())
-        library, options = self._library, replace(self.options, top=top)
+        scope = self.scope_bar.scope()
+        library, options = self._library, replace(self.options, top=top, scope=scope)
 
         def call() -> SearchResult:
             if query.photo_id is not None and crop is None:

@@ -39,8 +39,8 @@ PRESET_TEXT = {
 }
 
 RESTART_NOTE = (
-    "Quality and threads take effect the next time Lookalike starts. Changing the quality "
-    "re-analyses every photo once. Excluded folders are skipped from the next start on."
+    "Changing the quality re-analyses every photo once, in the background. Threads apply at "
+    "once. Excluded folders are skipped from the next start on."
 )
 
 SEARCH_OPTIONS = (
@@ -150,12 +150,10 @@ class SettingsDialog(QDialog):
 
     def needs_restart(self, running: Settings) -> bool:
         """Whether the edits differ from what this session runs with in a way that only a
-        restart applies (threads, exclusions; a new quality is a switch in the background)."""
+        restart applies (exclusions; threads apply at once, a new quality is a switch in the
+        background)."""
         edited = self.settings()
-        return (edited.threads, sorted(edited.exclude)) != (
-            running.threads,
-            sorted(running.exclude),
-        )
+        return sorted(edited.exclude) != sorted(running.exclude)
 
     def _check_box(self, text: str, tip: str, checked: bool) -> QCheckBox:
         box = QCheckBox(text, self)

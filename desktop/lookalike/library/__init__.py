@@ -12,6 +12,7 @@ from lookalike.search.pipeline import SearchOptions
 from lookalike.search.similar import Match, Verdict
 from lookalike.search.verdict import ORDER as VERDICTS
 from lookalike.search.verdict import at_least
+from lookalike.store.scope import Scope, days_scope
 
 __all__ = [  # noqa: RUF022 (grouped by kind)
     "DBA_K", "DuplicateFinder", "DuplicateGroup", "DuplicatePhoto", "Explanation", "Library",
@@ -19,3 +20,4 @@ __all__ = [  # noqa: RUF022 (grouped by kind)
     "TrashResult", "Trashed", "VERDICTS", "Verdict", "WatchHandle", "WhiteningInfo", "at_least",
     "search_options",
 ]
+__all__ += ["Scope", "days_scope"]

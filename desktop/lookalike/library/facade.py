@@ -287,6 +287,12 @@ class Library:
             raise KnownError(f"photo {photo_id} is not indexed")
         return explanation.explain(query, stored, photo_id, row.path, options.rerank_params)
 
+    def set_threads(self, threads: int) -> bool:
+        """Analyse photos with ``threads`` threads (0: every core) from the next batch on, no
+        restart needed; False if the embedder cannot change them or already uses that many."""
+        setter = getattr(self._embedder, "set_threads", None)
+        return bool(setter(threads)) if setter is not None else False
+
     def query_embedding(self, image: Image, crop: Crop | None = None) -> Embedding:
         """The embedding a search with ``image`` uses (a library photo's stored one).
 

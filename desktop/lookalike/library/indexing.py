@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lookalike.decode.image import IMAGE_SUFFIXES
+from lookalike.decode.image import IMAGE_SUFFIXES, read_taken
+from lookalike.errors import UnreadablePhoto
 from lookalike.library.results import Phase, Progress
 from lookalike.library.writer import CatalogWriter, Result
 from lookalike.scan.events import FileEvent
 from lookalike.scan.watcher import WatchHandle
 from lookalike.store.catalog import PhotoRow
+from lookalike.store.scope import exif_time_ns, set_taken
 from lookalike.types import PhotoEmbedder
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,10 @@ class Indexer:
                 if not rows:
                     break
                 results = self._embed_rows(rows, cancel)
+                taken = _taken(rows[: len(results)])  # outside the lock: reads files
                 stored, failed = writer.commit(results)
+                with writer.write():
+                    set_taken(writer.catalog, taken)
                 done, skipped = done + len(results), skipped + len(failed)
                 last = failed[-1] if failed else last
                 total = max(total, done)
@@ -116,3 +121,16 @@ class Indexer:
             if cancel.is_set():
                 break
         return results
+
+
+def _taken(rows: list[PhotoRow]) -> dict[int, int | None]:
+    """Photo id → its EXIF DateTimeOriginal in ns (None: none, or unreadable header), read
+    from the header only: 2.0 ms a 12 MP JPEG (warm, load 3.3) where decoding it for the model
+    alone takes 83 ms."""
+    out: dict[int, int | None] = {}
+    for row in rows:
+        try:
+            out[row.id] = exif_time_ns(read_taken(row.path))
+        except (UnreadablePhoto, OSError):
+            out[row.id] = None
+    return out

@@ -18,6 +18,7 @@ from lookalike.library.writer import CatalogWriter
 from lookalike.search.defaults import DBA_K
 from lookalike.search.pipeline import SearchOptions
 from lookalike.settings import Settings
+from lookalike.store.scope import Scope, knn_among, scope_ids
 from lookalike.types import Embedding, Locals, PhotoEmbedder, locals_from_bytes
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,12 @@ class IndexStore:
     def knn(self, queries: Floats, k: int) -> tuple[Ids, Floats]:
         """Nearest photos of (Q, D) index-space queries (all cores for a batch)."""
         return self._writer.index.knn(queries, k, whitened=True, threads=os.cpu_count() or 1)
+
+    def knn_within(self, queries: Floats, k: int, scope: Scope) -> tuple[Ids, Floats]:
+        """Nearest photos in ``scope``: its ids from the catalog, then exact or filtered kNN
+        (``lookalike.store.scope.knn_among``)."""
+        allowed = scope_ids(self._writer.catalog, scope)
+        return knn_among(self._writer.catalog, self._writer.index, queries, k, allowed)
 
     def vectors(self, ids: Ids) -> Floats:
         """The index-space vectors of live ids."""

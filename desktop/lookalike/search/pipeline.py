@@ -5,7 +5,7 @@ call :func:`search`; only the store they pass differs (the library's hnswlib ind
 or the bench's vectors held in memory). Steps, each switched by :class:`SearchOptions`:
 
 1. alpha query expansion (``qe``) in the store's space;
-2. k nearest photos;
+2. k nearest photos (among those in ``scope`` when set);
 3. alpha-DBA on the shortlist (``dba``, ``dba_depth``, ``alpha``);
 4. spatial re-ranking of the top ``rerank_params.depth`` by local features (``rerank``), which
    also gives each of them its verdict (``search.verdict``);
@@ -28,6 +28,7 @@ from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams
 from lookalike.search.rotate import merge_max
 from lookalike.search.similar import Match, clamp_k, rank
 from lookalike.search.verdict import verified_matches
+from lookalike.store.scope import Scope
 from lookalike.types import Embedding, Locals
 
 Floats = npt.NDArray[np.float32]
@@ -49,6 +50,8 @@ class SearchOptions:
         rerank_params: the re-ranking knobs (depth, weight, ...).
         rotate: also search with the query turned by 90, 180 and 270 degrees (the caller
             embeds the turns; see ``Library.search``).
+        scope: only photos of these folders and dates are returned (None: all); the kNN step
+            searches among them, DBA and re-ranking then work on that shortlist.
     """
 
     top: int = 50
@@ -59,6 +62,7 @@ class SearchOptions:
     rerank: bool = True
     rerank_params: RerankParams = DEFAULT_PARAMS
     rotate: bool = False
+    scope: Scope | None = None
 
 
 DEFAULT_OPTIONS = SearchOptions()
@@ -78,6 +82,10 @@ class VectorStore(Protocol):
 
     def knn(self, queries: Floats, k: int) -> tuple[Ids, Floats]:
         """(Q, D) index-space queries → ids (Q, k') and cosine scores (Q, k'), best first."""
+        ...
+
+    def knn_within(self, queries: Floats, k: int, scope: Scope) -> tuple[Ids, Floats]:
+        """As :meth:`knn`, among the photos in ``scope`` only (k' ≤ how many there are)."""
         ...
 
     def vectors(self, ids: Ids) -> Floats:
@@ -131,7 +139,7 @@ def find(
     if options.qe > 0:
         vector = _expanded(store, vector, exclude, options)
     k = max(options.top, params.depth, options.dba_depth) if deep else options.top
-    matches = nearest(store, vector, k, exclude)
+    matches = nearest(store, vector, k, exclude, options.scope)
     cosines = {m.photo_id: m.score for m in matches[: params.depth]}
     if options.dba > 0:
         head = _augmented(store, vector[0], matches[: options.dba_depth], options)
@@ -143,12 +151,18 @@ def find(
     return verified_matches(matches, query.locals, candidates, cosines, options.top, params)
 
 
-def nearest(store: VectorStore, vector: Floats, k: int, exclude: Collection[int]) -> list[Match]:
-    """The ``k`` searchable photos nearest to a (1, D) index-space vector, ``exclude`` left out."""
+def nearest(store: VectorStore, vector: Floats, k: int, exclude: Collection[int],
+            scope: Scope | None = None) -> list[Match]:  # fmt: skip
+    """The ``k`` searchable photos (in ``scope`` if set) nearest to a (1, D) index-space
+    vector, ``exclude`` left out."""
     n = clamp_k(k, store.live_count, len(exclude))
     if n == 0:
         return []
-    ids, scores = store.knn(np.ascontiguousarray(vector, np.float32), n)
+    query = np.ascontiguousarray(vector, np.float32)
+    if scope is not None and not scope.unlimited:
+        ids, scores = store.knn_within(query, n, scope)
+    else:
+        ids, scores = store.knn(query, n)
     return rank(ids[0], scores[0], k, exclude, store.path_of)
 
 

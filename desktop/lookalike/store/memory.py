@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.store.hnsw import check_vectors
+from lookalike.store.scope import Scope
 from lookalike.store.whitening import Whitening
 from lookalike.types import Embedding, Locals, locals_from_bytes, locals_to_bytes
 
@@ -35,6 +36,7 @@ class MemoryStore:
         locals_: Mapping[int, Locals] | None = None,
         whitening: Whitening | None = None,
         paths: Mapping[int, Path] | None = None,
+        dates: Mapping[int, int] | None = None,
     ) -> None:
         """Hold the vectors.
 
@@ -44,6 +46,8 @@ class MemoryStore:
             locals_: id → local features, for those that have them.
             whitening: applied to the vectors and to every query, as a library's index does.
             paths: id → file (default: an empty path for every id).
+            dates: id → the photo's date, ns since the epoch (for date scopes; default none:
+                a date range then admits nothing).
         """
         self._ids = np.asarray(ids, np.int64)
         self.whitening = whitening
@@ -53,6 +57,7 @@ class MemoryStore:
         self._locals = {int(k): locals_from_bytes(locals_to_bytes(v))
                         for k, v in (locals_ or {}).items()}  # fmt: skip
         self._paths = dict(paths or {})
+        self._dates = dict(dates or {})
 
     @property
     def live_count(self) -> int:
@@ -65,6 +70,15 @@ class MemoryStore:
         sims = np.asarray(queries, np.float32).reshape(-1, self._db.shape[1]) @ self._db.T
         order = np.argsort(-sims, axis=1, kind="stable")[:, : max(0, min(k, len(self._ids)))]
         return self._ids[order], np.take_along_axis(sims, order, axis=1).astype(np.float32)
+
+    def knn_within(self, queries: Floats, k: int, scope: Scope) -> tuple[Ids, Floats]:
+        """As :meth:`knn`, among the ids whose path and date (``dates``) ``scope`` admits."""
+        keep = [r for r, i in enumerate(self._ids.tolist())
+                if scope.admits(self._paths.get(i, Path()), self._dates.get(i))]  # fmt: skip
+        sims = np.asarray(queries, np.float32).reshape(-1, self._db.shape[1]) @ self._db[keep].T
+        order = np.argsort(-sims, axis=1, kind="stable")[:, : max(0, min(k, len(keep)))]
+        ids = self._ids[keep][order]
+        return ids, np.take_along_axis(sims, order, axis=1).astype(np.float32)
 
     def vectors(self, ids: Ids) -> Floats:
         """Index-space vectors of ``ids`` (KeyError for an unknown id)."""

@@ -19,7 +19,7 @@ from lookalike.types import vector_from_bytes
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
@@ -85,6 +85,19 @@ def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
     conn.execute(_RETIRED_TABLE)
 
 
+def _migrate_6_to_7(conn: sqlite3.Connection) -> None:
+    """v6 → v7: add ``photos.taken_ns`` (the EXIF DateTimeOriginal, read when a photo is
+    embedded) and an index on the photo's date, ``COALESCE(taken_ns, mtime_ns)``.
+
+    Existing rows keep NULL, so their date is their file time (``mtime_ns``) until they are
+    embedded again: no file is opened during the migration.
+    """
+    conn.execute("ALTER TABLE photos ADD COLUMN taken_ns INTEGER")
+    conn.execute(_DATE_INDEX)
+
+
+_DATE_INDEX = "CREATE INDEX photos_date ON photos(COALESCE(taken_ns, mtime_ns))"
+
 # MIGRATIONS[v] turns schema v into v + 1; each step runs in its own transaction.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_1_to_2,
@@ -92,6 +105,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _migrate_3_to_4,
     4: _migrate_4_to_5,
     5: _migrate_5_to_6,
+    6: _migrate_6_to_7,
 }
 
 

@@ -1,5 +1,5 @@
--- Lookalike catalog, schema version 6 (the latest; older files are migrated step by step in
--- migrations.py). Run once on an empty file; migrations.py then sets PRAGMA user_version = 6.
+-- Lookalike catalog, schema version 7 (the latest; older files are migrated step by step in
+-- migrations.py). Run once on an empty file; migrations.py then sets PRAGMA user_version = 7.
 -- Paths hold BLOBs of the bytes the OS gave (os.fsencode) since v5, in columns still declared
 -- TEXT (that affinity keeps BLOBs as they are): Linux file names need not be UTF-8.
 -- Units are in the column names: *_ns = nanoseconds since the Unix epoch, *_bytes = bytes.
@@ -27,11 +27,17 @@ CREATE TABLE photos (
                   CHECK (status IN ('pending', 'indexed', 'skipped', 'offline')),
     skip_reason   TEXT,                          -- why the photo could not be embedded
     seen          INTEGER NOT NULL DEFAULT 1,    -- mark-and-sweep flag, 0 = not seen yet
-    indexed_at_ns INTEGER                        -- when its vector was stored
+    indexed_at_ns INTEGER,                       -- when its vector was stored
+    taken_ns      INTEGER                        -- EXIF DateTimeOriginal (local wall clock
+                                                 -- read as local time), set when embedded;
+                                                 -- NULL = none or not read: the date is then
+                                                 -- mtime_ns. Added in v7
 );
 CREATE INDEX photos_root ON photos(root_id);
 CREATE INDEX photos_hash ON photos(content_hash);
 CREATE INDEX photos_status ON photos(status);
+-- A photo's date for date-range scopes (lookalike.store.scope); v7.
+CREATE INDEX photos_date ON photos(COALESCE(taken_ns, mtime_ns));
 
 CREATE TABLE vectors (
     photo_id     INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
