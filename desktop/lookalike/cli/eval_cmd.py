@@ -74,6 +74,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--ablation", action="store_true",
                    help="score every combination of DBA, re-ranking, whitening and QE (and "
                         "rotation with --rotate) from one embedding pass, with time per query")
+    p.add_argument("--task", choices=("places", "copies"), default="places",
+                   help="places: same-place retrieval (default); copies: copy detection on a "
+                        "bench of make_copies_bench.py (other shots of a scene are negatives)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
 
@@ -99,7 +102,13 @@ def run(args: argparse.Namespace) -> int:
     """Embed every bench image with the app's pipeline and print the scores."""
     import numpy as np
 
-    from lookalike.library.evaluation import bench_embedder, evaluate
+    from lookalike.library.evaluation import (
+        bench_embedder,
+        copies_first,
+        evaluate,
+        scores_json,
+        truth,
+    )
     from lookalike.paths import models_dir
 
     preset = args.preset or getattr(args, "preset_global", None) or DEFAULT_PRESET
@@ -130,13 +139,19 @@ def run(args: argparse.Namespace) -> int:
         rows = ablation_table(vectors, embeddings, variants, labels, args, variant_s)
         _print_ablation(rows, args, len(paths), seconds)
         return 0
+    place, photo = truth(args.bench, paths, labels, args.task)
     search_start = time.perf_counter()
-    similarity = ablation_similarity(vectors, embeddings, variants, labels, _options(args),
-                                     args.whiten)
+    options = _options(args)
+    queries = [v if label >= 0 else [] for v, label in zip(variants, labels, strict=True)]
+    rankings = bench_rankings(bench_store(vectors, embeddings, args.whiten), queries, options)
+    if args.task == "copies":
+        rankings = copies_first(rankings)
+    similarity = rank_similarity(vectors, rankings, queries)
     search_s = time.perf_counter() - search_start
     scores = evaluate(similarity, labels)
     n_queries = max(1, scores.queries)
     out = {
+        "task": args.task,
         "mAP": round(scores.mean_ap, 2),
         "recall@1": round(scores.recall_at_1, 2),
         "recall@5": round(scores.recall_at_5, 2),
@@ -152,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         "scales": list(embedder.scales),
         "model": embedder.info.trunk,
         "unreadable": failed,
-    }
+    } | scores_json(rankings, place, photo, options.rerank_params.depth)
     if args.json:
         print(json.dumps(out))
     else:
@@ -162,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"mAP        {scores.mean_ap:.1f}")
         print(f"recall@1   {scores.recall_at_1:.1f}")
         print(f"recall@5   {scores.recall_at_5:.1f}")
+        print(f"same place precision {out['same_place_precision']}, recall "
+              f"{out['same_place_recall']}; same photo precision "
+              f"{out['same_photo_precision']}, recall {out['same_photo_recall']}")
         print(f"speed      {len(paths) / seconds:.2f} images/s ({seconds:.1f} s)")
         print(f"per query  search {out['search_ms_per_query']} ms "
               f"+ extra embedding {out['extra_embed_ms_per_query']} ms")
@@ -228,7 +246,8 @@ def ablation_table(
             n = max(1, scores.queries)
             rows.append({
                 "options": name + ("+rotate" if turned else ""),
-                "mAP": round(scores.mean_ap, 2),
+                "task": args.task,
+        "mAP": round(scores.mean_ap, 2),
                 "recall@1": round(scores.recall_at_1, 2),
                 "recall@5": round(scores.recall_at_5, 2),
                 "ms_per_query": round(1000 * (search_s + (variant_s if turned else 0)) / n, 1),
@@ -354,12 +373,19 @@ def ablation_similarity(
         options: the search options.
         whiten: learn a whitening from the bench first, as ``lookalike whiten`` does.
     """
+    queries = [v if label >= 0 else [] for v, label in zip(variants, labels, strict=True)]
+    rankings = bench_rankings(bench_store(vectors, embeddings, whiten), queries, options)
+    return rank_similarity(vectors, rankings, queries)
+
+
+def rank_similarity(vectors: Vectors, rankings: Sequence[Sequence[Match]],
+                    queries: Sequence[Sequence[Embedding]]) -> npt.NDArray[np.float32]:  # fmt: skip
+    """The (N, N) matrix whose row i sorts as query i's ranking (``-rank``; ``-inf`` for the
+    photos it did not return; cosines in the rows of images that are no query)."""
     import numpy as np
 
-    queries = [v if label >= 0 else [] for v, label in zip(variants, labels, strict=True)]
-    store = bench_store(vectors, embeddings, whiten)
     similarity = np.asarray(vectors @ vectors.T, np.float32)
-    for i, matches in enumerate(bench_rankings(store, queries, options)):
+    for i, matches in enumerate(rankings):
         if not queries[i]:
             continue
         similarity[i] = -np.inf

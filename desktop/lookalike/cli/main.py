@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "0: off)")
     p.add_argument("--qe", type=_count, default=0, metavar="K",
                    help="alpha query expansion with the K nearest photos (default 0: off)")
+    p.add_argument("--verdict", choices=("same_photo", "same_place", "similar"),
+                   help="keep only results at least this sure (same_photo > same_place > "
+                        "similar)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     add_scope_arguments(p)
 

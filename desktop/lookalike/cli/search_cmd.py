@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def cmd_search(args: argparse.Namespace, library: Library) -> int:
     """``search IMAGE``: print the best matches."""
-    from lookalike.library import search_options
+    from lookalike.library import at_least, search_options
 
     options = search_options(args.settings, top=args.top, qe=max(0, args.qe))
     if args.dba is not None:
@@ -30,13 +30,17 @@ def cmd_search(args: argparse.Namespace, library: Library) -> int:
     if args.within or args.date_from or args.date_to:
         options = replace(options, scope=_scope(args))
     result = library.search(args.image, options, crop=args.crop)
+    if getattr(args, "verdict", None):
+        result = replace(result, matches=[m for m in result.matches
+                                          if at_least(m.verdict, args.verdict)])  # fmt: skip
     if args.json:
         print_json(_matches_json(library, result, options))
         return 0
     if not result.matches:
         print("no matches (is the library indexed? see 'lookalike status')", file=sys.stderr)
     for match in result.matches:
-        print(f"{match.rank:>4}  {match.score:.3f}  {match.path}")
+        print(f"{match.rank:>4}  {match.score:.3f}  {match.path}  "
+              f"({_words(match.verdict, match.inliers)})")
     return 0
 
 
@@ -81,14 +85,16 @@ def _matches_json(
 
     ``inliers`` counts the points that line up in both photos (the match view's "N matching
     points", from :meth:`Library.explain` as the window's); null when the query or the photo
-    has no local features.
+    has no local features. ``verdict`` is the search's (same_photo / same_place / similar) and
+    ``verified`` says whether it is same_place or stronger.
     """
     out = []
     for m in result.matches:
         found = library.explain(result.query, m.photo_id, options)
         inliers = found.inliers if found.query_points is not None else None
         out.append({"path": str(m.path), "score": round(m.score, 6), "rank": m.rank,
-                    "inliers": inliers})
+                    "inliers": inliers, "verdict": m.verdict,
+                    "verified": m.verdict != "similar"})
     return out
 
 
@@ -104,9 +110,15 @@ def cmd_explain(args: argparse.Namespace, library: Library) -> int:
     if args.json:
         print_json(found.to_json())
         return 0
-    verdict = "a match" if found.is_match else "no matching layout"
-    print(f"{found.path}: {found.inliers} verified matching points ({verdict})")
+    layout = "" if found.is_match else " (no matching layout)"
+    print(f"{found.path}: {_words(found.verdict, found.inliers)}{layout}")
     for region in found.regions:
         box = ", ".join(f"{v:.2f}" for v in region.result_box)
         print(f"{region.number:>4}  {region.weight:5.0%}  result box {box}")
     return 0
+
+
+def _words(verdict: str, inliers: int) -> str:
+    """A verdict in words, e.g. "same place · 131 matching points"."""
+    name = verdict.replace("_", " ")
+    return name if verdict == "similar" else f"{name} · {inliers} matching points"

@@ -72,6 +72,10 @@ class MatchDetail:
         return () if self.explanation is None else self.explanation.regions
 
 
+VERDICT_WORDS = {"same_photo": "same photo", "same_place": "same place",
+                 "similar": "looks similar"}  # fmt: skip
+"""A verdict in the window's words."""
+
 class DecodedCache:
     """A small thread-safe LRU of decoded photos for this view (keyed by path)."""
 
@@ -323,18 +327,19 @@ class MatchView(QWidget):
         explained = detail.explanation
         if explained is not None and explained.is_match:
             n = explained.inliers
-            points = f" · {plural(n, 'matching point')}"
-            why = f"\n{points[3:].capitalize()}: parts of the query found here in the same layout"
+            points = f" · {VERDICT_WORDS[explained.verdict]} · {plural(n, 'matching point')}"
+            why = (f"\n{plural(n, 'matching point').capitalize()}: parts of the query found here "
+                   "in the same layout")  # fmt: skip
         elif explained is not None and explained.query_points is not None:
             n = explained.inliers
-            points = " · no matching layout"
+            points = " · looks similar · no matching layout"
             why = f"\n{plural(n, 'point')} line up, no more than in two unrelated photos"
         self._title.setText(f"#{item.rank} {item.path.name}{score}{points}")
         self._title.setToolTip(f"{item.path}{why}")
         self.result_canvas.set_image(detail.image)
         self._pages.setCurrentIndex(1)
         self._refresh_highlights()
-        self.highlightsShown.emit(len(detail.regions))
+        self.highlightsShown.emit(len(self.query_canvas.highlights()))
 
     def detail(self) -> MatchDetail | None:
         """The result shown, or None."""
@@ -350,13 +355,17 @@ class MatchView(QWidget):
         if detail is None:
             return
         query, result = [], []
-        for region in detail.regions:
+        explained = detail.explanation
+        # verified and failed: nothing on screen may claim a match (no boxes, no lines)
+        refuted = (explained is not None and explained.query_points is not None
+                   and not explained.is_match)  # fmt: skip
+        for region in () if refuted else detail.regions:
             colour = HIGHLIGHT_COLOURS[(region.number - 1) % len(HIGHLIGHT_COLOURS)]
             tip = (f"Feature {region.number}: {region.weight:.0%} of what the two photos share "
                    "here")  # fmt: skip
             query.append(Highlight(region.query_box, colour, str(region.number), tip=tip))
             result.append(Highlight(region.result_box, colour, str(region.number), tip=tip))
-        best = None if detail.explanation is None else detail.explanation.best_box
+        best = None if explained is None or refuted else explained.best_box
         if best is not None and self._best_box.isChecked():  # under the numbered boxes
             tip = "Where the evidence for this match concentrates (approximate)"
             result.insert(0, Highlight(best, BEST_COLOUR, "", dashed=True, tip=tip))

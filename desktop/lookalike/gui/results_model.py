@@ -20,6 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QPixmap
 
 from lookalike.gui.thumbnails import ThumbnailCache
+from lookalike.library import Match
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ class PhotoItem:
         score: similarity to the query (cosine, plus the re-ranking boost), or None in albums.
         rank: 1-based rank among the results, or None in albums.
         state: catalog state ("indexed", "pending", "skipped", ...) or "" when unknown.
+        verdict: the search's verdict ("same_photo", "same_place", "similar"), "" in albums.
+        inliers: verified matching points with the query.
+        copies: other copies of the same photo stacked into this tile (same-photo results).
     """
 
     photo_id: int
@@ -50,7 +54,51 @@ class PhotoItem:
     score: float | None = None
     rank: int | None = None
     state: str = ""
+    verdict: str = ""
+    inliers: int = 0
+    copies: int = 0
 
+    def words(self) -> str:
+        """The verdict in words, e.g. "same place · 131 matching points" ("" in albums)."""
+        if not self.verdict:
+            return ""
+        if self.verdict == "similar":
+            return "looks similar"
+        points = f"{self.inliers} matching point{'' if self.inliers == 1 else 's'}"
+        return f"{self.verdict.replace('_', ' ')} · {points}"
+
+
+SECTIONS = (("same_photo", "Same photo"), ("same_place", "Same place"),
+            ("similar", "Looks similar"))  # fmt: skip
+"""The result sections, strongest verdict first: (verdict, title)."""
+
+
+def sectioned(matches: Sequence[Match], stack_copies: bool = True) -> list[PhotoItem]:
+    """Search matches as grid items, grouped by verdict (same photo, same place, looks similar;
+    best first within each), the same-photo results stacked into one tile with ``copies``."""
+    items = [PhotoItem(m.photo_id, Path(m.path), m.score, m.rank, "indexed", m.verdict, m.inliers)
+             for m in matches]  # fmt: skip
+    out: list[PhotoItem] = []
+    for verdict, _title in SECTIONS:
+        group = [it for it in items if it.verdict == verdict]
+        if verdict == "same_photo" and stack_copies and len(group) > 1:
+            group = [replace(group[0], copies=len(group) - 1)]
+        out += group
+    return out
+
+
+NOTHING_HERE = "Nothing in your library shows this"
+"""The section line when no result is verified: only look-alikes were found."""
+
+
+def section_titles(counts: dict[str, int]) -> str:
+    """The result sections in words: "Same photo (1) · Same place (4) · Looks similar (15)",
+    or :data:`NOTHING_HERE` first when neither the same photo nor the same place was found."""
+    shown = [f"{title} ({counts.get(verdict, 0)})" for verdict, title in SECTIONS
+             if counts.get(verdict, 0)]  # fmt: skip
+    if not counts.get("same_photo") and not counts.get("same_place"):
+        return f"<b>{NOTHING_HERE}</b>" + (f" · {shown[0]}" if shown else "")
+    return " · ".join(f"<b>{t}</b>" if i < 2 else t for i, t in enumerate(shown))
 
 class ResultsModel(QAbstractListModel):
     """Photos for a ``QListView``; thumbnails are requested only for the rows the view paints.
@@ -87,12 +135,18 @@ class ResultsModel(QAbstractListModel):
             self._rows.setdefault(str(item.path), []).append(row)
         self.endResetModel()
 
-    def set_matches(self, matches: Sequence[object]) -> None:
-        """Replace the list with ``lookalike.library.Match`` objects, best first."""
-        self.set_items(
-            PhotoItem(m.photo_id, Path(m.path), float(m.score), int(m.rank), "indexed")  # type: ignore[attr-defined]
-            for m in matches
-        )
+    def set_matches(self, matches: Sequence[Match]) -> None:
+        """Replace the list with ``lookalike.library.Match`` objects, best first, in their
+        verdict sections (:func:`sectioned`)."""
+        self.set_items(sectioned(matches))
+
+    def section_counts(self) -> dict[str, int]:
+        """Results per verdict (stacked copies counted), for the section titles."""
+        counts = dict.fromkeys((v for v, _ in SECTIONS), 0)
+        for item in self._items:
+            if item.verdict in counts:
+                counts[item.verdict] += 1 + item.copies
+        return counts
 
     def items(self) -> list[PhotoItem]:
         """All items, in order."""
@@ -177,7 +231,11 @@ class ResultsModel(QAbstractListModel):
     def _tooltip(self, item: PhotoItem) -> str:
         lines = [str(item.path)]
         if item.rank is not None and item.score is not None:
-            lines.append(f"Rank {item.rank} · score {item.score:.3f}")
+            lines.append(f"Rank {item.rank} · score {item.score:.3f}"
+                         + (f" · {item.words()}" if item.verdict else ""))
+            if item.copies:
+                lines.append(f"Stacked with {item.copies} more "
+                             f"cop{'y' if item.copies == 1 else 'ies'} of this photo")
             lines.append(SCORE_EXPLAINED)
         if item.state and item.state != "indexed":
             lines.append(f"Not searchable: {item.state}")

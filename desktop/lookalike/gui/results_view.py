@@ -45,6 +45,11 @@ log = logging.getLogger(__name__)
 CELL = 168
 """Thumbnail cell side in device-independent pixels."""
 
+VERDICT_BADGES = {"same_photo": "same photo ·", "same_place": "same place ·"}
+"""Badge words of verified results (followed by their matching points)."""
+BADGE_COLOURS = {"same_photo": (20, 110, 60, 220), "same_place": (30, 80, 160, 220)}
+"""Badge colour (RGBA) per verdict; others are translucent black."""
+
 _TEXT_HEIGHT = 34
 """Room for two lines of file name under each thumbnail."""
 _PAD = 6
@@ -157,6 +162,10 @@ class _ThumbDelegate(QStyledItemDelegate):
     @staticmethod
     def _paint_badge(painter: QPainter, frame: QRect, item: PhotoItem, palette: QPalette) -> None:
         text = f"{item.rank}  ·  {item.score:.2f}" if item.score is not None else f"{item.rank}"
+        if item.verdict in VERDICT_BADGES:
+            text = f"{item.rank}  ·  {VERDICT_BADGES[item.verdict]} {item.inliers}"
+        if item.copies:
+            text += f"  ·  ×{item.copies + 1}"
         font = painter.font()
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         font.setBold(True)
@@ -169,7 +178,7 @@ class _ThumbDelegate(QStyledItemDelegate):
             metrics.height() + 4,
         )
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(0, 0, 0, 150))
+        painter.setBrush(QColor(*BADGE_COLOURS.get(item.verdict, (0, 0, 0, 150))))
         painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
         painter.setPen(QColor("white"))
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)

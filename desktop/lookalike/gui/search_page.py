@@ -26,7 +26,12 @@ from lookalike.gui.images import qimage_to_rgb, rgb_to_qimage
 from lookalike.gui.match_view import VIEW_SIDE, DecodedCache, MatchDetail, MatchView, load_detail
 from lookalike.gui.query_view import QueryView
 from lookalike.gui.region_overlay import Box
-from lookalike.gui.results_model import SCORE_EXPLAINED, PhotoItem, ResultsModel
+from lookalike.gui.results_model import (
+    SCORE_EXPLAINED,
+    PhotoItem,
+    ResultsModel,
+    section_titles,
+)
 from lookalike.gui.results_view import ResultsView
 from lookalike.gui.scope_bar import ScopeBar
 from lookalike.gui.search_history import HistoryEntry, SearchHistory
@@ -133,6 +138,9 @@ class SearchPage(QWidget):
         header.addWidget(self._count)
         header.addWidget(legend, 1)
         header.addWidget(self.top)
+        self.sections = QLabel("")
+        self.sections.setObjectName("sectionTitles")
+        self.sections.setWordWrap(True)
         empty = QLabel("Results appear here, most similar first.")
         empty.setObjectName("hint")
         empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -144,6 +152,7 @@ class SearchPage(QWidget):
         results_layout.setContentsMargins(8, 8, 8, 0)
         results_layout.addLayout(header)
         results_layout.addWidget(self.scope_bar)
+        results_layout.addWidget(self.sections)
         results_layout.addWidget(self._stack, 1)
         self.right = QSplitter(Qt.Orientation.Vertical, self)
         self.right.addWidget(results_box)
@@ -279,6 +288,7 @@ class SearchPage(QWidget):
         n = len(matches)
         like = "the selected region" if crop is not None else "this photo"
         self._count.setText(f"{plural(n, 'photo')} like {like}")
+        self.sections.setText(section_titles(self.model.section_counts()) if n else "")
         self.query_view.set_caption(
             f"{self._query.name} · {plural(n, 'result')} in {result.seconds * 1000:.0f}\u00a0ms"
             + (" · searching the selected region" if crop is not None else "")

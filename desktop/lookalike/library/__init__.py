@@ -9,12 +9,15 @@ from lookalike.scan.watcher import WatchHandle
 from lookalike.search.defaults import DBA_K
 from lookalike.search.explanation import Explanation, NumberedRegion
 from lookalike.search.pipeline import SearchOptions
-from lookalike.search.similar import Match
+from lookalike.search.similar import Match, Verdict
+from lookalike.search.verdict import ORDER as VERDICTS
+from lookalike.search.verdict import at_least
 from lookalike.store.scope import Scope, days_scope
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by kind)
     "DBA_K", "DuplicateFinder", "DuplicateGroup", "DuplicatePhoto", "Explanation", "Library",
     "Match", "NumberedRegion", "Progress", "RootInfo", "SearchOptions", "SearchResult", "Status",
-    "TrashResult", "Trashed", "WatchHandle", "WhiteningInfo", "search_options",
+    "TrashResult", "Trashed", "VERDICTS", "Verdict", "WatchHandle", "WhiteningInfo", "at_least",
+    "search_options",
 ]
 __all__ += ["Scope", "days_scope"]

@@ -15,7 +15,9 @@ import numpy.typing as npt
 
 from lookalike.search import regions
 from lookalike.search.regions import Box, Point
-from lookalike.search.rerank import CHANCE_INLIERS, DEFAULT_PARAMS, RerankParams, inlier_pairs
+from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, inlier_pairs, rerank_fits
+from lookalike.search.similar import Verdict
+from lookalike.search.verdict import decide, evidence_of
 from lookalike.types import Embedding
 
 MIN_BOX = 0.08
@@ -44,7 +46,7 @@ class NumberedRegion:
 
 @dataclass(frozen=True)
 class Explanation:
-    """Everything the match view shows about one result (a verdict can join it later).
+    """Everything the match view shows about one result.
 
     Attributes:
         photo_id: the result's catalog id.
@@ -55,8 +57,9 @@ class Explanation:
             best first; None when either photo has no local features.
         result_points: their matches in the result, aligned with ``query_points``.
         inliers: n, the number of verified point pairs (0 without local features).
-        is_match: whether more points line up than two unrelated photos share by chance
-            (``inliers > rerank.CHANCE_INLIERS``).
+        is_match: whether the verdict supports drawing a match (not "similar").
+        verdict: "same_photo", "same_place" or "similar" (``search.verdict.decide``, the rules
+            the search's verified shortlist uses).
     """
 
     photo_id: int
@@ -67,6 +70,7 @@ class Explanation:
     result_points: Points | None
     inliers: int
     is_match: bool
+    verdict: Verdict = "similar"
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (points as lists of [x, y])."""
@@ -82,6 +86,7 @@ class Explanation:
             "result_points": pts(self.result_points),
             "inliers": self.inliers,
             "is_match": self.is_match,
+            "verdict": self.verdict,
         }
 
 
@@ -111,11 +116,15 @@ def explain(
         for n, pair in enumerate(regions.explain(query, result, top=top))
     )  # fmt: skip
     q_xy = r_xy = None
+    verdict: Verdict = "similar"
     if query.locals is not None and result.locals is not None:
         q_xy, r_xy = inlier_pairs(query.locals, result.locals, params)
+        cosine = float(np.dot(query.vector, result.vector))
+        fit = rerank_fits([cosine], query.locals, [result.locals], params)[1][0]
+        verdict = decide(evidence_of(query.locals, result.locals, fit, cosine))
     inliers = 0 if q_xy is None else len(q_xy)
     return Explanation(photo_id, path, numbered, regions.best_region(query, result), q_xy, r_xy,
-                       inliers, inliers > CHANCE_INLIERS)  # fmt: skip
+                       inliers, verdict != "similar", verdict)  # fmt: skip
 
 
 def _box_side(cell: Point) -> Point:

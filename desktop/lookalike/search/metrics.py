@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.search.similar import Match
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -62,3 +64,48 @@ def evaluate(similarity: npt.NDArray[np.float32], labels: Sequence[int]) -> Scor
         recall_at_5=100.0 * float(np.mean(r5)),
         queries=len(aps),
     )
+
+
+@dataclass(frozen=True)
+class VerdictScores:
+    """Precision and recall of the verdicts over every query's verified shortlist (0..1).
+
+    Same place: a positive is a result with verdict same_place or same_photo, true when it
+    shows the query's place. Same photo: a positive is a same_photo result, true when it is in
+    the query's copy group. Recall counts the true results within the shortlists.
+    """
+
+    same_place_precision: float
+    same_place_recall: float
+    same_photo_precision: float
+    same_photo_recall: float
+
+
+def verdict_scores(
+    rankings: Sequence[Sequence[Match]],
+    place: Sequence[int],
+    photo: Sequence[int],
+    depth: int,
+) -> VerdictScores:
+    """Score the verdicts of each query's top ``depth`` results.
+
+    Args:
+        rankings: per image its matches (``Match.photo_id`` = image index); empty: no query.
+        place: (N,) place label per image (-1: none, e.g. a distractor).
+        photo: (N,) copy-group label per image (-1: none, e.g. another shot of a scene).
+        depth: the verified shortlist's length (``RerankParams.depth``).
+    """
+    counts = np.zeros((2, 3), np.int64)  # rows place/photo; columns positives, true, relevant
+    for i, matches in enumerate(rankings):
+        for m in matches[:depth]:
+            j = m.photo_id
+            for row, labels, positive in ((0, place, m.verdict != "similar"),
+                                          (1, photo, m.verdict == "same_photo")):  # fmt: skip
+                relevant = labels[i] >= 0 and labels[j] == labels[i]
+                counts[row] += (positive, positive and relevant, relevant)
+
+    def ratio(a: int, b: int) -> float:
+        return round(float(a / b), 4) if b else 0.0
+
+    (pp, pt, pr), (hp, ht, hr) = counts.tolist()
+    return VerdictScores(ratio(pt, pp), ratio(pt, pr), ratio(ht, hp), ratio(ht, hr))

@@ -194,18 +194,35 @@ def check_locals(a: Locals | None, b: Locals | None, cosine: float,
     p = DEFAULT_PARAMS
     affine, mask = ransac_affine(qa[ia, :2], qb[ib, :2], p.tolerance, CHECK_ITERATIONS,
                                  p.max_scale)  # fmt: skip
+    return judge_fit(qa[:, :2], qb[:, :2], qa[ia, :2], qb[ib, :2], affine, mask, cosine)
+
+
+def judge_fit(a_xy: npt.NDArray[np.float32], b_xy: npt.NDArray[np.float32],
+              a_matched: npt.NDArray[np.float32], b_matched: npt.NDArray[np.float32],
+              affine: npt.NDArray[np.float64] | None, mask: npt.NDArray[np.bool_],
+              cosine: float) -> PairEvidence:  # fmt: skip
+    """Copy, burst or neither from one affine fit: the one test both duplicate grouping and the
+    search's verdict (:mod:`lookalike.search.verdict`, from re-ranking's own fit) apply.
+
+    Args:
+        a_xy, b_xy: (Ka, 2) and (Kb, 2) positions of all local features of each photo.
+        a_matched, b_matched: (m, 2) positions of the mutual matches, aligned.
+        affine: the (3, 2) map of a onto b RANSAC found (None: none).
+        mask: (m,) its inliers.
+        cosine: the photos' global cosine.
+    """
     inliers = int(mask.sum())
     if affine is None or inliers <= CHANCE_INLIERS:
         return PairEvidence(None, cosine, inliers)
-    ratio = inliers / len(ia)
-    cov_a = _coverage(qa[ia[mask], :2], qa[:, :2])
-    cov_b = _coverage(qb[ib[mask], :2], qb[:, :2])
+    ratio = inliers / len(mask)
+    cov_a = _coverage(a_matched[mask], a_xy)
+    cov_b = _coverage(b_matched[mask], b_xy)
     turns, scale = _turns_and_scale(affine)
     residual = 1.0
     kind: Kind | None = None
     if ratio >= COPY_RATIO and max(cov_a, cov_b) >= COPY_COVERAGE:
-        residual = _tight_residual(qa[ia[mask], :2], qb[ib[mask], :2], affine)
-        kind = "copy" if residual <= _copy_residual(qa, qb, scale) else None
+        residual = _tight_residual(a_matched[mask], b_matched[mask], affine)
+        kind = "copy" if residual <= _copy_residual(a_xy, b_xy, scale) else None
     if kind is None and cosine >= BURST_COSINE and min(cov_a, cov_b) >= BURST_COVERAGE:
         kind = "burst"
     return PairEvidence(kind, cosine, inliers, ratio, cov_a, cov_b, turns, scale, residual)

@@ -7,7 +7,8 @@ or the bench's vectors held in memory). Steps, each switched by :class:`SearchOp
 1. alpha query expansion (``qe``) in the store's space;
 2. k nearest photos (among those in ``scope`` when set);
 3. alpha-DBA on the shortlist (``dba``, ``dba_depth``, ``alpha``);
-4. spatial re-ranking of the top ``rerank_params.depth`` by local features (``rerank``);
+4. spatial re-ranking of the top ``rerank_params.depth`` by local features (``rerank``), which
+   also gives each of them its verdict (``search.verdict``);
 5. with several query variants (``rotate``), each photo keeps its best score.
 """
 
@@ -23,9 +24,10 @@ import numpy.typing as npt
 
 from lookalike.search.defaults import DBA_ALPHA, DBA_DEPTH, DBA_K
 from lookalike.search.expand import alpha_expand, dba_shortlist
-from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams, rerank_matches
+from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams
 from lookalike.search.rotate import merge_max
 from lookalike.search.similar import Match, clamp_k, rank
+from lookalike.search.verdict import verified_matches
 from lookalike.store.scope import Scope
 from lookalike.types import Embedding, Locals
 
@@ -138,6 +140,7 @@ def find(
         vector = _expanded(store, vector, exclude, options)
     k = max(options.top, params.depth, options.dba_depth) if deep else options.top
     matches = nearest(store, vector, k, exclude, options.scope)
+    cosines = {m.photo_id: m.score for m in matches[: params.depth]}
     if options.dba > 0:
         head = _augmented(store, vector[0], matches[: options.dba_depth], options)
         matches = head + matches[options.dba_depth:]
@@ -145,7 +148,7 @@ def find(
         return matches[: options.top]
     assert query.locals is not None
     candidates = store.locals_of([m.photo_id for m in matches[: params.depth]])
-    return rerank_matches(matches, query.locals, candidates, options.top, params)
+    return verified_matches(matches, query.locals, candidates, cosines, options.top, params)
 
 
 def nearest(store: VectorStore, vector: Floats, k: int, exclude: Collection[int],

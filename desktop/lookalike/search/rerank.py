@@ -299,30 +299,54 @@ def boost(inliers: int, params: RerankParams = DEFAULT_PARAMS) -> float:
     return params.weight * min(max(inliers - params.baseline, 0), params.cap) / params.cap
 
 
+@dataclass(frozen=True)
+class Fit:
+    """What verifying one candidate found (kept so the verdict needs no second matching pass).
+
+    Attributes:
+        query_xy: (m, 2) float32 positions of the mutual matches in the query.
+        candidate_xy: (m, 2) float32 positions of their matches in the candidate.
+        affine: RANSAC's (3, 2) map of the query onto the candidate, None if none was found.
+        mask: (m,) bool, the inliers of ``affine``.
+    """
+
+    query_xy: Floats
+    candidate_xy: Floats
+    affine: Affine | None
+    mask: npt.NDArray[np.bool_]
+
+    @property
+    def inliers(self) -> int:
+        """The number of verified point pairs."""
+        return int(self.mask.sum())
+
+
 def rerank_scores(
     scores: Sequence[float] | Floats,
     query: Locals | None,
     candidates: Sequence[Locals | None],
     params: RerankParams = DEFAULT_PARAMS,
 ) -> Floats:
-    """Verified scores of candidates (global score + inlier boost).
-
-    Args:
-        scores: (n,) global cosine similarities of the candidates.
-        query: the query's local features; None leaves every score as it is.
-        candidates: each candidate's local features, aligned with ``scores``; a candidate
-            without them keeps its global score.
-        params: the knobs.
-
-    Returns:
-        (n,) float32 new scores; sort them (descending, stable) for the new order.
+    """Verified scores of candidates (global score + inlier boost): ``scores`` (n,) global
+    cosines, ``query`` local features (None: scores unchanged), ``candidates`` each one's local
+    features (None: keeps its score). Returns (n,) float32 scores to sort (descending, stable).
     """
+    return rerank_fits(scores, query, candidates, params)[0]
+
+
+def rerank_fits(
+    scores: Sequence[float] | Floats,
+    query: Locals | None,
+    candidates: Sequence[Locals | None],
+    params: RerankParams = DEFAULT_PARAMS,
+) -> tuple[Floats, list[Fit | None]]:
+    """:func:`rerank_scores`, plus each candidate's :class:`Fit` (None: not verified, i.e. no
+    local features or no more mutual matches than the baseline)."""
     out = np.asarray(scores, np.float32).copy()
-    if query is None:
-        return out
-    q = np.asarray(query, np.float32)
-    if q.ndim != 2 or not len(q):
-        return out
+    fits: list[Fit | None] = [None] * len(out)
+    q = None if query is None else np.asarray(query, np.float32)
+    if q is None or q.ndim != 2 or not len(q):
+        return out, fits
     # Candidates with the same number of cells form one (Kq, g, K) block of code cosines: one
     # matrix product and one argmax per axis for the whole block. Many small products and
     # argmaxes cost more in call overhead and BLAS thread wake-ups than in arithmetic
@@ -340,9 +364,14 @@ def rerank_scores(
         # inliers <= matches: with no more matches than the baseline, no boost is possible
         for col in np.flatnonzero(mutual.sum(axis=0) > params.baseline):
             iq = np.flatnonzero(mutual[:, col])
+            q_xy = np.ascontiguousarray(q[iq, :2])
             c_xy = block[col, fwd[iq, col], :2].astype(np.float32)
-            out[members[col]] += boost(int(_consistent(q[iq, :2], c_xy, params).sum()), params)
-    return out
+            affine, mask = ransac_affine(q_xy, c_xy, params.tolerance, params.iterations,
+                                         params.max_scale)  # fmt: skip
+            fit = Fit(q_xy, c_xy, affine, mask)
+            fits[members[col]] = fit
+            out[members[col]] += boost(fit.inliers, params)
+    return out, fits
 
 
 def rerank_matches(
@@ -352,18 +381,10 @@ def rerank_matches(
     top: int,
     params: RerankParams = DEFAULT_PARAMS,
 ) -> list[Match]:
-    """Re-rank the first ``params.depth`` matches of a global search by spatial verification.
-
-    Args:
-        matches: global matches, best first (ask the index for at least ``depth`` of them).
-        query: the query's local features (None: the matches are only cut to ``top``).
-        candidates: photo id → its local features; photos missing here keep their score.
-        top: how many matches to return.
-        params: the knobs.
-
-    Returns:
-        At most ``top`` matches with verified scores, re-numbered from rank 1.
-    """
+    """Re-rank the first ``params.depth`` matches (best first) by spatial verification; photos
+    missing from ``candidates`` (id → local features) keep their score. Returns at most ``top``
+    matches re-numbered from rank 1 (the pipeline uses ``search.verdict.verified_matches``,
+    which also gives verdicts)."""
     head, tail = list(matches[: params.depth]), list(matches[params.depth :])
     new = rerank_scores(
         [m.score for m in head], query, [candidates.get(m.photo_id) for m in head], params

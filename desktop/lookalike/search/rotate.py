@@ -10,6 +10,7 @@ of one embedding and one index query per turn.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from lookalike.search.similar import Match
 
@@ -31,4 +32,4 @@ def merge_max(results: Iterable[Sequence[Match]], top: int) -> list[Match]:
             if m.photo_id not in best or m.score > best[m.photo_id].score:
                 best[m.photo_id] = m
     ranked = sorted(best.values(), key=lambda m: -m.score)
-    return [Match(m.photo_id, m.path, m.score, r) for r, m in enumerate(ranked[:top], start=1)]
+    return [replace(m, rank=r) for r, m in enumerate(ranked[:top], start=1)]

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+
+Verdict = Literal["same_photo", "same_place", "similar"]
+"""How sure a result is, strongest first (``lookalike.search.verdict``)."""
 
 
 @dataclass(frozen=True)
@@ -19,12 +23,16 @@ class Match:
         path: absolute path of the photo.
         score: cosine similarity in [-1, 1]; higher is more similar.
         rank: 1 for the best match, then 2, 3, ...
+        inliers: verified point pairs with the query (0: not verified).
+        verdict: "same_photo", "same_place" or "similar" (not verified).
     """
 
     photo_id: int
     path: Path
     score: float
     rank: int
+    inliers: int = 0
+    verdict: Verdict = "similar"
 
 
 def clamp_k(k: int, live_count: int, n_excluded: int) -> int:

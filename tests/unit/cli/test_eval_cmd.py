@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
+import pytest
 from tests.fakes import fake_peaks
 
 from lookalike.cli import eval_cmd
@@ -89,3 +91,26 @@ def test_whiten_option_learns_from_the_bench_without_labels() -> None:
     variants = [[e] for e in embs]
     sim = ablation_similarity(x, embs, variants, labels, PLAIN, whiten=True)
     assert evaluate(sim, labels).queries == 60
+
+
+def test_task_copies_needs_scenes_and_truth_counts_other_shots_as_the_same_place(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from lookalike.errors import KnownError
+    from lookalike.library.evaluation import copies_first, truth
+    from lookalike.search.similar import Match
+
+    gt = {"groups": {"a": ["a0.jpg", "a1.jpg"], "b": ["b0.jpg", "b1.jpg"]},
+          "distractors": ["a_step.jpg", "d.jpg"]}
+    (tmp_path / "groundtruth.json").write_text(json.dumps(gt))
+    paths, labels = eval_cmd.load_bench(tmp_path)
+    with pytest.raises(KnownError, match="no copies bench"):
+        truth(tmp_path, paths, labels, "copies")
+    (tmp_path / "groundtruth.json").write_text(json.dumps(gt | {"scenes": {"a": ["a_step.jpg"]}}))
+    place, photo = truth(tmp_path, paths, labels, "copies")
+    assert place == [0, 0, 1, 1, 0, -1] and photo == [0, 0, 1, 1, -1, -1]
+    ranked = [[Match(4, Path("s"), 1.2, 1, 90, "same_place"),
+               Match(1, Path("c"), 1.1, 2, 80, "same_photo")]]  # fmt: skip
+    assert [(m.photo_id, m.rank) for m in copies_first(ranked)[0]] == [(1, 1), (4, 2)]

@@ -76,8 +76,12 @@ def test_search_json_and_text(
     query = write_photo(tmp_path / "q.png", 4, scale=0.8)
     assert lookalike("--library", home, "search", query, "--top", "3", "--json") == 0
     matches = json.loads(capsys.readouterr().out)
-    assert [set(m) for m in matches] == [{"path", "score", "rank", "inliers"}] * 3
+    assert [set(m) for m in matches] == [{"path", "score", "rank", "inliers", "verdict",
+                                          "verified"}] * 3
     assert matches[0]["inliers"] is None  # the fake embedder makes no local features
+    assert {(m["verdict"], m["verified"]) for m in matches} == {("similar", False)}
+    assert lookalike("--library", home, "search", query, "--verdict", "same_place", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []  # nothing verified without local features
     assert matches[0]["path"] == str(paths[4].resolve())
     assert [m["rank"] for m in matches] == [1, 2, 3]
     assert lookalike("--library", home, "search", query, "--top", "2",
