@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lookalike import __version__
 from lookalike.cli import duplicates_cmd, eval_cmd
+from lookalike.cli.check_cmd import cmd_check
 from lookalike.cli.output import cancel_on_interrupt, plural, print_json
 from lookalike.cli.search_cmd import add_scope_arguments, cmd_explain, cmd_search
 from lookalike.cli.watch_cmd import cmd_watch
@@ -125,24 +126,21 @@ def _parse_crop(text: str) -> tuple[float, float, float, float]:
     return (x0, y0, x1, y1)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
+        return value
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+_positive_int = _int_at_least(1)
+_count = _int_at_least(0)
 
 
 def _library_folder(text: str) -> Path:
@@ -363,32 +361,6 @@ def cmd_whiten(args: argparse.Namespace, library: Library) -> int:
         print(f"whitening learned from {out['whitening']['photos']} photos "
               f"({out['whitening']['pairs']} mutual-neighbour pairs) in {out['seconds']} s")
     return 0
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    """``check``: every integrity check, in plain words; exit 0 when nothing was found."""
-    from lookalike import paths
-    from lookalike.library.facade import CATALOG_FILE, INDEX_FILE
-    from lookalike.library.integrity import check_library
-
-    home = Path(args.library if args.library is not None else paths.data_dir())
-    home = home.expanduser().resolve()
-    if not (home / CATALOG_FILE).exists():
-        raise KnownError(f"{home} holds no library (no {CATALOG_FILE})")
-    report = check_library(home, CATALOG_FILE, INDEX_FILE)
-    if args.json:
-        print_json({"ok": not report.found, "found": report.found,
-                     "repaired": report.repaired, "checked": report.checked})
-        return 0 if not report.found else 1
-    for line in report.checked:
-        print(f"checked: {line}")
-    for line in report.found:
-        print(f"found: {line}")
-    for line in report.repaired:
-        print(f"repaired: {line}")
-    print("all is well" if not report.found else f"{len(report.found)} problems found, "
-          f"{len(report.repaired)} repairs made")
-    return 0 if not report.found else 1
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Library], int]] = {

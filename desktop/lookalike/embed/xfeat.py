@@ -41,20 +41,32 @@ NMS_KERNEL = 5
 
 
 @dataclass(frozen=True)
-class XFeatures:
-    """The local features of one photo.
+class Points:
+    """Local features of one photo (what :mod:`lookalike.search.verify` compares).
 
     Attributes:
-        xy: (N, 2) float32 keypoint x, y in source pixels (of the array given to ``extract``).
-        descriptors: (N, 64) float32 L2-normalised rows.
-        scores: (N,) float32 keypoint scores in 0..1, descending.
-        size: the source's (width, height) in pixels.
+        xy: (N, 2) float32 x, y in source pixels.
+        descriptors: (N, d) float32 unit rows.
+        size: the photo's (width, height) in pixels.
     """
 
     xy: Floats
     descriptors: Floats
-    scores: Floats
     size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class XFeatures(Points):
+    """The local features of one photo, as :class:`XFeatExtractor` finds them.
+
+    Attributes:
+        xy: (N, 2) float32 keypoint x, y in source pixels (of the array given to ``extract``).
+        descriptors: (N, 64) float32 L2-normalised rows.
+        size: the source's (width, height) in pixels.
+        scores: (N,) float32 keypoint scores in 0..1, descending.
+    """
+
+    scores: Floats
 
 
 @dataclass(frozen=True)
@@ -216,7 +228,7 @@ class XFeatExtractor:
         prepared = prepare(rgb, max_side)
         desc_map, heat, rel = self._session.run(None, {"image": prepared.image})
         xy, desc, scores = sparse_features(desc_map[0], heat[0, 0], rel[0, 0], prepared, top_k)
-        return XFeatures(xy, desc, scores, (rgb.shape[1], rgb.shape[0]))
+        return XFeatures(xy, desc, (rgb.shape[1], rgb.shape[0]), scores)
 
 
 def _session(path: Path, threads: int) -> onnxruntime.InferenceSession:

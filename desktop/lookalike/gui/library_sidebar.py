@@ -10,7 +10,6 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QS
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from lookalike.gui import desktop
 from lookalike.gui.icons import action_icon, tool_button
+from lookalike.gui.layouts import panel, row
 from lookalike.gui.wording import plural
 from lookalike.library import RootInfo
 
@@ -174,18 +174,8 @@ class LibrarySidebar(QWidget):
         )
         self._summary = QLabel("")
         self._summary.setObjectName("caption")
-        buttons = QHBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.setSpacing(2)
-        buttons.addWidget(self._add)
-        buttons.addWidget(self._remove)
-        buttons.addStretch(1)
-        buttons.addWidget(self._summary)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(6)
-        layout.addWidget(title)
-        layout.addWidget(self.list, 1)
+        buttons = row(None, 2, self._add, self._remove, None, self._summary)
+        layout = panel(self, title, self.list)
         layout.addWidget(self._empty, 1)
         layout.addLayout(buttons)
         self.set_roots([])

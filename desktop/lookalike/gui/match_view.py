@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from lookalike.decode.image import decode
 from lookalike.errors import KnownError
 from lookalike.gui.images import rgb_to_qimage
+from lookalike.gui.layouts import panel
 from lookalike.gui.region_overlay import HIGHLIGHT_COLOURS, Box, Highlight, RegionOverlay
 from lookalike.gui.results_model import PhotoItem
 from lookalike.gui.wording import plural
@@ -282,11 +283,7 @@ class MatchView(QWidget):
         self._pages = QStackedWidget(self)
         self._pages.addWidget(empty)
         self._pages.addWidget(shown)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(6)
-        layout.addLayout(header)
-        layout.addWidget(self._pages, 1)
+        panel(self, header, self._pages)
         self._lines_box.toggled.connect(self._body.lines.setVisible)
         self._best_box.toggled.connect(self._refresh_highlights)
         self._detail: MatchDetail | None = None

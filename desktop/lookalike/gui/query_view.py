@@ -6,9 +6,10 @@ import logging
 
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from lookalike.gui.icons import tool_button
+from lookalike.gui.layouts import panel
 from lookalike.gui.region_overlay import Box, RegionOverlay
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,7 @@ class QueryView(QWidget):
         self._hint.setObjectName("hint")
         self._hint.setWordWrap(True)
         self._hint.setVisible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(6)
-        layout.addLayout(header)
-        layout.addWidget(self.canvas, 1)
+        layout = panel(self, header, self.canvas)
         layout.addWidget(self._caption)
         layout.addWidget(self._hint)
 

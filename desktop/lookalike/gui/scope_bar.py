@@ -7,8 +7,9 @@ import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import QDate, Signal
-from PySide6.QtWidgets import QCheckBox, QDateEdit, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QDateEdit, QLabel, QToolButton, QWidget
 
+from lookalike.gui.layouts import row
 from lookalike.library import Scope, days_scope
 
 
@@ -41,16 +42,8 @@ class ScopeBar(QWidget):
         self.first = self._date_edit(today.addYears(-1), "First day")
         self.last = self._date_edit(today, "Last day")
         self.dates.toggled.connect(self._dates_toggled)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.folder_label)
-        layout.addWidget(self.clear_folder)
-        layout.addStretch(1)
-        layout.addWidget(self.dates)
-        layout.addWidget(self.first)
-        layout.addWidget(QLabel("–", self))
-        layout.addWidget(self.last)
+        row(self, 4, self.folder_label, self.clear_folder, None, self.dates, self.first,
+            QLabel("–", self), self.last)  # fmt: skip
         self._dates_toggled(False)
         self._show_folder()
 

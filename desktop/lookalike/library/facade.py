@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.decode.query import Crop
 from lookalike.errors import KnownError
 from lookalike.library import cleanup, learning, preset_record, roots, switch
@@ -30,7 +29,6 @@ from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.search import explanation, pipeline
 from lookalike.search.explanation import Explanation
 from lookalike.search.pipeline import DEFAULT_OPTIONS, SearchOptions
-from lookalike.store.index_sync import load_or_rebuild
 from lookalike.store.lock import LibraryLock
 from lookalike.types import Embedding, PhotoEmbedder, PhotoStatus, peaks_from_bytes
 
@@ -54,16 +52,10 @@ class Library:
             its own (a one-off ``--preset`` never touches the vectors).
     """
 
-    def __init__(
-        self,
-        home: Path,
-        writer: CatalogWriter,
-        embedder: PhotoEmbedder,
-        model_changed: bool = False,
-        preset: str | None = None,
-        requested_preset: str | None = None,
-        embedder_for: Callable[[str], PhotoEmbedder] | None = None,
-    ) -> None:
+    def __init__(self, home: Path, writer: CatalogWriter, embedder: PhotoEmbedder,
+                 model_changed: bool = False, preset: str | None = None,
+                 requested_preset: str | None = None,
+                 embedder_for: Callable[[str], PhotoEmbedder] | None = None) -> None:  # fmt: skip
         """Use :meth:`open`."""
         self.home = home
         self.model_changed = model_changed
@@ -117,12 +109,9 @@ class Library:
         home.mkdir(parents=True, exist_ok=True)
         owner, catalog, notes = open_catalog(home, CATALOG_FILE, INDEX_FILE)
         try:
-            space, dim, query_embedder = switch.open_space(catalog, embedder, preset)
-            white = learning.stored_whitening(catalog, space)
-            index, reason = load_or_rebuild(home / INDEX_FILE, catalog, space, dim, whitening=white)
-            log.debug("index %s loaded (%s)", home / INDEX_FILE, reason or "as saved")
             excluded = [*(Path(p).expanduser().resolve() for p in exclude), home]
-            writer = CatalogWriter(catalog, index, space, IMAGE_SUFFIXES, excluded)
+            writer, query_embedder = switch.open_writer(home / INDEX_FILE, catalog, embedder,
+                                                        preset, excluded)  # fmt: skip
             updated = query_embedder is not embedder  # an app update: the old space is kept
             library = cls(home, writer, query_embedder, updated, preset, requested_preset,
                           embedder_for)  # fmt: skip

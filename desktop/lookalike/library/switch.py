@@ -30,14 +30,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.decode.image import IMAGE_SUFFIXES
 from lookalike.errors import BugError, KnownError, UnreadablePhoto
-from lookalike.library import preset_record
+from lookalike.library import learning, preset_record
 from lookalike.library.indexing import Indexer
 from lookalike.library.results import Progress, SwitchInfo
 from lookalike.library.writer import CatalogWriter, Result
 from lookalike.store import next_space
 from lookalike.store.catalog import Catalog
-from lookalike.store.index_sync import build_from_catalog
+from lookalike.store.index_sync import build_from_catalog, load_or_rebuild
 from lookalike.store.next_space import Target
 from lookalike.types import Embedding, PhotoEmbedder, locals_to_bytes, peaks_to_bytes
 
@@ -62,6 +63,18 @@ def open_space(catalog: Catalog, embedder: PhotoEmbedder, preset: str | None
             preset_record.record_preset(catalog, preset, embedder)
         return embedder.model_id, embedder.dim, embedder
     return old[0], old[1], ModelGone(old[0], old[1], catalog)
+
+
+def open_writer(index_path: Path, catalog: Catalog, embedder: PhotoEmbedder,
+                preset: str | None, excluded: list[Path]
+                ) -> tuple[CatalogWriter, PhotoEmbedder]:  # fmt: skip
+    """The writer a library opens with (its index loaded, or rebuilt from the catalog) and
+    its query embedder (see :func:`open_space`; not ``embedder`` after an app update)."""
+    space, dim, query_embedder = open_space(catalog, embedder, preset)
+    white = learning.stored_whitening(catalog, space)
+    index, reason = load_or_rebuild(index_path, catalog, space, dim, whitening=white)
+    log.debug("index %s loaded (%s)", index_path, reason or "as saved")
+    return CatalogWriter(catalog, index, space, IMAGE_SUFFIXES, excluded), query_embedder
 
 
 def old_space(catalog: Catalog, embedder: PhotoEmbedder) -> tuple[str, int] | None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.embed.xfeat import Points as Points
 from lookalike.search.geometry import (
     Affine,
     coverage,
@@ -51,21 +52,6 @@ class Verdict(str, enum.Enum):
     SAME_PHOTO = "same_photo"
     SAME_PLACE = "same_place"
     SIMILAR = "similar"
-
-
-@dataclass(frozen=True)
-class Points:
-    """Local features of one photo.
-
-    Attributes:
-        xy: (N, 2) float32 x, y in source pixels.
-        descriptors: (N, d) float32 unit rows.
-        size: the photo's (width, height) in pixels.
-    """
-
-    xy: Floats
-    descriptors: Floats
-    size: tuple[int, int]
 
 
 @dataclass(frozen=True)

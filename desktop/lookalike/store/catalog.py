@@ -247,14 +247,8 @@ class Catalog:
             self._write("DELETE FROM vectors WHERE photo_id = ?", (photo_id,))
             return int(photo_id)
 
-    def set_indexed(
-        self,
-        photo_id: int,
-        model_id: str,
-        vector: npt.NDArray[np.float32],
-        peaks: bytes,
-        locals_: bytes | None = None,
-    ) -> None:
+    def set_indexed(self, photo_id: int, model_id: str, vector: npt.NDArray[np.float32],
+                    peaks: bytes, locals_: bytes | None = None) -> None:  # fmt: skip
         """Store a photo's (D,) descriptor and mark it 'indexed' (raises BugError on invalid
         input, another model or an unknown photo); see :func:`vector_writes.set_indexed`."""
         vector_writes.set_indexed(self, photo_id, model_id, vector, peaks, locals_)

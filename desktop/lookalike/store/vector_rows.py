@@ -51,23 +51,23 @@ def locals_of(catalog: Catalog, photo_ids: Sequence[int]) -> dict[int, bytes]:
 
 def damaged_locals(catalog: Catalog) -> list[int]:
     """Ids of photos whose stored local features fail their CRC-32 (reads every blob)."""
-    bad, last = [], -1
-    sql = "SELECT photo_id, locals, locals_crc32 FROM vectors WHERE locals_crc32 IS NOT NULL "
-    sql += "AND photo_id > ? ORDER BY photo_id LIMIT 256"
-    while rows := catalog._all(sql, (last,)):
-        last = int(rows[-1][0])
-        bad += [int(r[0]) for r in rows if zlib.crc32(r[1] or b"") != r[2]]
-    return bad
+    return _damaged(catalog, "locals", "locals_crc32 IS NOT NULL AND ")
 
 
 def damaged_vectors(catalog: Catalog) -> list[int]:
     """Ids of photos whose stored vector fails its CRC-32 (reads every vector)."""
+    return _damaged(catalog, "vector", "")
+
+
+def _damaged(catalog: Catalog, column: str, condition: str) -> list[int]:
+    """Ids of the ``vectors`` rows (matching ``condition``) whose ``column`` blob fails its
+    ``{column}_crc32``, read 256 rows at a time by ascending id."""
     bad, last = [], -1
-    sql = "SELECT photo_id, vector, vector_crc32 FROM vectors WHERE photo_id > ? "
-    sql += "ORDER BY photo_id LIMIT 256"
+    sql = (f"SELECT photo_id, {column}, {column}_crc32 FROM vectors WHERE {condition}"
+           "photo_id > ? ORDER BY photo_id LIMIT 256")  # fmt: skip
     while rows := catalog._all(sql, (last,)):
         last = int(rows[-1][0])
-        bad += [int(r[0]) for r in rows if zlib.crc32(r[1]) != r[2]]
+        bad += [int(r[0]) for r in rows if zlib.crc32(r[1] or b"") != r[2]]
     return bad
 
 
