@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = REPO.parent / "shared" / "bench" / "dev" / "images"
@@ -118,22 +119,13 @@ def build_library(images: Path, home: Path, fake: bool) -> object:
     return library
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="?", type=Path, default=DEFAULT_IMAGES)
-    parser.add_argument("--fake", action="store_true", help="use the tests' FakeEmbedder")
-    parser.add_argument("--queries", type=int, default=20)
-    parser.add_argument("--home", type=Path, help="library folder to build or reuse")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    scratch = Path(tempfile.mkdtemp(prefix="lookalike-latency-"))
-    os.environ["LOOKALIKE_HOME"] = str(scratch)  # fresh thumbnail cache, window state
-    sys.path.insert(0, str(REPO / "desktop"))
-    images = args.images.resolve()
-    library = build_library(images, args.home or scratch / "library", args.fake)
 
-    t_open = time.perf_counter()
+def open_window(library: Any, start: bool) -> tuple[Any, Any, float]:
+    """Create the app's window for ``library``, show it and wait for its first paint.
+
+    Returns:
+        The QApplication, the window, and the perf_counter time of the first paint.
+    """
     from PySide6.QtCore import QEvent, QObject, QSize
 
     from lookalike.gui import app as gui_app
@@ -154,10 +146,32 @@ def main() -> int:
     first_paint = FirstPaint()
     window.installEventFilter(first_paint)
     window.show()
-    window.start()
+    if start:
+        window.start()
+    else:
+        window.request_status()
     while first_paint.at is None:
         app.processEvents()
-    launch = first_paint.at - t_open
+    return app, window, first_paint.at
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("images", nargs="?", type=Path, default=DEFAULT_IMAGES)
+    parser.add_argument("--fake", action="store_true", help="use the tests' FakeEmbedder")
+    parser.add_argument("--queries", type=int, default=20)
+    parser.add_argument("--home", type=Path, help="library folder to build or reuse")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    scratch = Path(tempfile.mkdtemp(prefix="lookalike-latency-"))
+    os.environ["LOOKALIKE_HOME"] = str(scratch)  # fresh thumbnail cache, window state
+    sys.path.insert(0, str(REPO / "desktop"))
+    images = args.images.resolve()
+    library = build_library(images, args.home or scratch / "library", args.fake)
+
+    t_open = time.perf_counter()
+    app, window, painted = open_window(library, start=True)
+    launch = painted - t_open
 
     photos = sorted(p for p in images.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     step = max(1, len(photos) // args.queries)

@@ -34,7 +34,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from gui_latency import drop, timed  # noqa: E402
+from gui_latency import drop, open_window, timed  # noqa: E402
 from query_speed import StandIn, storage  # noqa: E402
 
 PERF = HERE.parents[0] / ".." / "shared" / "bench" / "perf"
@@ -66,30 +66,8 @@ def measure(home: Path, photo: Path, preset: str, drops: int) -> dict[str, Any]:
     library = Library.open(home, stand_in)  # type: ignore[arg-type]
     result["open_s"] = round(time.perf_counter() - start, 2)
     t_gui = time.perf_counter()
-    from PySide6.QtCore import QEvent, QObject, QSize
-
-    from lookalike.gui import app as gui_app
-    from lookalike.settings import Settings
-
-    app = gui_app.application()
-    window = gui_app.create_window(library, Settings(), None)
-    window.resize(QSize(1280, 800))
-
-    class FirstPaint(QObject):
-        at: float | None = None
-
-        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint and self.at is None:
-                self.at = time.perf_counter()
-            return False
-
-    first_paint = FirstPaint()
-    window.installEventFilter(first_paint)
-    window.show()
-    window.request_status()
-    while first_paint.at is None:
-        app.processEvents()
-    result["visible_s"] = round(first_paint.at - t_gui, 3)
+    app, window, painted = open_window(library, start=False)
+    result["visible_s"] = round(painted - t_gui, 3)
     settle(app, 3.0)
     result["idle_rss_mib"] = round(rss_mib())
     search = window.search
