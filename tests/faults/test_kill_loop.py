@@ -25,11 +25,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from tests.fakes import FakeEmbedder, write_photo
+from tests.faults.phases import wait_for_phase
 
 from lookalike.library import Library
 
@@ -139,13 +139,7 @@ def run_and_kill(home: Path, root: Path, phase_file: Path, target: str, jitter_s
     command = [sys.executable, "-c", BOOTSTRAP, "--library", str(home), "index", str(root)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "PHASE_FILE": str(phase_file)})
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < deadline:
-        phases = phase_file.read_text().split()
-        if phases and phases[-1] == target:
-            time.sleep(jitter_s)
-            break
-        time.sleep(0.002)
+    wait_for_phase(proc, phase_file, target, jitter_s)
     if proc.poll() is not None:
         return None
     os.kill(proc.pid, signal.SIGKILL)

@@ -24,12 +24,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from tests.fakes import FakeEmbedder, TurnedEmbedder, write_library, write_photo
+from tests.faults.phases import wait_for_phase
 
 from lookalike import app
 from lookalike.library import Library, SearchOptions
@@ -89,13 +89,7 @@ def run_and_kill(home: Path, phase_file: Path, preset: str, target: str, jitter_
     with errors.open("wb") as err:
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err,
                                 env={**os.environ, "PHASE_FILE": str(phase_file)})
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < deadline:
-        phases = phase_file.read_text().split()
-        if phases and phases[-1] == target:
-            time.sleep(jitter_s)
-            break
-        time.sleep(0.002)
+    wait_for_phase(proc, phase_file, target, jitter_s)
     if proc.poll() is not None:
         assert proc.returncode == 0, errors.read_text()
         return None
