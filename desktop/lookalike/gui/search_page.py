@@ -287,13 +287,13 @@ class SearchPage(QWidget):
         what = "region" if crop is not None else "photo"
         n = len(matches)
         like = "the selected region" if crop is not None else "this photo"
-        self._count.setText(f"{plural(n, 'photo')} like {like}")
+        self._count.setText(f"{plural(n, 'result')} for {like}")  # the sections say what matches
         self.sections.setText(section_titles(self.model.section_counts()) if n else "")
         self.query_view.set_caption(
             f"{self._query.name} · {plural(n, 'result')} in {result.seconds * 1000:.0f}\u00a0ms"
             + (" · searching the selected region" if crop is not None else "")
         )
-        self.message.emit(f"Found {plural(n, 'photo')} like this {what} in {result.seconds:.2f} s")
+        self.message.emit(f"{plural(n, 'result')} for this {what} in {result.seconds:.2f} s")
         self.match_view.set_query(self.query_view.cropped_image())
         self.resultsShown.emit(self.model.rowCount())
         if self.model.rowCount():  # explain the best (or the last selected) match right away
@@ -359,7 +359,7 @@ class SearchPage(QWidget):
                 self.results.setCurrentIndex(self.model.index(row))
         if gone:
             n = self.model.rowCount()
-            self._count.setText(f"{plural(n, 'photo')} like this · "
+            self._count.setText(f"{plural(n, 'result')} · "
                                 f"{plural(gone, 'result')} left the library")
             self._stack.setCurrentIndex(1 if n else 0)
         return gone
