@@ -17,16 +17,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from lookalike.errors import ModelMissing
-
-if TYPE_CHECKING:
-    import onnxruntime
+from lookalike.embed.session import open_session
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +206,7 @@ class XFeatExtractor:
     """
 
     def __init__(self, path: Path, threads: int = 1) -> None:
-        self._session = _session(path, threads)
+        self._session = open_session(path, threads)  # telemetry off, like every session
 
     def extract(
         self, rgb: npt.NDArray[np.uint8], max_side: int = 1024, top_k: int = 1024
@@ -230,18 +226,3 @@ class XFeatExtractor:
         xy, desc, scores = sparse_features(desc_map[0], heat[0, 0], rel[0, 0], prepared, top_k)
         return XFeatures(xy, desc, (rgb.shape[1], rgb.shape[0]), scores)
 
-
-def _session(path: Path, threads: int) -> onnxruntime.InferenceSession:
-    import onnxruntime as ort
-
-    if not path.is_file():
-        raise ModelMissing(f"model file not found: {path}")
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    try:
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-        raise ModelMissing(f"cannot load model {path}: {exc}") from exc
