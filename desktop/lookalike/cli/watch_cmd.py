@@ -43,13 +43,13 @@ def _watch_reporter(library: Library) -> Callable[[Any], None]:
     The catalog is listed before and after each batch: photos that appeared are "added",
     vanished ones "removed", and ones whose id kept a new path "moved" (their vectors stay).
     """
-    before = _catalogued(library)
+    before = library.catalogued()
 
     def report(progress: Any) -> None:
         nonlocal before
         if progress.phase != "done":
             return
-        after = _catalogued(library)
+        after = library.catalogued()
         for line in describe_changes(before, after):
             print(line, file=sys.stderr, flush=True)
         before = after
@@ -58,12 +58,6 @@ def _watch_reporter(library: Library) -> Callable[[Any], None]:
                   + (f", {progress.skipped} skipped" if progress.skipped else ""),
                   file=sys.stderr, flush=True)
     return report
-
-
-def _catalogued(library: Library) -> dict[int, Path]:
-    """Photo id → path of every catalogued photo of the library's folders."""
-    return {pid: path for root in library.roots()
-            for pid, path, _state in library.photos_under(root.path)}
 
 
 def describe_changes(before: dict[int, Path], after: dict[int, Path]) -> list[str]:

@@ -171,13 +171,7 @@ class MainWindow(QMainWindow):
         """The library changed: drop the results whose photos left it (off the GUI thread)."""
         if not len(self.search.history):
             return
-        library = self.library
-
-        def listing() -> dict[int, Path]:
-            return {pid: Path(p) for root in library.roots()
-                    for pid, p, _state in library.photos_under(root.path)}  # fmt: skip
-
-        self.runner.submit(listing, self.search.follow_library, self._show_failure)
+        self.runner.submit(self.library.catalogued, self.search.follow_library, self._show_failure)
 
     # -- searching ------------------------------------------------------------------------
     def search_file(self, path: Path) -> None:

@@ -152,11 +152,10 @@ class Library:
     def sync(self, cancel: threading.Event | None = None, batch: int = 32) -> Iterator[Progress]:
         """Bring the catalog and the index in line with the disk, then embed what is new.
 
-        Every root is walked (mark and sweep on size and mtime): unchanged files are only
-        marked, new and changed ones become pending, moved or renamed ones (same content hash
-        and size, old path gone) keep their vector, vanished ones are removed, and a missing
-        root goes offline instead. Pending photos are then embedded ``batch`` at a time; each
-        batch is committed, so a crash loses at most one batch and a rerun resumes.
+        Every root is walked (mark and sweep on size and mtime): unchanged files are marked, new
+        and changed ones become pending, moved ones (same content hash and size) keep their
+        vector, vanished ones are removed, and a missing root goes offline. Pending photos are
+        then embedded ``batch`` at a time, each batch committed (a crash loses at most one).
 
         Args:
             cancel: set it to stop soon (after the current photo); the last Progress then
@@ -312,6 +311,12 @@ class Library:
         with self._lock:
             rows = self._catalog.photos_under(Path(folder).expanduser().resolve())
         return [(row.id, row.path, row.status) for row in rows]
+
+    def catalogued(self) -> dict[int, Path]:
+        """Photo id -> path of every catalogued photo (O(photos): for following changes)."""
+        with self._lock:
+            roots = self._catalog.roots()
+            return {r.id: r.path for t in roots for r in self._catalog.photos_under(t.path)}
 
     def status(self) -> Status:
         """Counts, folders, skipped files and the index size."""
