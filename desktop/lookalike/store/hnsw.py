@@ -35,6 +35,12 @@ Ids = npt.NDArray[np.int64]
 UNIT_NORM_TOLERANCE = 1e-3
 
 
+SERIAL_START = 2048
+"""The first nodes of a graph are added on one thread: hnswlib's threads racing over a
+near-empty graph can leave a node so poorly linked that an exact query misses it (seen in CI
+on a 60-vector rebuild with 2 threads). 2,048 nodes take well under a second."""
+
+
 @dataclass(frozen=True)
 class IndexParams:
     """HNSW settings, measured with ``benchmarks/search_speed.py`` (100k × 1280, 2 cores):
@@ -236,7 +242,14 @@ class VectorIndex:
         capacity = int(self._raw.get_max_elements())
         if needed > capacity:  # grow ahead: hnswlib raises instead of growing
             self._raw.resize_index(max(needed, capacity * 3 // 2, capacity + 1024))
-        self._raw.add_items(vecs, labels, self.params.num_threads, replace_deleted=True)
+        serial = max(0, SERIAL_START - int(self._raw.element_count))
+        if serial and self.params.num_threads > 1:  # see SERIAL_START
+            self._raw.add_items(vecs[:serial], labels[:serial], 1, replace_deleted=True)
+        rest = serial if self.params.num_threads > 1 else 0
+        if rest < len(labels):
+            self._raw.add_items(
+                vecs[rest:], labels[rest:], self.params.num_threads, replace_deleted=True
+            )
         if not vacant:
             return
         # hnswlib chose which deleted slots to reuse; their old labels are gone from it now.
