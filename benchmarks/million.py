@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lookalike
 import million_rows
 from lookalike.library.facade import CATALOG_FILE, INDEX_FILE
 from lookalike.store.catalog import Catalog
@@ -307,9 +308,11 @@ def search(args: argparse.Namespace) -> dict[str, Any]:
     built = json.loads((args.home / "million-index.json").read_text())
     out: dict[str, Any] = searchable_only(args.home / CATALOG_FILE, built["added"])
     child = [sys.executable, __file__, "open", "--home", str(args.home), "--n", str(args.n)]
+    code = str(Path(lookalike.__file__).resolve().parents[1])  # the child imports this copy
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([code, os.environ.get("PYTHONPATH", "")])}
     say("first open (child process)")
-    out["first_open"] = json.loads(subprocess.run(child, check=True, capture_output=True,
-                                                  text=True).stdout.splitlines()[-1])  # fmt: skip
+    ran = subprocess.run(child, check=True, capture_output=True, text=True, env=env)
+    out["first_open"] = json.loads(ran.stdout.splitlines()[-1])
     labels = all_places(args.n, args.seed)
     say("open")
     out["open"] = open_once(args)
