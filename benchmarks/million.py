@@ -11,7 +11,8 @@ needs both), each writing its figures to ``HOME/million-<phase>.json``:
     last photo written.
 ``index``    adds the same vectors (regenerated from the seed, chunk by chunk) to the app's
     :class:`~lookalike.store.hnsw.VectorIndex` with the default ``IndexParams`` and all
-    cores, until N or ``--budget-s``; then saves ``HOME/index.hnsw`` (time, peak RSS, size).
+    cores, until N or ``--budget-s`` (the catalog stops at its budget too); then saves
+    ``HOME/index.hnsw`` (time, peak RSS, size).
 ``search``   opens the home with ``Library.open`` (twice: the first open checks the new
     catalog file; the second is a normal open), then times ``search_photo`` of ``--queries``
     library photos with the default ``SearchOptions`` (DBA + spatial re-ranking) and plain
@@ -153,8 +154,11 @@ def fill_catalog(args: argparse.Namespace) -> dict[str, Any]:
             figures["api"] = api_chunk(catalog, root, world, peaks, args)
             done = CHUNK
     figures["bulk"] = bulk_chunks(path, root, world, peaks, args, done // CHUNK)
+    with closing(sqlite3.connect(path)) as conn:
+        rows = int(conn.execute("SELECT count(*) FROM photos").fetchone()[0])
     size = sum(p.stat().st_size for p in args.home.glob(f"{CATALOG_FILE}*") if p.is_file())
-    figures["catalog_bytes"], figures["catalog_b_per_photo"] = size, size // args.n
+    figures |= {"photos": rows, "complete": rows == args.n, "catalog_bytes": size,
+                "catalog_b_per_photo": size // max(1, rows)}  # fmt: skip
     figures["peak_rss_mib"] = rss_mib()[1]
     return figures
 
@@ -191,6 +195,9 @@ def bulk_chunks(path: Path, root: int, world: World, peaks: bytes, args: argpars
     rows, loads, started = 0, [load()], time.perf_counter()
     with closing(million_rows.open_bulk(path)) as conn:
         for chunk in range(first, chunks(args.n)):
+            if time.perf_counter() - started > args.budget_s:
+                say(f"catalog: budget of {args.budget_s:.0f} s reached at {chunk * CHUNK:,}")
+                break
             marks = [(time.perf_counter(), cpu_s())]
             ids, which, vectors = chunk_vectors(world, args.n, args.seed, chunk)
             blobs = chunk_locals(world, args.seed, chunk, which)
@@ -215,6 +222,26 @@ def bulk_chunks(path: Path, root: int, world: World, peaks: bytes, args: argpars
             "rows_per_write_cpu_s": round(rows / max(spent["write_cpu_s"], 1e-9), 1),
             **{k: round(v, 1) for k, v in spent.items()}, "load_min_max": [min(loads), max(loads)],
             "load_mean": round(float(np.mean(loads)), 1)}  # fmt: skip
+
+
+def compare_writes(args: argparse.Namespace) -> dict[str, Any]:
+    """Why the Catalog API is slow for a million rows: ``--queries`` photos (default 100,
+    take 4,096) of chunk 0 written through the API, in bulk under WAL, in bulk as loaded."""
+    world = places(args.n, args.seed, scenes=True)
+    ids, which, vectors = chunk_vectors(world, args.n, args.seed, 0)
+    count = min(args.queries, len(ids))
+    blobs = chunk_locals(world, args.seed, 0, which[:count])
+    peaks = peaks_blob(np.random.default_rng([args.seed, 4]))
+    folder = args.home / "writes"
+    folder.mkdir(exist_ok=True)
+    out: dict[str, Any] = million_rows.compare_writes(
+        folder, MODEL, ids[:count], vectors[:count], peaks, blobs,
+        lambda: (time.perf_counter(), cpu_s()))  # fmt: skip
+    folder.rmdir()
+    out["bulk_over_api_cpu"] = round(
+        out["bulk"]["rows_per_cpu_s"] / out["api"]["rows_per_cpu_s"], 1
+    )
+    return out | {"rows": count}
 
 
 # --- index ------------------------------------------------------------------------------------
@@ -306,7 +333,9 @@ def search(args: argparse.Namespace) -> dict[str, Any]:
     from query_speed import StandIn, time_config
 
     built = json.loads((args.home / "million-index.json").read_text())
-    out: dict[str, Any] = searchable_only(args.home / CATALOG_FILE, built["added"])
+    catalogued = json.loads((args.home / "million-catalog.json").read_text())["photos"]
+    searchable = min(built["added"], catalogued)  # the app drops any index extras at open
+    out: dict[str, Any] = searchable_only(args.home / CATALOG_FILE, searchable)
     child = [sys.executable, __file__, "open", "--home", str(args.home), "--n", str(args.n)]
     code = str(Path(lookalike.__file__).resolve().parents[1])  # the child imports this copy
     env = os.environ | {"PYTHONPATH": os.pathsep.join([code, os.environ.get("PYTHONPATH", "")])}
@@ -317,7 +346,7 @@ def search(args: argparse.Namespace) -> dict[str, Any]:
     say("open")
     out["open"] = open_once(args)
     rng = np.random.default_rng([args.seed, 5])
-    ids = [int(i) for i in rng.choice(np.arange(1, built["added"] + 1), args.queries, False)]
+    ids = [int(i) for i in rng.choice(np.arange(1, searchable + 1), args.queries, False)]
     with Library.open(args.home, StandIn()) as library:
         out["rss_open_mib"] = rss_mib()[0]
         for name, dba, rerank in (("default", DBA_K, True), ("plain", 0, False)):
@@ -336,6 +365,7 @@ PHASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "index": build_index,
     "search": search,
     "open": open_once,
+    "writes": compare_writes,
 }
 
 
@@ -349,7 +379,9 @@ def main() -> None:
     ap.add_argument("phase", choices=sorted(PHASES))
     ap.add_argument("--home", type=Path, required=True, help="the library folder")
     ap.add_argument("--n", type=int, default=1_000_000, help="photos")
-    ap.add_argument("--budget-s", type=float, default=1e9, help="index: stop adding after this")
+    ap.add_argument(
+        "--budget-s", type=float, default=1e9, help="catalog, index: stop adding after this"
+    )
     ap.add_argument("--queries", type=int, default=100, help="search: library photos searched")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

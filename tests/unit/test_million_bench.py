@@ -24,6 +24,7 @@ def test_bulk_catalog_and_index_open_and_search(
     args = argparse.Namespace(home=tmp_path, n=1000, seed=0, budget_s=1e9, queries=6)
 
     filled = million.fill_catalog(args)
+    (tmp_path / "million-catalog.json").write_text(json.dumps(filled))
     assert filled["api"]["rows"] == 256 and filled["api"]["bulk_rows_equal"]
     assert filled["bulk"]["rows"] == 1000 - 256
     with closing(sqlite3.connect(tmp_path / CATALOG_FILE)) as conn:
