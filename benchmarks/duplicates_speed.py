@@ -148,19 +148,27 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
     found = {grouping.pair(a, b) for a, b in planted["pairs"]} & set(edges)
     one = [one_new_photo(library, np.random.default_rng(s)) for s in range(5)]
     library.close()
-    out.put({
-        "photos": checked, "edges": len(edges), "groups": len(groups),
-        "planted_pairs": len(planted["pairs"]), "planted_found": len(found),
-        "full_s": round(full_s, 2), "knn_pass_s": round(reference_s, 2),
-        "full_over_knn": round(full_s / reference_s, 2),
-        "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
-        "one_photo_s": [round(t, 3) for t in one],
-    })
+    out.put(
+        {
+            "photos": checked,
+            "edges": len(edges),
+            "groups": len(groups),
+            "planted_pairs": len(planted["pairs"]),
+            "planted_found": len(found),
+            "full_s": round(full_s, 2),
+            "knn_pass_s": round(reference_s, 2),
+            "full_over_knn": round(full_s / reference_s, 2),
+            "peak_rss_after_open_mb": round(opened_mb),
+            "peak_rss_after_grouping_mb": round(full_mb),
+            "one_photo_s": [round(t, 3) for t in one],
+        }
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, help="library home to build once and reuse")
@@ -176,8 +184,12 @@ def main() -> None:
         child.start()
         result = out.get()
         child.join()
-    result.update(build=build, load_before=[round(x, 2) for x in load_before],
-                  load_after=[round(x, 2) for x in os.getloadavg()], cores=os.cpu_count())
+    result.update(
+        build=build,
+        load_before=[round(x, 2) for x in load_before],
+        load_after=[round(x, 2) for x in os.getloadavg()],
+        cores=os.cpu_count(),
+    )
     print(json.dumps(result, indent=1))
 
 

@@ -263,17 +263,17 @@ def build_index(args: argparse.Namespace) -> dict[str, Any]:
         gen_s, gen_cpu = gen_s + a0 - g0, gen_cpu + c1 - c0
         index.add(ids, vectors)
         took, loads = time.perf_counter() - started - gen_s, [*loads, load()]
-        cpu = cpu_s() - cpu0 - gen_cpu
+        cpu, per_cpu = cpu_s() - cpu0 - gen_cpu, len(ids) / max(cpu_s() - c1, 0.01)
         say(
             f"index {index.live_count:,}/{args.n:,}: {took:.0f} s, {cpu:.0f} cpu-s, this chunk "
-            f"{len(ids) / (time.perf_counter() - a0):.0f}/s {len(ids) / (cpu_s() - c1):.0f}/cpu-s"
+            f"{len(ids) / (time.perf_counter() - a0):.0f}/s {per_cpu:.0f}/cpu-s"
             f", all {index.live_count / took:.0f}/s, load {loads[-1]}, rss {rss_mib()[0]:,} MiB"
         )
     added, build_s = index.live_count, time.perf_counter() - started - gen_s
     figures: dict[str, Any] = {
         "requested": args.n, "added": added, "complete": added == args.n,
         "build_s": round(build_s, 1), "vectors_per_s": round(added / build_s, 1),
-        "build_cpu_s": round(cpu, 1), "vectors_per_cpu_s": round(added / cpu, 1),
+        "build_cpu_s": round(cpu, 1), "vectors_per_cpu_s": round(added / max(cpu, 0.01), 1),
         "generation_s": round(gen_s, 1), "threads": params.num_threads, "m": params.m,
         "ef_construction": params.ef_construction, "ef_search": params.ef_search,
         "load_min_max": [min(loads), max(loads)], "load_mean": round(float(np.mean(loads)), 1),

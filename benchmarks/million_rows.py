@@ -147,7 +147,7 @@ def compare_writes(folder: Path, model_id: str, ids: npt.NDArray[np.int64],
                 write_bulk(conn, photos, rows)
         wall, cpu = (b - a for a, b in zip(start, clock(), strict=True))
         out[way] = {"rows_per_s": round(len(ids) / wall, 1),
-                    "rows_per_cpu_s": round(len(ids) / cpu, 1)}  # fmt: skip
+                    "rows_per_cpu_s": round(len(ids) / max(cpu, 0.01), 1)}  # fmt: skip
         for suffix in ("", "-wal", "-shm", ".roots.json", ".closed.json"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     return out
