@@ -23,7 +23,7 @@ from lookalike.library.cleanup import DuplicateFinder, Trashed, TrashResult
 from lookalike.library.indexing import Indexer
 from lookalike.library.integrity import open_catalog
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
-from lookalike.library.searching import Image, IndexStore, decode_locals, query_embeddings
+from lookalike.library.searching import Image, IndexStore, Rgb, decode_locals, query_embeddings
 from lookalike.library.writer import CatalogWriter
 from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.search import explanation, pipeline
@@ -214,7 +214,8 @@ class Library:
     # --- search -------------------------------------------------------------------------------
 
     def search(
-        self, image: Image, options: SearchOptions = DEFAULT_OPTIONS, crop: Crop | None = None
+        self, image: Image, options: SearchOptions = DEFAULT_OPTIONS, crop: Crop | None = None,
+        on_pixels: Callable[[Rgb], object] | None = None,
     ) -> SearchResult:
         """Find the photos most similar to an image.
 
@@ -223,6 +224,8 @@ class Library:
                 encoded image bytes, or an upright (H, W, 3) uint8 RGB array.
             options: how to search (top, DBA, QE, re-ranking, rotation).
             crop: ``(x0, y0, x1, y1)`` fractions (0..1) of the upright image to search for.
+            on_pixels: called with the query's pixels once decoded, if the search decodes the
+                image (see ``searching.query_embeddings``): a window shows them.
 
         Returns:
             The matches, best first; a library photo used as the query is never among them.
@@ -233,7 +236,7 @@ class Library:
         """
         started, space = time.perf_counter(), self._writer.model_id
         queries, exclude = query_embeddings(image, crop, options.rotate, self._writer,
-                                            self._embedder, self.embedding)  # fmt: skip
+                                            self._embedder, self.embedding, on_pixels)  # fmt: skip
         with self._lock:
             if space != self._writer.model_id:  # a switch swapped meanwhile: embed again
                 return self.search(image, options, crop)
@@ -274,6 +277,12 @@ class Library:
         if stored is None or row is None:
             raise KnownError(f"photo {photo_id} is not indexed")
         return explanation.explain(query, stored, photo_id, row.path, options.rerank_params)
+
+    def warm_up(self) -> None:
+        """Run the model once (a few hundred ms) so that the first search is not a cold start."""
+        warm = getattr(self._embedder, "warm_up", None)  # only a real model has a session
+        if callable(warm):
+            warm()
 
     def set_threads(self, threads: int) -> bool:
         """Analyse photos with ``threads`` threads (0: every core) from the next batch on, no

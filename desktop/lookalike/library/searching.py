@@ -24,6 +24,7 @@ from lookalike.types import Embedding, Locals, PhotoEmbedder, locals_from_bytes
 log = logging.getLogger(__name__)
 
 Image = Path | str | bytes | npt.NDArray[np.uint8]
+Rgb = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]
 Ids = npt.NDArray[np.int64]
 
@@ -85,11 +86,24 @@ def query_embeddings(
     writer: CatalogWriter,
     embedder: PhotoEmbedder,
     stored: Callable[[int], Embedding | None],
+    on_pixels: Callable[[Rgb], object] | None = None,
 ) -> tuple[list[Embedding], set[int]]:
     """The embeddings to search with (upright first, then turns) and the ids to leave out.
 
     A library photo without a crop reuses its stored embedding and is left out of its own
-    results; anything else is decoded (as indexing decodes) and embedded.
+    results; anything else is decoded once (as indexing decodes: DCT-scaled to the model's
+    size, so a copy of a library photo gets that photo's vector) and embedded.
+
+    Args:
+        image: a file, encoded bytes, or an (H, W, 3) uint8 RGB array.
+        crop: fractions of the upright image to search for, or None.
+        rotate: also embed the image turned by 90, 180 and 270 degrees.
+        writer: the library's catalog (a path is looked up there).
+        embedder: embeds decoded pixels.
+        stored: a library photo's stored embedding by id.
+        on_pixels: called (on this thread, before the embedding) with the decoded upright
+            pixels, cropped if asked, when the image is decoded here: a window shows the query
+            from them instead of decoding the photo a second time.
 
     Raises:
         UnreadablePhoto: the image cannot be decoded.
@@ -104,11 +118,11 @@ def query_embeddings(
         if row is not None:
             exclude.add(row.id)
             query = stored(row.id) if crop is None else None
-        if query is None and crop is None and not rotate:
-            query = embedder.embed_file(image)
     queries = [] if query is None else [query]
     if query is None or rotate:
         pixels = query_pixels(image, crop, embedder.max_side)
+        if on_pixels is not None:
+            on_pixels(pixels)
         variants = turns(pixels) if rotate else [pixels]
         queries += [embedder.embed_rgb(v) for v in variants[len(queries):]]
     return queries, exclude
