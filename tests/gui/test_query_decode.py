@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from tests.fakes import FakeEmbedder
 from tests.gui.scenes import SCENES, PhotoSet
 
@@ -54,3 +56,23 @@ def test_a_dropped_library_photo_is_decoded_for_the_view(
         indexed.search_file(photo)  # its stored vector is searched with: nothing decoded yet
     qtbot.waitUntil(lambda: page.query_view.image() is not None, timeout=WAIT_MS)
     assert decodes.count(photo.resolve()) == 1
+
+
+def test_a_photo_dragged_over_the_window_is_embedded_before_the_drop(
+    indexed: MainWindow, photos: PhotoSet, qtbot: Any, decodes: list[Path]
+) -> None:
+    page, query = indexed.search, photos.query[SCENES[2]]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(query))])
+    enter = QDragEnterEvent(QPoint(200, 200), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    indexed.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    qtbot.waitUntil(lambda: decodes.count(query.resolve()) == 1, timeout=WAIT_MS)
+    drop = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    with qtbot.waitSignals([page.resultsShown, page.match_view.highlightsShown], timeout=WAIT_MS):
+        indexed.dropEvent(drop)
+    assert decodes.count(query.resolve()) == 1  # the drop's search used what the drag made
+    assert page.query_view.image() is not None
+    assert page.model.items()[0].path.name.startswith(f"scene{SCENES[2]:03d}")

@@ -219,6 +219,10 @@ class MainWindow(QMainWindow):
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage() or mime.hasText():
             event.acceptProposedAction()
+        if mime.hasUrls():  # embed the photo while it is dragged: the drop then only searches
+            files = read_mime(mime).files
+            if files:
+                self.search.prepare_file(files[0])
 
     def dropEvent(self, event: QDropEvent) -> None:
         if self.handle_content(read_mime(event.mimeData())):

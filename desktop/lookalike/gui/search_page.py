@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.decode.image import decode
+from lookalike.decode.image import IMAGE_SUFFIXES, decode
 from lookalike.gui.images import qimage_to_rgb, rgb_to_qimage
 from lookalike.gui.match_view import VIEW_SIDE, DecodedCache, MatchDetail, MatchView, load_detail
 from lookalike.gui.query_view import QueryView
@@ -44,6 +44,10 @@ from lookalike.types import Embedding
 log = logging.getLogger(__name__)
 
 RESULT_COUNTS = (50, 100, 500, 1000)
+
+
+def _ignore(_value: object) -> None:
+    """A background call's answer nobody waits for."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,13 @@ class SearchPage(QWidget):
         self.query_view.show_loading(f"{path.name} · searching…")
         self._unshown = query = Query(path, None, path.name)
         self._start(query)
+
+    def prepare_file(self, path: Path) -> None:
+        """Decode and embed a photo file that is being dragged over the window, so that the
+        search of its drop starts from there (ignored if it is not dropped; errors show then)."""
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            library, rotate = self._library, self.options.rotate
+            self._lib_runner.submit(lambda: library.prepare(path, rotate), _ignore, _ignore)
 
     def search_photo(self, photo_id: int, path: Path) -> None:
         """Search with a photo of the library ("Find similar")."""

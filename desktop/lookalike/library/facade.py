@@ -18,12 +18,12 @@ from pathlib import Path
 
 from lookalike.decode.query import Crop
 from lookalike.errors import KnownError
-from lookalike.library import cleanup, learning, preset_record, roots, switch
+from lookalike.library import cleanup, learning, preset_record, roots, searching, switch
 from lookalike.library.cleanup import DuplicateFinder, Trashed, TrashResult
 from lookalike.library.indexing import Indexer
 from lookalike.library.integrity import open_catalog
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
-from lookalike.library.searching import Image, IndexStore, Rgb, decode_locals, query_embeddings
+from lookalike.library.searching import Image, IndexStore, decode_locals, query_embeddings
 from lookalike.library.writer import CatalogWriter
 from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.search import explanation, pipeline
@@ -73,6 +73,7 @@ class Library:
         self.notes: list[str] = []
         """What :meth:`open` repaired, in plain words (a damaged catalog, an orphaned index)."""
         self._owner: LibraryLock | None = None  # this process's hold on the library folder
+        self._prepared: searching.Prepared | None = None  # the last photo file embedded ahead
 
     @classmethod
     def open(
@@ -215,7 +216,7 @@ class Library:
 
     def search(
         self, image: Image, options: SearchOptions = DEFAULT_OPTIONS, crop: Crop | None = None,
-        on_pixels: Callable[[Rgb], object] | None = None,
+        on_pixels: Callable[[searching.Rgb], object] | None = None,
     ) -> SearchResult:
         """Find the photos most similar to an image.
 
@@ -236,12 +237,20 @@ class Library:
         """
         started, space = time.perf_counter(), self._writer.model_id
         queries, exclude = query_embeddings(image, crop, options.rotate, self._writer,
-                                            self._embedder, self.embedding, on_pixels)  # fmt: skip
+                                            self._embedder, self.embedding, on_pixels,
+                                            self._prepared)  # fmt: skip
         with self._lock:
             if space != self._writer.model_id:  # a switch swapped meanwhile: embed again
                 return self.search(image, options, crop)
             matches = pipeline.search(IndexStore(self._writer), queries, options, exclude)
         return SearchResult(queries[0], matches, time.perf_counter() - started)
+
+    def prepare(self, path: Path, rotate: bool = False) -> None:
+        """Decode and embed a photo file ahead of its search (while it is dragged over the
+        window); :meth:`search` of the same unchanged file then only searches. Raises
+        ``UnreadablePhoto``."""
+        self._prepared = searching.prepare(path, rotate, self._writer, self._embedder,
+                                           self._prepared)  # fmt: skip
 
     def search_photo(self, photo_id: int, options: SearchOptions = DEFAULT_OPTIONS
                      ) -> SearchResult:  # fmt: skip

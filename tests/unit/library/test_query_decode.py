@@ -13,6 +13,7 @@ from tests.fakes import FakeEmbedder, write_library, write_photo
 
 from lookalike.decode import image as decode_image
 from lookalike.decode import query as decode_query
+from lookalike.errors import UnreadablePhoto
 from lookalike.library import Library, SearchOptions
 
 
@@ -85,3 +86,42 @@ def test_a_crop_hands_over_the_cropped_pixels(
 def test_warm_up_without_a_model_does_nothing(library: tuple[Library, list[Path]]) -> None:
     lib, _paths = library
     lib.warm_up()  # the fake embedder has no session to warm: no error
+
+
+def test_a_prepared_photo_is_searched_without_decoding_it_again(
+    library: tuple[Library, list[Path]], tmp_path: Path, decodes: list[Path]
+) -> None:
+    lib, paths = library
+    outside = write_photo(tmp_path / "outside.jpg", 3, size=(300, 200))
+    lib.prepare(outside)
+    lib.prepare(outside)  # dragged in again: nothing to do
+    assert decodes == [outside.resolve()]
+    got, keep = collector()
+    result = lib.search(outside, SearchOptions(top=3), on_pixels=keep)
+    assert decodes == [outside.resolve()] and len(got) == 1
+    assert result.matches[0].path == paths[3].resolve()
+
+
+def test_a_photo_changed_after_it_was_prepared_is_decoded_again(
+    library: tuple[Library, list[Path]], tmp_path: Path, decodes: list[Path]
+) -> None:
+    lib, paths = library
+    outside = write_photo(tmp_path / "outside.jpg", 3, size=(300, 200))
+    lib.prepare(outside)
+    write_photo(outside, 5, size=(300, 240))  # another photo under the same name
+    result = lib.search(outside, SearchOptions(top=3))
+    assert len(decodes) == 2
+    assert result.matches[0].path == paths[5].resolve()
+
+
+def test_a_library_photo_or_an_unreadable_file_is_not_prepared(
+    library: tuple[Library, list[Path]], tmp_path: Path, decodes: list[Path]
+) -> None:
+    lib, paths = library
+    lib.prepare(paths[1])
+    assert decodes == []
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a photo")
+    with pytest.raises(UnreadablePhoto):
+        lib.prepare(broken)
+    lib.prepare(tmp_path / "gone.jpg")  # vanished before it was dropped: nothing to do
