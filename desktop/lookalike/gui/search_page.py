@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 RESULT_COUNTS = (50, 100, 500, 1000)
 
 
-def _ignore(_value: object) -> None:
-    """A background call's answer nobody waits for."""
+def _ignore(_value: object) -> None:  # a background call's answer nobody waits for
+    pass
 
 
 @dataclass(frozen=True)
@@ -178,12 +178,8 @@ class SearchPage(QWidget):
 
     # -- starting searches ----------------------------------------------------------------
     def search_file(self, path: Path) -> None:
-        """Search with a photo file (from a drop, Open… or a pasted path).
-
-        The photo is decoded once, by the search (which hands its pixels to the query view
-        before embedding them); only a library photo, searched by its stored vector, is
-        decoded for the view afterwards.
-        """
+        """Search with a photo file (from a drop, Open… or a pasted path); the search decodes it
+        once and hands the pixels to the query view (a library photo is decoded after)."""
         path = Path(path)
         self.query_view.show_loading(f"{path.name} · searching…")
         self._unshown = query = Query(path, None, path.name)
