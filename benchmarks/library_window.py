@@ -13,7 +13,8 @@ that others read. Measured, in this order, in one process (offscreen Qt unless
 - open: ``Library.open`` of the home (catalog checks, the HNSW index loaded);
 - visible: from before the GUI modules are imported to the window's first paint;
 - idle RSS: resident memory once the window has painted, its counts have loaded and the
-  model has been warmed up (as ``MainWindow.start`` does);
+  model has been warmed up (as ``MainWindow.start`` does); also before the library is opened
+  (the model's session made), after it is opened (the index loaded) and once visible;
 - first results: the first full-size photo dropped from outside the library (embedded for real
   with the ``--preset`` model, searched with the default options) until the results are in the
   grid, then drop → results over ``--drops`` more drops of different photos, and drag → drop →
@@ -113,9 +114,12 @@ def measure(home: Path, photos: list[Path], preset: str, args: argparse.Namespac
     start = time.perf_counter()
     library = Library.open(home, stand_in)  # type: ignore[arg-type]
     result["open_s"] = round(time.perf_counter() - start, 2)
+    result["rss_after_open_mib"] = round(rss_mib())
     t_gui = time.perf_counter()
     app, window, painted = open_window(library, start=False)
     result["visible_s"] = round(painted - t_gui, 3)
+    idle(app, window)
+    result["rss_visible_mib"] = round(rss_mib())
     window.warm_up()  # as MainWindow.start does (its sync is left out, see the docstring)
     idle(app, window)
     settle(app, 2.0)
