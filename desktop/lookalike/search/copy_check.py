@@ -1,0 +1,150 @@
+"""The same-photo test of a search: re-ranking's fit, confirmed on the pixels of both photos.
+
+A shortlisted candidate is a copy of the query ("same_photo") when
+
+1. its affine fit (:class:`lookalike.search.rerank.Fit`) passes the cell-level copy gate of
+   duplicate grouping (:func:`copy_gate`: more inliers than chance, a high inlier ratio, most
+   of one frame covered), and
+2. the pixels confirm it (:mod:`lookalike.search.copy_pixels`): the map, refined on the pixels,
+   carries every textured block of one photo onto the other to a fraction of a pixel, which a
+   second shot's perspective never allows.
+
+Mirrored copies: the trunk's stride-16 codes are not mirror-invariant and affine RANSAC rejects
+mirror maps, so a mirrored copy verifies only against the mirrored query. Its global
+descriptor stays close (copies bench: mirror pairs' cosine p5 0.69, median 0.89), so the
+mirrored query's local features are computed on demand, only when a shortlisted candidate with
+a cosine above chance (:data:`MIRROR_COSINE`) failed verification (one more embedding for that
+query; none otherwise).
+
+The query's pixels come through :class:`QueryImage`; candidates are decoded from their files
+(``VectorStore.path_of``) at the query's pixel scale, only for the few candidates that pass
+the gate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from lookalike.errors import KnownError
+from lookalike.search.copy_pixels import (
+    SIDE,
+    Gray,
+    PixelEvidence,
+    candidate_side,
+    is_pixel_copy,
+    pixel_check,
+    to_gray,
+)
+from lookalike.types import Locals
+
+log = logging.getLogger(__name__)
+
+Rgb = npt.NDArray[np.uint8]
+
+MIRROR_COSINE = 0.68
+"""Global cosine above which an unverified candidate may be a mirrored copy: the p99 of
+unrelated pairs (duplicate grouping's calibration, ``pair_check.BURST_COSINE``'s measurement;
+copies bench: unrelated p99 0.57, mirrored copies p5 0.69)."""
+
+
+QUERY_SIDE = 1024
+"""Long side the query file is decoded at (the embedder's; the copy test shrinks it further)."""
+
+
+@dataclass
+class QueryImage:
+    """The query's pixels for the copy test, decoded once, and its mirrored local features.
+
+    Attributes:
+        source: the query file, or its upright (H, W, 3) uint8 pixels as embedded, or a
+            callable that decodes them (raising ``KnownError`` when it cannot).
+        embed_locals: pixels → local features (the search's embedder), for the mirrored query;
+            None: mirrored copies are not looked for.
+        turn: quarter turns (counter-clockwise) and mirror of the pixels as embedded for this
+            variant of the query (``decode.query.turns`` order: 0-3 turns, 4-7 mirrored turns).
+    """
+
+    source: Path | Rgb | Callable[[], Rgb]
+    embed_locals: Callable[[Rgb], Locals | None] | None = None
+    turn: int = 0
+    _rgb: Rgb | None = field(default=None, repr=False)
+    _mirrored: Locals | None = field(default=None, repr=False)
+    _mirror_done: bool = field(default=False, repr=False)
+
+    def rgb(self) -> Rgb | None:
+        """The pixels as embedded for this variant (None: unreadable)."""
+        if self._rgb is None:
+            try:
+                base = (self.source if isinstance(self.source, np.ndarray)
+                        else _decode(self.source) if isinstance(self.source, Path)
+                        else self.source())  # fmt: skip
+            except KnownError as exc:
+                log.info("query pixels unreadable (%s): no pixel copy test", exc)
+                return None
+            if self.turn >= 4:
+                base = base[:, ::-1]
+            self._rgb = np.ascontiguousarray(np.rot90(base, self.turn % 4))
+        return self._rgb
+
+    def gray(self, mirrored: bool = False) -> Gray | None:
+        """Grey pixels, long side :data:`copy_pixels.SIDE` (mirrored left-right on request)."""
+        rgb = self.rgb()
+        if rgb is None:
+            return None
+        grey = to_gray(rgb, SIDE)
+        return np.ascontiguousarray(grey[:, ::-1]) if mirrored else grey
+
+    def mirrored_locals(self) -> Locals | None:
+        """The mirrored query's local features (embedded once; None when not available)."""
+        if not self._mirror_done:
+            self._mirror_done = True
+            rgb = self.rgb()
+            if rgb is not None and self.embed_locals is not None and self.turn == 0:
+                self._mirrored = self.embed_locals(np.ascontiguousarray(rgb[:, ::-1]))
+        return self._mirrored
+
+    def turned(self, turn: int) -> QueryImage:
+        """The same query as its variant ``turn`` (no mirrored search for a turned variant)."""
+        return QueryImage(self.source, None, turn, None)
+
+
+def _decode(path: Path) -> Rgb:
+    from lookalike.decode.image import decode
+
+    return decode(path, QUERY_SIDE).rgb
+
+
+class CopyPixels:
+    """The pixel test of one search: the query's pixels and a way to the candidates' files."""
+
+    def __init__(self, query: QueryImage, path_of: Callable[[int], Path | None]) -> None:
+        self.query = query
+        self._path_of = path_of
+
+    def check(self, photo_id: int, affine: npt.NDArray[np.float64], mirrored: bool = False
+              ) -> PixelEvidence:  # fmt: skip
+        """Measure the copy test of one candidate under the fitted query → candidate map."""
+        grey = self.query.gray(mirrored)
+        path = self._path_of(photo_id)
+        if grey is None or path is None or not str(path):
+            return PixelEvidence()
+        side = candidate_side(affine)
+        try:
+            from lookalike.decode.image import decode
+
+            candidate = to_gray(decode(path, side).rgb, side)
+        except (KnownError, OSError) as exc:
+            log.info("photo %d unreadable for the copy test (%s)", photo_id, exc)
+            return PixelEvidence()
+        return pixel_check(grey, candidate, affine)
+
+    def is_copy(self, photo_id: int, affine: npt.NDArray[np.float64] | None,
+                mirrored: bool = False) -> bool:  # fmt: skip
+        """Whether the pixels confirm a copy (False when they cannot be read)."""
+        return affine is not None and is_pixel_copy(self.check(photo_id, affine, mirrored))
