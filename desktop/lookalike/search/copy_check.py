@@ -9,12 +9,13 @@ A shortlisted candidate is a copy of the query ("same_photo") when
    carries every textured block of one photo onto the other to a fraction of a pixel, which a
    second shot's perspective never allows.
 
-Mirrored copies: the trunk's stride-16 codes are not mirror-invariant and affine RANSAC rejects
-mirror maps, so a mirrored copy verifies only against the mirrored query. Its global
-descriptor stays close (copies bench: mirror pairs' cosine p5 0.69, median 0.89), so the
-mirrored query's local features are computed on demand, only when a shortlisted candidate with
-a cosine above chance (:data:`MIRROR_COSINE`) failed verification (one more embedding for that
-query; none otherwise).
+Mirrored and sideways copies: the trunk's stride-16 codes are neither mirror- nor
+rotation-invariant and affine RANSAC rejects mirror maps, so such a copy verifies only against
+the mirrored or turned query. Its global descriptor stays close (copies bench: mirror pairs'
+cosine p5 0.69, median 0.89), so the local features of the query's variants (:data:`VARIANTS`)
+are computed on demand, one at a time, only while a shortlisted candidate with a cosine above
+chance (:data:`MIRROR_COSINE`) failed the copy gate (one more embedding per variant tried;
+none for most queries).
 
 The query's pixels come through :class:`QueryImage`; candidates are decoded from their files
 (``VectorStore.path_of``) at the query's pixel scale, only for the few candidates that pass
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 
 Rgb = npt.NDArray[np.uint8]
 
+VARIANTS = (4, 1, 3, 2)
+"""The query's variants tried, in order, for candidates it could not verify upright: the mirror
+(a flipped copy), then the quarter turns (a copy stored sideways without EXIF)."""
 MIRROR_COSINE = 0.68
 """Global cosine above which an unverified candidate may be a mirrored copy: the p99 of
 unrelated pairs (duplicate grouping's calibration, ``pair_check.BURST_COSINE``'s measurement;
@@ -57,25 +61,30 @@ QUERY_SIDE = 1024
 """Long side the query file is decoded at (the embedder's; the copy test shrinks it further)."""
 
 
+def dihedral(image: npt.NDArray[np.generic], variant: int) -> npt.NDArray[np.generic]:
+    """An image as variant ``variant`` (``decode.query.turns`` order: 0-3 quarter turns
+    counter-clockwise, 4-7 the same of its left-right mirror)."""
+    base = image[:, ::-1] if variant >= 4 else image
+    return np.ascontiguousarray(np.rot90(base, variant % 4))
+
+
 @dataclass
 class QueryImage:
-    """The query's pixels for the copy test, decoded once, and its mirrored local features.
+    """The query's pixels for the copy test, decoded once, and its variants' local features.
 
     Attributes:
         source: the query file, or its upright (H, W, 3) uint8 pixels as embedded, or a
             callable that decodes them (raising ``KnownError`` when it cannot).
-        embed_locals: pixels → local features (the search's embedder), for the mirrored query;
-            None: mirrored copies are not looked for.
-        turn: quarter turns (counter-clockwise) and mirror of the pixels as embedded for this
-            variant of the query (``decode.query.turns`` order: 0-3 turns, 4-7 mirrored turns).
+        embed_locals: pixels → local features (the search's embedder), for the mirrored and
+            turned query (:data:`VARIANTS`); None: such copies are not looked for.
+        turn: the variant of the pixels as embedded for this search (``dihedral``).
     """
 
     source: Path | Rgb | Callable[[], Rgb]
     embed_locals: Callable[[Rgb], Locals | None] | None = None
     turn: int = 0
     _rgb: Rgb | None = field(default=None, repr=False)
-    _mirrored: Locals | None = field(default=None, repr=False)
-    _mirror_done: bool = field(default=False, repr=False)
+    _variants: dict[int, Locals | None] = field(default_factory=dict, repr=False)
 
     def rgb(self) -> Rgb | None:
         """The pixels as embedded for this variant (None: unreadable)."""
@@ -87,31 +96,31 @@ class QueryImage:
             except KnownError as exc:
                 log.info("query pixels unreadable (%s): no pixel copy test", exc)
                 return None
-            if self.turn >= 4:
-                base = base[:, ::-1]
-            self._rgb = np.ascontiguousarray(np.rot90(base, self.turn % 4))
+            self._rgb = np.asarray(dihedral(base, self.turn), np.uint8)
         return self._rgb
 
-    def gray(self, mirrored: bool = False) -> Gray | None:
-        """Grey pixels, long side :data:`copy_pixels.SIDE` (mirrored left-right on request)."""
+    def gray(self, variant: int = 0) -> Gray | None:
+        """Grey pixels, long side :data:`copy_pixels.SIDE`, as ``variant`` of this query."""
         rgb = self.rgb()
         if rgb is None:
             return None
-        grey = to_gray(rgb, SIDE)
-        return np.ascontiguousarray(grey[:, ::-1]) if mirrored else grey
+        return np.asarray(dihedral(to_gray(rgb, SIDE), variant), np.float32)
 
-    def mirrored_locals(self) -> Locals | None:
-        """The mirrored query's local features (embedded once; None when not available)."""
-        if not self._mirror_done:
-            self._mirror_done = True
+    def variant_locals(self, variant: int) -> Locals | None:
+        """The local features of the query as ``variant`` (embedded once; None when not
+        available, e.g. for a query that is itself a turned variant)."""
+        if variant not in self._variants:
             rgb = self.rgb()
-            if rgb is not None and self.embed_locals is not None and self.turn == 0:
-                self._mirrored = self.embed_locals(np.ascontiguousarray(rgb[:, ::-1]))
-        return self._mirrored
+            ok = rgb is not None and self.embed_locals is not None and self.turn == 0
+            self._variants[variant] = (self.embed_locals(np.asarray(dihedral(rgb, variant),
+                                                                     np.uint8))
+                                       if ok and rgb is not None and self.embed_locals
+                                       else None)  # fmt: skip
+        return self._variants[variant]
 
     def turned(self, turn: int) -> QueryImage:
-        """The same query as its variant ``turn`` (no mirrored search for a turned variant)."""
-        return QueryImage(self.source, None, turn, None)
+        """The same query as its variant ``turn`` (no variants of a variant are embedded)."""
+        return QueryImage(self.source, None, turn)
 
 
 def _decode(path: Path) -> Rgb:
@@ -127,10 +136,11 @@ class CopyPixels:
         self.query = query
         self._path_of = path_of
 
-    def check(self, photo_id: int, affine: npt.NDArray[np.float64], mirrored: bool = False
+    def check(self, photo_id: int, affine: npt.NDArray[np.float64], variant: int = 0
               ) -> PixelEvidence:  # fmt: skip
-        """Measure the copy test of one candidate under the fitted query → candidate map."""
-        grey = self.query.gray(mirrored)
+        """Measure the copy test of one candidate under the fitted map of the query's
+        ``variant`` onto the candidate."""
+        grey = self.query.gray(variant)
         path = self._path_of(photo_id)
         if grey is None or path is None or not str(path):
             return PixelEvidence()
@@ -145,6 +155,6 @@ class CopyPixels:
         return pixel_check(grey, candidate, affine)
 
     def is_copy(self, photo_id: int, affine: npt.NDArray[np.float64] | None,
-                mirrored: bool = False) -> bool:  # fmt: skip
+                variant: int = 0) -> bool:  # fmt: skip
         """Whether the pixels confirm a copy (False when they cannot be read)."""
-        return affine is not None and is_pixel_copy(self.check(photo_id, affine, mirrored))
+        return affine is not None and is_pixel_copy(self.check(photo_id, affine, variant))

@@ -57,7 +57,7 @@ SCATTER_PERCENTILE = 90
 shot's perspective moves the blocks near the frame's edges most, which a median hides."""
 COPY_NCC = 0.80
 """Smallest median correlation of the blocks at their best shift for a copy."""
-COPY_PERSPECTIVE = 1.5
+COPY_PERSPECTIVE = 1.2
 """Largest perspective gain (:attr:`PixelEvidence.perspective`) of a copy."""
 
 

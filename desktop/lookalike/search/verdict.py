@@ -9,7 +9,8 @@ matching pass. Rules (:func:`decide`):
   most of one frame covered) AND the pixels confirm it: the map, refined on both photos' pixels,
   carries every textured block exactly (:mod:`lookalike.search.copy_check`,
   :mod:`lookalike.search.copy_pixels`), which another shot's perspective never allows. A
-  mirrored copy is tried against the mirrored query (embedded on demand). Without the query's
+  mirrored or sideways copy is tried against the mirrored and turned query (embedded on
+  demand, one variant at a time). Without the query's
   pixels (``pixels=None``), :func:`decide`: the cells' copy test with the exact map on one grid
   (:data:`SAME_PHOTO_RESIDUAL`), which misses resampled copies (crops, 320 px).
 - ``same_place``: more inliers than unrelated photos reach by chance (:data:`SAME_PLACE_INLIERS`).
@@ -30,7 +31,7 @@ from typing import get_args
 
 import numpy as np
 
-from lookalike.search.copy_check import MIRROR_COSINE, CopyPixels
+from lookalike.search.copy_check import MIRROR_COSINE, VARIANTS, CopyPixels
 from lookalike.search.pair_check import COPY_RESIDUAL, PairEvidence, copy_gate, judge_fit
 from lookalike.search.rerank import DEFAULT_PARAMS, Fit, RerankParams, rerank_fits
 from lookalike.search.similar import Match, Verdict
@@ -128,43 +129,45 @@ def verified_matches(
         suspects = [i for i, m in enumerate(judged)
                     if not gated[i] and locals_[i] is not None
                     and cosines.get(m.photo_id, m.score) >= MIRROR_COSINE]  # fmt: skip
-        judged = _mirrored_copies(judged, suspects, head, locals_, cosines, pixels, params)
+        judged = _variant_copies(judged, suspects, head, locals_, cosines, pixels, params)
     order = np.argsort(-np.asarray([m.score for m in judged]), kind="stable")
     ranked = [judged[i] for i in order.tolist()] + tail
     return [replace(m, rank=r) for r, m in enumerate(ranked[:top], start=1)]
 
 
 def decide_pixels(evidence: PairEvidence, fit: Fit | None, photo_id: int, pixels: CopyPixels,
-                  mirrored: bool = False) -> Verdict:  # fmt: skip
+                  variant: int = 0) -> Verdict:  # fmt: skip
     """The verdict with the pixel copy test: ``same_photo`` when the cells' copy gate holds
-    and the pixels confirm the map (:mod:`lookalike.search.copy_check`), else as
-    :func:`decide` without its cell-level copy test."""
-    if fit is not None and copy_gate(evidence) and pixels.is_copy(photo_id, fit.affine, mirrored):
+    and the pixels confirm the map of the query's ``variant`` (``copy_check.dihedral``) onto
+    the candidate, else as :func:`decide` without its cell-level copy test."""
+    if fit is not None and copy_gate(evidence) and pixels.is_copy(photo_id, fit.affine, variant):
         return "same_photo"
     return "same_place" if evidence.inliers > SAME_PLACE_INLIERS else "similar"
 
 
-def _mirrored_copies(judged: list[Match], suspects: Sequence[int], head: Sequence[Match],
-                     locals_: Sequence[Locals | None], cosines: Mapping[int, float],
-                     pixels: CopyPixels, params: RerankParams) -> list[Match]:  # fmt: skip
+def _variant_copies(judged: list[Match], suspects: Sequence[int], head: Sequence[Match],
+                    locals_: Sequence[Locals | None], cosines: Mapping[int, float],
+                    pixels: CopyPixels, params: RerankParams) -> list[Match]:  # fmt: skip
     """The ``suspects`` (indices into ``judged``: close in cosine, but the upright query's fit
-    failed the copy gate) tried against the mirrored query (its local features embedded on
-    demand, see ``copy_check``); a confirmed mirrored copy becomes ``same_photo`` with the
-    mirrored fit's inliers and boost."""
-    if not suspects:
-        return judged
-    mirrored = pixels.query.mirrored_locals()
-    if mirrored is None:
-        return judged
-    base = [head[i].score for i in suspects]
-    new, fits = rerank_fits(base, mirrored, [locals_[i] for i in suspects], params)
-    out = list(judged)
-    for i, score, fit in zip(suspects, new.tolist(), fits, strict=True):
-        loc = locals_[i]
-        if fit is None or loc is None:
-            continue
-        evidence = evidence_of(mirrored, loc, fit, cosines.get(head[i].photo_id, head[i].score))
-        if decide_pixels(evidence, fit, head[i].photo_id, pixels, True) == "same_photo":
-            out[i] = replace(judged[i], score=max(float(score), judged[i].score),
-                             inliers=fit.inliers, verdict="same_photo")  # fmt: skip
+    failed the copy gate) tried against the query's variants (``copy_check.VARIANTS``, their
+    local features embedded on demand) until none is left; a confirmed copy becomes
+    ``same_photo`` with that fit's inliers and boost."""
+    out, left = list(judged), list(suspects)
+    for variant in VARIANTS:
+        if not left:
+            break
+        query = pixels.query.variant_locals(variant)
+        if query is None:
+            break
+        new, fits = rerank_fits([head[i].score for i in left], query,
+                                [locals_[i] for i in left], params)  # fmt: skip
+        for i, score, fit in zip(list(left), new.tolist(), fits, strict=True):
+            loc = locals_[i]
+            if fit is None or loc is None:
+                continue
+            evidence = evidence_of(query, loc, fit, cosines.get(head[i].photo_id, head[i].score))
+            if decide_pixels(evidence, fit, head[i].photo_id, pixels, variant) == "same_photo":
+                out[i] = replace(judged[i], score=max(float(score), judged[i].score),
+                                 inliers=fit.inliers, verdict="same_photo")  # fmt: skip
+                left.remove(i)
     return out
