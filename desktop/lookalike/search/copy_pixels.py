@@ -38,10 +38,10 @@ BLOCK = 16
 """Block side in pixels (at :data:`SIDE`)."""
 SEARCH = 3
 """Largest shift (pixels) searched around the fitted map in one pass (default)."""
-PASSES = ((2, 5), (1, 2), (1, 2))
+PASSES = ((2, 4), (1, 2), (1, 2))
 """(downscale, search radius in pixels at that scale) of each refinement pass: half size first
-(shifts up to 6 pixels at :data:`SIDE`: the cells' map is off by up to half a cell, 4 pixels
-for 1024-px photos, 6 for a 320-px one), then at full size."""
+(shifts up to 8 pixels at :data:`SIDE`: the cells' map is off by up to half a cell, 2 pixels
+for 1024-px photos, 6 for a 320-px one, plus RANSAC's error), then at full size."""
 MIN_TEXTURE = 6.0
 """Grey-level standard deviation below which a block is flat (sky, wall) and has no shift."""
 ISOTROPY = 0.1
@@ -283,6 +283,8 @@ def pixel_check(query: Gray, candidate: Gray, affine: Affine) -> PixelEvidence:
         centres, shifts, ncc = block_shifts(q, warped, valid, r)
         if len(centres) < (3 if down == 2 else MIN_BLOCKS):
             return PixelEvidence(len(centres))
+        if float(np.median(ncc)) < COPY_NCC / 2:  # nothing aligns: no copy, stop early
+            return PixelEvidence(len(centres), ncc=float(np.median(ncc)))
         centres = np.asarray(centres, np.float64)
         dist, field = affine_scatter(centres, shifts)
         current = _corrected(current, field, max(q.shape))
@@ -326,25 +328,46 @@ def _corrected(affine: Affine, field: npt.NDArray[np.float64], lq: int) -> Affin
 
 
 def check_files(query: Path, candidate: Path, affine: Affine) -> PixelEvidence:
-    """:func:`pixel_check` of two photo files: the query decoded at :data:`SIDE`, the candidate
-    at the query's pixel scale under ``affine`` (an unreadable file: nothing measured)."""
+    """:func:`pixel_check` of two photo files at :func:`comparison_side` (an unreadable file:
+    nothing measured)."""
     from lookalike.decode.image import decode
     from lookalike.errors import KnownError
 
     try:
-        grey = to_gray(decode(query, SIDE).rgb, SIDE)
-        side = candidate_side(affine)
-        other = to_gray(decode(candidate, side).rgb, side)
+        q = decode(query, SIDE)
+        c = decode(candidate, candidate_side(affine))
+        side = comparison_side(max(q.original_size), max(c.original_size), affine)
+        if side != SIDE:
+            c = decode(candidate, candidate_side(affine, side))
+        grey, other = to_gray(q.rgb, side), to_gray(c.rgb, candidate_side(affine, side))
     except (KnownError, OSError):
         return PixelEvidence()
     return pixel_check(grey, other, affine)
 
 
-def candidate_side(affine: Affine) -> int:
+def map_scale(affine: Affine) -> float:
+    """Linear scale of a map (candidate long sides per query long side)."""
+    return float(np.sqrt(abs(np.linalg.det(np.asarray(affine)[:2]))))
+
+
+def candidate_side(affine: Affine, side: int = SIDE) -> int:
     """Long side (pixels) to decode a candidate at so that its pixels match the query's at
-    :data:`SIDE` under ``affine`` (query → candidate, long-side units)."""
-    scale = float(np.sqrt(abs(np.linalg.det(np.asarray(affine)[:2]))))
-    return int(min(1024, max(64, round(SIDE / max(scale, 1e-3)))))
+    ``side`` under ``affine`` (query → candidate, long-side units)."""
+    return int(min(1024, max(64, round(side / max(map_scale(affine), 1e-3)))))
+
+
+def comparison_side(query_long: int, candidate_long: int, affine: Affine) -> int:
+    """The query's long side (pixels) to compare at: :data:`SIDE`, or half the detail the
+    poorer photo holds over the query's frame when that is less (a 320-px copy: 160 px), where
+    its JPEG blocks and resampling blur average out instead of moving the blocks' shifts.
+
+    Args:
+        query_long: the query's long side in pixels (as stored).
+        candidate_long: the candidate's long side in pixels (as stored).
+        affine: the query → candidate map (long-side units).
+    """
+    detail = min(query_long, candidate_long * map_scale(affine))
+    return int(max(64, min(SIDE, detail // 2)))
 
 
 def is_pixel_copy(evidence: PixelEvidence) -> bool:

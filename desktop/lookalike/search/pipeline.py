@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from lookalike.search.copy_check import CopyPixels, QueryImage
+from lookalike.search.copy_check import EMBEDDED_VARIANTS, CopyPixels, QueryImage
 from lookalike.search.defaults import DBA_ALPHA, DBA_DEPTH, DBA_K
 from lookalike.search.expand import alpha_expand, dba_shortlist
 from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams
@@ -156,7 +156,8 @@ def find(
         return matches[: options.top]
     assert query.locals is not None
     candidates = store.locals_of([m.photo_id for m in matches[: params.depth]])
-    pixels = None if image is None else CopyPixels(image, store.path_of)
+    pixels = None if image is None else CopyPixels(
+        image, store.path_of, EMBEDDED_VARIANTS if options.rotate else ())
     return verified_matches(matches, query.locals, candidates, cosines, options.top, params,
                             pixels)  # fmt: skip
 

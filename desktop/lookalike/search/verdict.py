@@ -9,8 +9,8 @@ matching pass. Rules (:func:`decide`):
   most of one frame covered) AND the pixels confirm it: the map, refined on both photos' pixels,
   carries every textured block exactly (:mod:`lookalike.search.copy_check`,
   :mod:`lookalike.search.copy_pixels`), which another shot's perspective never allows. A
-  mirrored or sideways copy is tried against the mirrored and turned query (embedded on
-  demand, one variant at a time). Without the query's
+  copy that the cells cannot fit (mirrored, sideways, 320 px) is tried on the pixels with the
+  identity map of the query's mirror and turns (see ``copy_check``). Without the query's
   pixels (``pixels=None``), :func:`decide`: the cells' copy test with the exact map on one grid
   (:data:`SAME_PHOTO_RESIDUAL`), which misses resampled copies (crops, 320 px).
 - ``same_place``: more inliers than unrelated photos reach by chance (:data:`SAME_PLACE_INLIERS`).
@@ -31,7 +31,7 @@ from typing import get_args
 
 import numpy as np
 
-from lookalike.search.copy_check import MIRROR_COSINE, VARIANTS, CopyPixels
+from lookalike.search.copy_check import FRAMED_VARIANTS, MIRROR_COSINE, CopyPixels
 from lookalike.search.pair_check import COPY_RESIDUAL, PairEvidence, copy_gate, judge_fit
 from lookalike.search.rerank import DEFAULT_PARAMS, Fit, RerankParams, rerank_fits
 from lookalike.search.similar import Match, Verdict
@@ -55,6 +55,9 @@ tripod shots). The same-photo verdict asks for the exact map on one grid (residu
 ``COPY_RESIDUAL``, 0.004 of the long side): 196 copy pairs, 20 step shots, 15 tripod shots
 (precision 0.85 over those three kinds). A global-cosine guard was measured and rejected: at
 0.85 it drops half the true copies (196 -> 104) and few shots (35 -> 29)."""
+
+IDENTITY = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+"""The map of a copy with the query's framing (long-side units)."""
 
 ORDER: tuple[Verdict, ...] = get_args(Verdict)
 """Verdicts, strongest first."""
@@ -149,11 +152,17 @@ def _variant_copies(judged: list[Match], suspects: Sequence[int], head: Sequence
                     locals_: Sequence[Locals | None], cosines: Mapping[int, float],
                     pixels: CopyPixels, params: RerankParams) -> list[Match]:  # fmt: skip
     """The ``suspects`` (indices into ``judged``: close in cosine, but the upright query's fit
-    failed the copy gate) tried against the query's variants (``copy_check.VARIANTS``, their
-    local features embedded on demand) until none is left; a confirmed copy becomes
-    ``same_photo`` with that fit's inliers and boost."""
+    failed the copy gate) tried on the pixels with the identity map of the query's variants
+    (``copy_check.FRAMED_VARIANTS``: positions are in units of the long side, so a resized,
+    mirrored or turned copy of the same framing maps unchanged), then against the fits of the
+    embedded variants (``CopyPixels.embedded``, embedded on demand) until none is left. A
+    confirmed copy becomes ``same_photo`` (with a fitted variant: its inliers and boost)."""
     out, left = list(judged), list(suspects)
-    for variant in VARIANTS:
+    for i in list(left):  # a copy with the query's framing: the identity map of a variant
+        if any(pixels.is_copy(head[i].photo_id, IDENTITY, v) for v in FRAMED_VARIANTS):
+            out[i] = replace(judged[i], verdict="same_photo")
+            left.remove(i)
+    for variant in pixels.embedded:
         if not left:
             break
         query = pixels.query.variant_locals(variant)
