@@ -78,7 +78,7 @@ def plant(home: Path, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed + 1)
     pairs = []
     with Catalog.open(home / CATALOG_FILE) as catalog:
-        root = catalog.roots()[0][0]
+        root = catalog.roots()[0].id
         ids, _ = catalog.vector_digests(qs.MODEL)
         chosen = rng.choice(ids, size=max(1, len(ids) // 50), replace=False)
         with catalog.transaction():
@@ -95,13 +95,29 @@ def plant(home: Path, seed: int) -> dict[str, Any]:
     return planted
 
 
+def timed(obj: Any, names: tuple[str, ...]) -> dict[str, float]:
+    """Wrap ``obj``'s methods ``names`` to add up their wall time (in the returned dict)."""
+    spent = dict.fromkeys(names, 0.0)
+    for name in names:
+        inner = getattr(obj, name)
+
+        def wrapper(*args: Any, _name: str = name, _inner: Any = inner) -> Any:
+            started = time.perf_counter()
+            try:
+                return _inner(*args)
+            finally:
+                spent[_name] += time.perf_counter() - started
+        setattr(obj, name, wrapper)
+    return spent
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def knn_pass(library: Library) -> float:
     """The reference: the kNN queries of a full update alone (same k, same chunks)."""
-    index = library._index
+    index = library._writer.index
     ids = np.asarray(sorted(index.labels()), np.int64)
     started = time.perf_counter()
     for start in range(0, len(ids), 1024):
@@ -114,10 +130,10 @@ def one_new_photo(library: Library, rng: np.random.Generator) -> float:
     """Store a copy of a library photo through the write path, then update and regroup."""
     finder = library.duplicates()
     catalog = library._catalog
-    original = int(rng.choice(sorted(library._index.labels())))
+    original = int(rng.choice(sorted(library._writer.index.labels())))
     vector, peaks = catalog.vector(original)  # type: ignore[misc]
     vec, loc = copy_of(rng, vector, library.embedding(original).locals)  # type: ignore[union-attr]
-    root = catalog.roots()[0][0]
+    root = catalog.roots()[0].id
     path = library.home / "photos" / f"new_{time.time_ns()}.jpg"
     with library._writer.write():
         row = catalog.photo_by_id(catalog.upsert_pending(root, path, 1, 1, None))
@@ -138,6 +154,7 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
         db.execute("DROP TABLE IF EXISTS dup_checked")
     opened_mb = peak_mb()
     finder = library.duplicates()
+    phases = timed(finder, ("_candidates", "_verify"))
     started = time.perf_counter()
     checked = finder.update(threading.Event())
     edges = finder.edges()
@@ -155,6 +172,7 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
         "full_over_knn": round(full_s / reference_s, 2),
         "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
         "one_photo_s": [round(t, 3) for t in one],
+        "phases_s": {k: round(v, 2) for k, v in phases.items()},
     })
 
 
@@ -170,6 +188,10 @@ def main() -> None:
         build = qs.prepare_home(home, args.n, args.seed)
         planted = plant(home, args.seed)
         load_before = os.getloadavg()
+        # the measuring process runs NumPy's BLAS on one thread per caller, as the app does
+        # (lookalike.app sets these before NumPy is imported)
+        for blas in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(blas, "1")
         ctx = multiprocessing.get_context("spawn")
         out = ctx.Queue()
         child = ctx.Process(target=measure, args=(str(home), planted, out))
