@@ -96,17 +96,19 @@ def plant(home: Path, seed: int) -> dict[str, Any]:
 
 
 def timed(obj: Any, names: tuple[str, ...]) -> dict[str, float]:
-    """Wrap ``obj``'s methods ``names`` to add up their wall time (in the returned dict)."""
-    spent = dict.fromkeys(names, 0.0)
+    """Wrap ``obj``'s methods ``names`` to add up their wall time and the process's CPU time
+    (all threads) in the returned dict (``name`` and ``name_cpu``)."""
+    spent = dict.fromkeys([*names, *(f"{n}_cpu" for n in names)], 0.0)
     for name in names:
         inner = getattr(obj, name)
 
         def wrapper(*args: Any, _name: str = name, _inner: Any = inner) -> Any:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             try:
                 return _inner(*args)
             finally:
                 spent[_name] += time.perf_counter() - started
+                spent[f"{_name}_cpu"] += time.process_time() - cpu
         setattr(obj, name, wrapper)
     return spent
 
@@ -115,15 +117,16 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def knn_pass(library: Library) -> float:
-    """The reference: the kNN queries of a full update alone (same k, same chunks)."""
+def knn_pass(library: Library) -> tuple[float, float]:
+    """The reference: the kNN pass of the previous design alone (k = 9, the index's own ef
+    32, chunks of 1,024 queries, the index's threads); returns wall and CPU seconds."""
     index = library._writer.index
     ids = np.asarray(sorted(index.labels()), np.int64)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(ids), 1024):
         vectors = index.vectors(ids[start : start + 1024])
         index.knn(vectors, grouping.NEIGHBOURS + 1, whitened=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def one_new_photo(library: Library, rng: np.random.Generator) -> float:
@@ -155,13 +158,15 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
     opened_mb = peak_mb()
     finder = library.duplicates()
     phases = timed(finder, ("_candidates", "_verify"))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     checked = finder.update(threading.Event())
     edges = finder.edges()
     groups = grouping.build_groups(edges)
-    full_s = time.perf_counter() - started
+    full_s, full_cpu = time.perf_counter() - started, time.process_time() - cpu
     full_mb = peak_mb()
-    reference_s = knn_pass(library)
+    load_full = os.getloadavg()[0]
+    reference_s, reference_cpu = knn_pass(library)
+    load_knn = os.getloadavg()[0]
     found = {grouping.pair(a, b) for a, b in planted["pairs"]} & set(edges)
     one = [one_new_photo(library, np.random.default_rng(s)) for s in range(5)]
     library.close()
@@ -170,6 +175,8 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
         "planted_pairs": len(planted["pairs"]), "planted_found": len(found),
         "full_s": round(full_s, 2), "knn_pass_s": round(reference_s, 2),
         "full_over_knn": round(full_s / reference_s, 2),
+        "full_cpu_s": round(full_cpu, 1), "knn_pass_cpu_s": round(reference_cpu, 1),
+        "load_after_full": round(load_full, 2), "load_after_knn_pass": round(load_knn, 2),
         "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
         "one_photo_s": [round(t, 3) for t in one],
         "phases_s": {k: round(v, 2) for k, v in phases.items()},

@@ -76,42 +76,53 @@ class LocalsTable:
     def from_blobs(cls, blobs: Mapping[int, bytes]) -> LocalsTable:
         """Decode stored local-feature blobs (``locals_to_bytes``); unreadable ones are logged
         and left out, and so are photos whose code size differs from most photos'."""
-        decoded: dict[int, tuple[npt.NDArray[np.float16], npt.NDArray[np.float16]]] = {}
         by_size: dict[int, list[int]] = {}
         for photo_id, blob in blobs.items():
             by_size.setdefault(len(blob), []).append(photo_id)
+        blocks: list[Block] = []
         for ids in by_size.values():
-            decoded.update(_decode_same_size(ids, [blobs[i] for i in ids]))
-        return cls.from_arrays(decoded)
+            blocks += _decode_same_size(ids, [blobs[i] for i in ids])
+        return cls.from_blocks(blocks)
 
     @classmethod
-    def from_arrays(
-        cls, decoded: Mapping[int, tuple[npt.NDArray[np.float16], npt.NDArray[np.float16]]]
-    ) -> LocalsTable:
-        """Build from photo id → ((k, 2) positions, (k, d) codes)."""
-        widths = [c.shape[-1] for _, c in decoded.values()]
+    def from_blocks(cls, blocks: Sequence[Block]) -> LocalsTable:
+        """Build from blocks of photos: (ids, (n, k, 2) positions, (n, k, d) codes)."""
+        widths = [c.shape[-1] for _, _, c in blocks for _ in range(len(c))]
         width = max(set(widths), key=widths.count) if widths else 1
-        kept = {i: v for i, v in decoded.items() if v[1].shape[-1] == width}
-        if len(kept) < len(decoded):
+        kept = [b for b in blocks if b[2].shape[-1] == width]
+        if len(kept) < len(blocks):
             log.warning("%d photos have local features of another size: not checked",
-                        len(decoded) - len(kept))  # fmt: skip
-        k = max((len(c) for _, c in kept.values()), default=1)
-        xy = np.zeros((len(kept), k, 2), np.float32)
-        codes = np.zeros((len(kept), k, width), np.float32)
-        count = np.zeros(len(kept), np.int64)
-        for row, (pos, code) in enumerate(kept.values()):
-            xy[row, : len(pos)] = pos
-            codes[row, : len(code)] = code
-            count[row] = len(code)
-        return cls({i: r for r, i in enumerate(kept)}, xy, codes, count)
+                        sum(len(b[0]) for b in blocks) - sum(len(b[0]) for b in kept))  # fmt: skip
+        if len(kept) == 1:  # the usual case: every blob in the compact format, one size
+            ids, pos, code = kept[0]
+            every = {photo_id: j for j, photo_id in enumerate(ids)}
+            return cls(every, pos, code, np.full(len(ids), code.shape[1], np.int64))
+        n = sum(len(ids) for ids, _, _ in kept)
+        k = max((c.shape[1] for _, _, c in kept), default=1)
+        xy = np.zeros((n, k, 2), np.float32)
+        codes = np.zeros((n, k, width), np.float32)
+        count = np.zeros(n, np.int64)
+        rows: dict[int, int] = {}
+        for ids, pos, code in kept:
+            first = len(rows)
+            rows.update((photo_id, first + j) for j, photo_id in enumerate(ids))
+            xy[first : len(rows), : pos.shape[1]] = pos
+            codes[first : len(rows), : code.shape[1]] = code
+            count[first : len(rows)] = code.shape[1]
+        return cls(rows, xy, codes, count)
 
 
-def _decode_same_size(
-    ids: Sequence[int], blobs: Sequence[bytes]
-) -> dict[int, tuple[npt.NDArray[np.float16], npt.NDArray[np.float16]]]:
+Block = tuple[Sequence[int], F32, F32]
+"""Photos decoded together: their ids, (n, k, 2) positions, (n, k, d) codes."""
+
+_STEPS = (np.arange(256, dtype=np.uint8).view(np.int8).astype(np.float32) * CODE_STEP
+          ).astype(np.float16).astype(np.float32)  # fmt: skip
+"""The code value of each int8 step (by its byte), as ``locals_from_bytes`` gives it."""
+
+
+def _decode_same_size(ids: Sequence[int], blobs: Sequence[bytes]) -> list[Block]:
     """Blobs of one length: all at once when they share the compact format's header (int8
     codes), else one by one with ``locals_from_bytes`` (older float16 rows, damaged blobs)."""
-    out = {}
     try:
         first = locals_from_bytes(blobs[0])
     except ValueError:
@@ -124,16 +135,16 @@ def _decode_same_size(
         if raw.shape[1] == size and (raw[:, : len(head)] == np.frombuffer(head, np.uint8)).all():
             body = raw[:, len(head) :]
             xy = np.ascontiguousarray(body[:, : 4 * k]).view("<f2").reshape(-1, k, 2)
-            steps = np.ascontiguousarray(body[:, 4 * k :]).view(np.int8).reshape(-1, k, width - 2)
-            codes = (steps.astype(np.float32) * CODE_STEP).astype(np.float16)
-            return {i: (xy[n].astype(np.float16), codes[n]) for n, i in enumerate(ids)}
+            codes = _STEPS[body[:, 4 * k :]].reshape(-1, k, width - 2)
+            return [(ids, xy.astype(np.float32), codes)]
+    out: list[Block] = []
     for photo_id, blob in zip(ids, blobs, strict=True):
         try:
-            loc = locals_from_bytes(blob)
+            loc = locals_from_bytes(blob).astype(np.float32)
         except ValueError as exc:
             log.warning("photo %d: unreadable local features (%s)", photo_id, exc)
             continue
-        out[photo_id] = (loc[:, :2], loc[:, 2:])
+        out.append(([photo_id], loc[None, :, :2], loc[None, :, 2:]))
     return out
 
 
@@ -260,7 +271,6 @@ def _ransac_block(src: F32, dst: F32, n: Ids) -> tuple[F64, npt.NDArray[np.bool_
 
 
 _UPPER = np.triu_indices(5)
-_TWICE = np.where(_UPPER[0] == _UPPER[1], 1.0, 2.0)
 _TOLERANCE2 = float(np.float32(DEFAULT_PARAMS.tolerance**2))
 """The inlier bound on the squared distance, as ``ransac_affine`` compares it (float32)."""
 
@@ -277,12 +287,15 @@ def _inside(src: F32, dst: F32, maps: F64) -> npt.NDArray[np.bool_]:
     ones = np.ones((*src.shape[:2], 1))
     z = np.concatenate([src, ones, dst], axis=2, dtype=np.float64)  # (P, M, 5)
     phi = z[:, :, _UPPER[0]] * z[:, :, _UPPER[1]]  # (P, M, 15)
-    zeros, minus = np.zeros(maps.shape[:2]), -np.ones(maps.shape[:2])
-    w1 = np.stack([maps[..., 0, 0], maps[..., 1, 0], maps[..., 2, 0], minus, zeros], axis=-1)
-    w2 = np.stack([maps[..., 0, 1], maps[..., 1, 1], maps[..., 2, 1], zeros, minus], axis=-1)
-    quad = w1[..., :, None] * w1[..., None, :] + w2[..., :, None] * w2[..., None, :]
-    coef = quad[..., _UPPER[0], _UPPER[1]] * _TWICE  # (P, I, 15)
-    inside: npt.NDArray[np.bool_] = np.matmul(phi, coef.transpose(0, 2, 1)) < _TOLERANCE2
+    a, b, c = maps[..., 0, 0], maps[..., 1, 0], maps[..., 2, 0]  # u ≈ a x + b y + c
+    d, e, f = maps[..., 0, 1], maps[..., 1, 1], maps[..., 2, 1]  # v ≈ d x + e y + f
+    one, zero = np.ones_like(a), np.zeros_like(a)
+    # zᵀ Q z over the upper triangle of Q (off-diagonal terms twice), in _UPPER's order
+    coef = np.stack([a * a + d * d, 2 * (a * b + d * e), 2 * (a * c + d * f), -2 * a, -2 * d,
+                     b * b + e * e, 2 * (b * c + e * f), -2 * b, -2 * e,
+                     c * c + f * f, -2 * c, -2 * f,
+                     one, zero, one], axis=1)  # (P, 15, I)  # fmt: skip
+    inside: npt.NDArray[np.bool_] = np.matmul(phi, coef) < _TOLERANCE2
     return inside
 
 
