@@ -33,7 +33,7 @@ from lookalike.store.hnsw import VectorIndex
 
 log = logging.getLogger(__name__)
 
-CHUNK = 8192
+CHUNK = 4096
 """Photos whose candidate pairs are checked and stored per catalog transaction."""
 KNN_BATCH = 1024
 """Photos per nearest-neighbour query (the library lock is held for one)."""
