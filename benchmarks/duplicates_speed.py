@@ -158,6 +158,14 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
     opened_mb = peak_mb()
     finder = library.duplicates()
     phases = timed(finder, ("_candidates", "_verify"))
+    verify = finder._verify
+    pairs = [0]
+
+    def counted(a: Any, *rest: Any) -> Any:
+        pairs[0] += len(a)
+        return verify(a, *rest)
+
+    finder._verify = counted  # type: ignore[method-assign]
     started, cpu = time.perf_counter(), time.process_time()
     checked = finder.update(threading.Event())
     edges = finder.edges()
@@ -179,7 +187,7 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
         "load_after_full": round(load_full, 2), "load_after_knn_pass": round(load_knn, 2),
         "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
         "one_photo_s": [round(t, 3) for t in one],
-        "phases_s": {k: round(v, 2) for k, v in phases.items()},
+        "phases_s": {k: round(v, 2) for k, v in phases.items()}, "pairs_checked": pairs[0],
     })
 
 

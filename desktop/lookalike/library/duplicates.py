@@ -129,11 +129,13 @@ class DuplicateFinder:
         Returns:
             How many photos were checked.
         """
-        with self._lock:
-            ids, crcs = self._catalog.vector_digests(self._model_id)
-        done = self.store.checked()
-        todo = {i: c for i, c in zip(ids.tolist(), crcs.tolist(), strict=True)
-                if done.get(i) != c}  # fmt: skip
+        with self._lock:  # the index holds every searchable photo, with its vector's CRC
+            digests = self._index().digests()
+        ids = np.fromiter(digests.keys(), np.int64, len(digests))
+        crcs = np.fromiter(digests.values(), np.int64, len(digests))
+        done_ids, done_crcs = self.store.checked_arrays()
+        fresh = ~np.isin((ids << 32) | crcs, (done_ids << 32) | done_crcs)  # CRCs: 32 bits
+        todo = dict(zip(ids[fresh].tolist(), crcs[fresh].tolist(), strict=True))
         if not todo:
             return 0
         self.store.forget_checked(todo)
@@ -165,9 +167,7 @@ class DuplicateFinder:
                                    if i in labels], np.int64)  # fmt: skip
                 if not len(live):
                     continue
-                neighbours, cosines = index.knn(
-                    index.vectors(live), grouping.NEIGHBOURS + 1, whitened=True,
-                    threads=os.cpu_count() or 1, ef=grouping.SEARCH_EF)
+                neighbours, cosines = self._knn(index, live)
             parts.append(grouping.candidate_arrays(live, neighbours, cosines, grouping.PREFILTER))
         if not parts:
             none = np.zeros(0, np.int64)
@@ -176,6 +176,23 @@ class DuplicateFinder:
         keys = grouping.pair_keys(a, b)
         _, first = np.unique(keys, return_index=True)  # a pair found from both sides: once
         return a[first], b[first], cos[first]
+
+    @staticmethod
+    def _knn(index: VectorIndex, ids: npt.NDArray[np.int64]
+             ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:  # fmt: skip
+        """Nearest neighbours of indexed photos at :data:`grouping.SEARCH_EF`, on all cores; a
+        photo that is not among its own neighbours was not reached by the narrow search (the
+        graph led it astray), and is asked again at the index's own ef (lock held)."""
+        vectors = index.vectors(ids)
+        k, threads = grouping.NEIGHBOURS + 1, os.cpu_count() or 1
+        neighbours, cosines = index.knn(vectors, k, whitened=True, threads=threads,
+                                        ef=grouping.SEARCH_EF)  # fmt: skip
+        lost = np.flatnonzero(~(neighbours == ids[:, None]).any(axis=1))
+        if len(lost) and neighbours.shape[1] == k:
+            again, cos = index.knn(vectors[lost], k, whitened=True, threads=threads)
+            if again.shape[1] == k:
+                neighbours[lost], cosines[lost] = again, cos
+        return neighbours, cosines
 
     def _verify(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64],
                 cosine: npt.NDArray[np.float32]) -> Edges:  # fmt: skip

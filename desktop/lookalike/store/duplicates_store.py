@@ -23,6 +23,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from lookalike.errors import CatalogCorrupt
 from lookalike.store.catalog import BUSY_TIMEOUT_MS
 
@@ -100,6 +103,13 @@ class DuplicatesStore:
         """Every stored edge."""
         with self._lock:
             return [tuple(r) for r in self._conn.execute("SELECT * FROM dup_edges")]
+
+    def checked_arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Photo ids (n,) and the CRC-32 of the vector each was checked with (n,)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT photo_id, vector_crc32 FROM dup_checked").fetchall()
+        both = np.asarray(rows, np.int64).reshape(-1, 2)
+        return np.ascontiguousarray(both[:, 0]), np.ascontiguousarray(both[:, 1])
 
     def checked(self) -> dict[int, int]:
         """Photo id → CRC-32 of the vector it was checked with."""

@@ -5,6 +5,7 @@ two photos are copies when their fake descriptors agree closely."""
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -118,3 +119,35 @@ def test_the_default_check_reads_stored_local_features_and_checks_each_pair_once
         assert all(a < b for a, b in checked)
         (group,) = finder.groups()
         assert group.kind == "copy" and {p.path for p in group.photos} == {original, small}
+
+
+def test_a_cancelled_update_leaves_the_rest_for_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "photos"
+    original = write_photo(root / "original.jpg", 1, size=(320, 240))
+    small = write_photo(root / "small.jpg", 1, size=(320, 240), scale=0.5)
+    for seed in (2, 3, 4, 5):
+        write_photo(root / f"other{seed}.jpg", seed, size=(320, 240))
+    monkeypatch.setattr(duplicates, "CHUNK", 2)
+    with Library.open(tmp_path / "home", FakeEmbedder()) as library:  # type: ignore[arg-type]
+        library.add_root(root)
+        list(library.sync())
+        finder = library.duplicates()
+        calls: list[tuple[int, int]] = []
+        _by_cosine(library, finder, calls)
+        cancel = threading.Event()
+        check = finder.pair_check
+        assert check is not None
+
+        def cancelling(a: int, b: int) -> PairEvidence:
+            cancel.set()  # during the first chunk
+            return check(a, b)
+
+        finder.pair_check = cancelling
+        assert finder.update(cancel) == 2  # one chunk of two photos, then stopped
+        assert len(finder.store.checked()) == 2
+        finder.pair_check = check
+        assert finder.update() == 4  # the rest
+        (group,) = finder.groups()
+        assert {p.path for p in group.photos} == {original, small}
