@@ -173,6 +173,9 @@ def test_ignores_other_files_hidden_and_excluded(tmp_path: Path, root: Path) -> 
         write(root / "skip" / "b.jpg")
         write(root / "@eaDir" / "c.jpg")
         keep = write(root / "keep.png")
+        # wait for the one wanted event first (a loaded machine reads inotify late), then
+        # settle so that any unwanted event would have arrived too
+        collector.wait_for(lambda: any(e.path == keep for e in collector.events))
         collector.settle(watcher)
     finally:
         watcher.stop()
