@@ -151,7 +151,7 @@ def one_new_photo(library: Library, rng: np.random.Generator) -> float:
 
 def measure(home: str, planted: dict[str, Any], out: Any) -> None:
     """Runs in a fresh process; puts the result dict on ``out``."""
-    library = Library.open(Path(home), qs.StandIn())  # type: ignore[arg-type]
+    library = Library.open(Path(home), qs.StandIn())
     with sqlite3.connect(Path(home) / CATALOG_FILE) as db:  # from scratch
         db.execute("DROP TABLE IF EXISTS dup_edges")
         db.execute("DROP TABLE IF EXISTS dup_checked")
@@ -165,7 +165,7 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
         pairs[0] += len(a)
         return verify(a, *rest)
 
-    finder._verify = counted  # type: ignore[method-assign]
+    finder._verify = counted  # type: ignore[method-assign,assignment]
     started, cpu = time.perf_counter(), time.process_time()
     checked = finder.update(threading.Event())
     edges = finder.edges()

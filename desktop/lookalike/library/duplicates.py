@@ -116,6 +116,7 @@ class DuplicateFinder:
                  pair_check: PairCheck | None = None) -> None:  # fmt: skip
         self._catalog, self._index, self._lock = catalog, index, lock
         self._model_id, self.store, self.pair_check = model_id, store, pair_check
+        self._done: dict[int, int] | None = None
 
     def update(self, cancel: threading.Event | None = None) -> int:
         """Check the photos that are new or changed since their last check.
@@ -131,14 +132,13 @@ class DuplicateFinder:
         """
         with self._lock:  # the index holds every searchable photo, with its vector's CRC
             digests = self._index().digests()
-        ids = np.fromiter(digests.keys(), np.int64, len(digests))
-        crcs = np.fromiter(digests.values(), np.int64, len(digests))
-        done_ids, done_crcs = self.store.checked_arrays()
-        fresh = ~np.isin((ids << 32) | crcs, (done_ids << 32) | done_crcs)  # CRCs: 32 bits
-        todo = dict(zip(ids[fresh].tolist(), crcs[fresh].tolist(), strict=True))
+        done = self._checked()
+        todo = {i: c for i, c in digests.items() if done.get(i) != c}
         if not todo:
             return 0
         self.store.forget_checked(todo)
+        for photo_id in todo:
+            done.pop(photo_id, None)
         order = np.fromiter(sorted(todo), np.int64, len(todo))
         seen = np.zeros(0, np.int64)  # pair keys checked in this update
         for start in range(0, len(order), CHUNK):
@@ -150,10 +150,19 @@ class DuplicateFinder:
             new = ~np.isin(keys, seen)
             seen = np.union1d(seen, keys[new])
             edges = self._verify(a[new], b[new], cos[new])
-            self.store.add({i: todo[i] for i in chunk.tolist()},
-                           [evidence_row(k, e) for k, e in edges.items()])  # fmt: skip
+            marked = {i: todo[i] for i in chunk.tolist()}
+            self.store.add(marked, [evidence_row(k, e) for k, e in edges.items()])
+            done.update(marked)
         log.info("duplicates: checked %d photos", len(todo))
         return len(todo)
+
+    def _checked(self) -> dict[int, int]:
+        """Photo id → CRC of the vector it was checked with, kept between updates (read again
+        when the store holds another number of photos: the catalog removed some, and their
+        rows went with them)."""
+        if self._done is None or len(self._done) != self.store.checked_count():
+            self._done = self.store.checked()
+        return self._done
 
     def _candidates(self, chunk: npt.NDArray[np.int64]) -> Candidates:
         """The candidate pairs (a < b, cosine) of ``chunk``'s photos that are in the index,

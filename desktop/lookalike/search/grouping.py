@@ -36,7 +36,7 @@ anyway (7 inliers: chance)."""
 NEIGHBOURS = 8
 """Nearest neighbours asked per photo (a group larger than this is still found: its members
 link through the representative)."""
-SEARCH_EF = 12
+SEARCH_EF = 9
 """Beam width of the nearest-neighbour queries (the index's own is 32 for searches). A copy or
 burst is far closer to its photo than anything else is, and an approximate search misses the
 neighbours that are nearly tied at the edge of the k nearest, not those. Measured on the

@@ -23,9 +23,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
-
 from lookalike.errors import CatalogCorrupt
 from lookalike.store.catalog import BUSY_TIMEOUT_MS
 
@@ -104,12 +101,10 @@ class DuplicatesStore:
         with self._lock:
             return [tuple(r) for r in self._conn.execute("SELECT * FROM dup_edges")]
 
-    def checked_arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Photo ids (n,) and the CRC-32 of the vector each was checked with (n,)."""
+    def checked_count(self) -> int:
+        """How many photos are recorded as checked."""
         with self._lock:
-            rows = self._conn.execute("SELECT photo_id, vector_crc32 FROM dup_checked").fetchall()
-        both = np.asarray(rows, np.int64).reshape(-1, 2)
-        return np.ascontiguousarray(both[:, 0]), np.ascontiguousarray(both[:, 1])
+            return int(self._conn.execute("SELECT count(*) FROM dup_checked").fetchone()[0])
 
     def checked(self) -> dict[int, int]:
         """Photo id → CRC-32 of the vector it was checked with."""
