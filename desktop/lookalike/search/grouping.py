@@ -36,14 +36,17 @@ anyway (7 inliers: chance)."""
 NEIGHBOURS = 8
 """Nearest neighbours asked per photo (a group larger than this is still found: its members
 link through the representative)."""
-SEARCH_EF = 9
-"""Beam width of the nearest-neighbour queries (the index's own is 32 for searches). A copy or
-burst is far closer to its photo than anything else is, and an approximate search misses the
-neighbours that are nearly tied at the edge of the k nearest, not those. Measured on the
-synthetic library of ``benchmarks/duplicates_speed.py`` (5,100 photos, against exact
-neighbours): ef 12 misses 14 of 3,080 candidate pairs, all at cosine 0.79 or less (below what a
-verifiable copy, 0.81, or a burst, 0.90, reaches), and no planted copy (20,400 photos: 400/400);
-the kNN pass takes 2.5 times less than at ef 32."""
+SEARCH_EF = 12
+"""Beam width of the nearest-neighbour queries (searches use the index's own, 32). A copy or a
+burst is far closer to its photo than anything else is, and a narrow search loses neighbours
+that are nearly tied at the edge of the k nearest, not those: on the synthetic library of
+``benchmarks/duplicates_speed.py`` (5,100 photos, against exact neighbours) ef 12 misses 14 of
+3,080 candidate pairs, all at cosine 0.79 or less (a copy the check can verify has 0.81 or
+more, a burst 0.90). What a narrow search does lose now and then is a whole query, when the
+graph leads it astray (100k photos: 3 of 2,000 planted copies, both photos' searches ending
+at cosine 0.1): a photo that does not find itself is asked again at the index's ef
+(``DuplicateFinder._knn``). CPU of the kNN pass at 100k: 144 s at ef 32, 92 s at ef 12, 88 s
+at ef 9 (kept at 12: no real gain for more misses)."""
 
 Pair = tuple[int, int]
 """(a, b) photo ids with a < b."""
