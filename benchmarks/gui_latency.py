@@ -3,17 +3,19 @@
 Builds (or reuses, with ``--home``) a library of a folder of photos, then drives the real window
 offscreen and prints medians and 90th percentiles:
 
-    python benchmarks/gui_latency.py [IMAGES] [--fake] [--queries 20] [--home DIR]
+    python benchmarks/gui_latency.py [IMAGES] [--fake] [--preset P] [--queries 20] [--home DIR]
 
-IMAGES defaults to ../shared/bench/dev/images. The real "fast" embedder is used unless ``--fake``
-(the tests' FakeEmbedder: measures the GUI's own overhead, not the model's).
+IMAGES defaults to ../shared/bench/dev/images. The real embedder of ``--preset`` (the app's
+default) is used unless ``--fake`` (the tests' FakeEmbedder: measures the GUI's own overhead,
+not the model's).
 
 Measured:
 - launch: from before the GUI modules are imported to the window's first paint (the library is
   opened before, its time is printed separately);
 - drop → results: from the drop event to the results being in the grid (``resultsShown``), for
-  a library photo (its stored vector is reused) and for a copy outside the library (embedded);
-  plus until the visible thumbnails are painted (cold thumbnail cache);
+  a library photo (its stored vector is reused) and for a copy outside the library (embedded),
+  also when that copy was dragged over the window ``--hover`` ms before its drop (the window
+  embeds it meanwhile); plus until the visible thumbnails are painted (cold thumbnail cache);
 - select → highlights: from selecting a result to the match view's boxes (``highlightsShown``),
   the result's photo not yet decoded (cold) and decoded before (warm).
 """
@@ -32,13 +34,15 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_IMAGES = REPO.parent / "shared" / "bench" / "dev" / "images"
+DEFAULT_IMAGES = next((up / "shared" / "bench" / "dev" / "images" for up in REPO.parents
+                       if (up / "shared" / "bench" / "dev").is_dir()), Path("shared/bench/dev"))
+"""bench/dev's photos, in ``shared/`` next to the repository (a worktree sits deeper)."""
 
 log = logging.getLogger("gui_latency")
 
 
-def make_embedder(fake: bool) -> object:
-    """The real "fast" embedder, or the tests' FakeEmbedder with ``--fake``."""
+def make_embedder(fake: bool, preset: str) -> object:
+    """The real embedder of ``preset``, or the tests' FakeEmbedder with ``--fake``."""
     if fake:
         sys.path.insert(0, str(REPO))
         from tests.fakes import FakeEmbedder
@@ -46,7 +50,7 @@ def make_embedder(fake: bool) -> object:
         return FakeEmbedder()
     from lookalike.embed.model import Embedder
 
-    return Embedder.from_preset("fast")
+    return Embedder.from_preset(preset)
 
 
 def timed(signal: object, action: object, timeout_s: float = 60.0) -> float:
@@ -99,17 +103,37 @@ def drop(window: object, path: Path) -> None:
     window.dropEvent(event)  # type: ignore[attr-defined]
 
 
+def drag_enter(window: object, path: Path) -> None:
+    """What the window gets when a file from the file manager is dragged over it."""
+    from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDragEnterEvent(QPoint(300, 300), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    window.dragEnterEvent(event)  # type: ignore[attr-defined]
+
+
+def hover(app: object, seconds: float) -> None:
+    """Run the event loop for ``seconds`` (a photo held over the window)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.005)
+
+
 def summary(name: str, seconds: list[float]) -> str:
     ms = sorted(s * 1000 for s in seconds)
     p90 = ms[min(len(ms) - 1, round(0.9 * (len(ms) - 1)))]
     return f"{name:<44} median {statistics.median(ms):7.1f} ms   p90 {p90:7.1f} ms   (n={len(ms)})"
 
 
-def build_library(images: Path, home: Path, fake: bool) -> object:
+def build_library(images: Path, home: Path, fake: bool, preset: str) -> object:
     from lookalike.library import Library
 
     started = time.perf_counter()
-    library = Library.open(home, make_embedder(fake))  # type: ignore[arg-type]
+    library = Library.open(home, make_embedder(fake, preset))  # type: ignore[arg-type]
     library.add_root(images)
     for progress in library.sync():
         last = progress
@@ -158,6 +182,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="?", type=Path, default=DEFAULT_IMAGES)
     parser.add_argument("--fake", action="store_true", help="use the tests' FakeEmbedder")
+    parser.add_argument("--preset", default=None, help="model preset (default: the app's)")
+    parser.add_argument("--hover", type=float, default=300.0,
+                        help="ms a photo is dragged over the window before its drop")
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--home", type=Path, help="library folder to build or reuse")
     args = parser.parse_args()
@@ -167,7 +194,10 @@ def main() -> int:
     os.environ["LOOKALIKE_HOME"] = str(scratch)  # fresh thumbnail cache, window state
     sys.path.insert(0, str(REPO / "desktop"))
     images = args.images.resolve()
-    library = build_library(images, args.home or scratch / "library", args.fake)
+    from lookalike.embed.presets import DEFAULT_PRESET
+
+    preset = args.preset or DEFAULT_PRESET
+    library = build_library(images, args.home or scratch / "library", args.fake, preset)
 
     t_open = time.perf_counter()
     app, window, painted = open_window(library, start=True)
@@ -179,6 +209,7 @@ def main() -> int:
     outside = scratch / "outside"
     outside.mkdir()
     results_lib, results_ext, thumbs_cold, select_cold, select_warm = [], [], [], [], []
+    results_dragged: list[float] = []
     search, match = window.search, window.search.match_view
 
     def settle_auto_selection() -> None:
@@ -196,6 +227,11 @@ def main() -> int:
         copy = shutil.copy(query, outside / f"{n}_{query.name}")
         results_ext.append(timed(search.resultsShown, lambda c=copy: drop(window, Path(c))))
         settle_auto_selection()
+        dragged = Path(shutil.copy(query, outside / f"dragged_{n}_{query.name}"))
+        drag_enter(window, dragged)
+        hover(app, args.hover / 1000)
+        results_dragged.append(timed(search.resultsShown, lambda d=dragged: drop(window, d)))
+        settle_auto_selection()
         for row in (2, 3):  # rows 0 (auto-selected) and 1 may be decoded already
             index = search.model.index(row)
             select_cold.append(
@@ -209,12 +245,14 @@ def main() -> int:
     window.close()
 
     print(
-        f"photos in library: {indexed}  ({'fake' if args.fake else 'real'} "
-        f"embedder, {len(queries)} queries, platform {app.platformName()})"
+        f"photos in library: {indexed}  ({'fake' if args.fake else preset} "
+        f"embedder, {len(queries)} queries, platform {app.platformName()}, "
+        f"load {os.getloadavg()[0]:.2f})"
     )
     print(f"{'launch → window painted':<44} {launch * 1000:7.1f} ms")
     print(summary("drop library photo → results in grid", results_lib))
     print(summary("drop outside photo → results in grid", results_ext))
+    print(summary(f"drag {args.hover:.0f} ms, drop → results in grid", results_dragged))
     print(summary("results → visible thumbnails painted (cold)", thumbs_cold))
     print(summary("select result → highlights (cold decode)", select_cold))
     print(summary("select result → highlights (warm)", select_warm))

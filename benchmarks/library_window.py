@@ -1,23 +1,33 @@
-"""The window on a big library: time to open it, to show the window, to first results; idle RSS.
+"""The window on a big library: open, visible, idle memory, first results, drop → results.
 
 Uses a library home built by ``query_speed.py --keep HOME`` (N synthetic photos with vectors,
 peaks and local features; 100k by default), so build that first::
 
     python benchmarks/query_speed.py --keep /tmp/qs100k            # builds the 100k home
-    python benchmarks/library_window.py /tmp/qs100k [--photo ../shared/bench/perf/x.jpg]
+    python benchmarks/library_window.py /tmp/qs100k [--perf ../shared/bench/perf] [--json]
 
-Measured, in this order, in one process (offscreen Qt):
+Opening a library may write to its home (WAL, a repaired index): point it at a copy of a home
+that others read. Measured, in this order, in one process (offscreen Qt unless
+``QT_QPA_PLATFORM`` says otherwise):
 
 - open: ``Library.open`` of the home (catalog checks, the HNSW index loaded);
 - visible: from before the GUI modules are imported to the window's first paint;
-- idle RSS: resident memory once the window has painted and its counts have loaded;
-- first results: dropping a full-size photo from outside the library (embedded for real with
-  the ``--preset`` model, searched with the default options) until the results are in the grid,
-  ``--drops`` times (median and max);
-- disk: the catalog (+ WAL) and the index files.
+- first results: a full-size photo from outside the library dropped as soon as the window
+  shows (embedded for real with the ``--preset`` model after the window's warm-up run, as
+  ``MainWindow.start`` queues it; searched with the window's options) until the results are
+  in the grid, from before the GUI modules are imported and from the drop;
+- idle RSS: resident memory once that search is done and the window is idle (the model's
+  buffers allocated); also before the library is opened (the model's session made), after it
+  is opened (the index loaded) and once visible;
+- drop → results over ``--drops`` more drops of different photos, and drag → drop → results
+  where each photo was dragged over the window ``--hover`` ms before it was dropped (the
+  window embeds it meanwhile);
+- disk: the catalog (+ WAL) and the index files;
+- reference: a fixed NumPy workload timed at the start and the end, so that runs on a busy
+  machine can be compared (ratios), with the load average.
 
 The synthetic photos do not exist on disk, so the window's start-up sync is not started (it
-would sweep them as deleted): the figure is the window itself plus the status query it makes.
+would sweep them as deleted), and their thumbnails show as missing.
 """
 
 from __future__ import annotations
@@ -34,10 +44,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from gui_latency import drop, open_window, timed  # noqa: E402
-from query_speed import StandIn, storage  # noqa: E402
-
-PERF = HERE.parents[0] / ".." / "shared" / "bench" / "perf"
+from gui_latency import drag_enter, drop, open_window, timed  # noqa: E402
+from query_speed import PHOTOS, StandIn, storage  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -54,32 +62,88 @@ def settle(app: Any, seconds: float) -> None:
         time.sleep(0.01)
 
 
-def measure(home: Path, photo: Path, preset: str, drops: int) -> dict[str, Any]:
+def idle(app: Any, window: Any) -> None:
+    """Run the event loop until the window's library calls have all answered."""
+    while window.runner.busy() or window.decoder.busy():
+        app.processEvents()
+        time.sleep(0.005)
+    app.processEvents()
+
+
+def reference_ms() -> float:
+    """Median milliseconds of a fixed NumPy workload (a 2-core machine's speed right now)."""
+    import numpy as np
+
+    a = np.random.default_rng(0).standard_normal((384, 384), dtype=np.float32)
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(20):
+            a = np.tanh(a @ a.T / 384)
+        runs.append(time.perf_counter() - start)
+    return round(statistics.median(runs) * 1000, 1)
+
+
+def drops(app: Any, window: Any, photos: list[Path], hover_ms: float) -> list[float]:
+    """Drop → results seconds per photo; with ``hover_ms``, each is dragged over the window
+    that long before its drop (the clock starts at the drop)."""
+    out = []
+    for photo in photos:
+        idle(app, window)
+        if hover_ms:
+            drag_enter(window, photo)
+            settle(app, hover_ms / 1000)
+        out.append(timed(window.search.resultsShown, lambda p=photo: drop(window, p)))
+        idle(app, window)
+    return out
+
+
+def ms(seconds: list[float]) -> dict[str, float]:
+    values = sorted(s * 1000 for s in seconds)
+    return {"p50": round(statistics.median(values)), "max": round(values[-1]), "n": len(values)}
+
+
+def measure(home: Path, photos: list[Path], preset: str, args: argparse.Namespace
+            ) -> dict[str, Any]:  # fmt: skip
     from lookalike.embed.model import Embedder
     from lookalike.library.facade import Library
 
+    result: dict[str, Any] = {"preset": preset, "load_average_start": os.getloadavg()}
+    result["reference_ms_start"] = reference_ms()
     stand_in = StandIn()
     stand_in.real = Embedder.from_preset(preset)
-    result: dict[str, Any] = {"load_average_start": [round(x, 2) for x in os.getloadavg()]}
     result["rss_before_open_mib"] = round(rss_mib())
     start = time.perf_counter()
     library = Library.open(home, stand_in)  # type: ignore[arg-type]
     result["open_s"] = round(time.perf_counter() - start, 2)
+    result["rss_after_open_mib"] = round(rss_mib())
     t_gui = time.perf_counter()
     app, window, painted = open_window(library, start=False)
     result["visible_s"] = round(painted - t_gui, 3)
-    settle(app, 3.0)
-    result["idle_rss_mib"] = round(rss_mib())
+    result["rss_visible_mib"] = round(rss_mib())
+    window.warm_up()  # as MainWindow.start does (its sync is left out, see the docstring)
     search = window.search
-    times = [timed(search.resultsShown, lambda: drop(window, photo)) for _ in range(drops)]
-    result["first_results_ms"] = round(times[0] * 1000)
-    result["drop_to_results_median_ms"] = round(statistics.median(times) * 1000)
-    result["drop_to_results_max_ms"] = round(max(times) * 1000)
+    first = timed(search.resultsShown, lambda: drop(window, photos[0]))  # dropped at once
+    result["first_results_s"] = round(time.perf_counter() - t_gui, 2)
+    result["first_drop_to_results_ms"] = round(first * 1000)
+    idle(app, window)
+    settle(app, 2.0)
+    result["idle_rss_mib"] = round(rss_mib())
+    if args.shot:
+        idle(app, window)
+        settle(app, 1.0)
+        window.grab().save(str(args.shot))
+    others = (photos[1:] * args.drops)[: args.drops] or photos[:1]
+    result["drop_to_results_ms"] = ms(drops(app, window, others, 0.0))
+    result["drag_drop_to_results_ms"] = ms(drops(app, window, others, args.hover))
+    result["hover_ms"] = args.hover
+    result["results_shown"] = search.model.rowCount()
     result["rss_after_searches_mib"] = round(rss_mib())
     window.close()
     library.close()
     result["storage"] = storage(home)
-    result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["reference_ms_end"] = reference_ms()
+    result["load_average_end"] = os.getloadavg()
     return result
 
 
@@ -88,15 +152,22 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("home", type=Path, help="a home built by query_speed.py --keep")
-    ap.add_argument("--photo", type=Path, default=None, help="a photo outside the library")
+    ap.add_argument("--perf", type=Path, default=PHOTOS, help="folder of full-size JPEGs")
     ap.add_argument("--preset", default="balanced")
-    ap.add_argument("--drops", type=int, default=5)
+    ap.add_argument("--drops", type=int, default=6, help="drops after the first")
+    ap.add_argument("--hover", type=float, default=300.0,
+                    help="ms a photo is dragged over the window before its drop")
+    ap.add_argument("--shot", type=Path, default=None, help="save a screenshot (PNG) here")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # as the app runs (see lookalike.app)
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     os.environ["LOOKALIKE_HOME"] = tempfile.mkdtemp(prefix="lookalike-window-")
-    photo = args.photo or sorted(PERF.resolve().glob("*.jpg"))[0]
-    print(json.dumps(measure(args.home.resolve(), photo, args.preset, args.drops), indent=1))
+    photos = sorted(args.perf.resolve().glob("*.jpg"))
+    if not photos:
+        raise SystemExit(f"no JPEG photos in {args.perf}")
+    print(json.dumps(measure(args.home.resolve(), photos, args.preset, args), indent=1))
 
 
 if __name__ == "__main__":

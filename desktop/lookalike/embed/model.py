@@ -240,6 +240,13 @@ class Embedder:
             peaks, locals_ = _uncrop(peaks, locals_, offset, image_size, cropped)
         return Embedding(vector=l2n(total), peaks=peaks, locals=locals_)
 
+    def warm_up(self) -> None:
+        """Run the query session once on a blank 4:3 image at the largest scale: the first run
+        of an onnxruntime session allocates its buffers and is much slower than the next ones
+        (``benchmarks/query_speed.py`` prints both), so the app calls this before any query."""
+        side = self.max_side
+        self.embed_rgb(np.zeros((side * 3 // 4, side, 3), np.uint8))
+
     def feature_map(self, rgb: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.float32]:
         """(C, h, w) trunk feature map of an image at one scale (for localising a match)."""
         (fmap,) = self.run(self.tensor(rgb, side), ("features",))

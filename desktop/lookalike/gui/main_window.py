@@ -219,6 +219,10 @@ class MainWindow(QMainWindow):
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasImage() or mime.hasText():
             event.acceptProposedAction()
+        if mime.hasUrls():  # embed the photo while it is dragged: the drop then only searches
+            files = read_mime(mime).files
+            if files:
+                self.search.prepare_file(files[0])
 
     def dropEvent(self, event: QDropEvent) -> None:
         if self.handle_content(read_mime(event.mimeData())):
@@ -331,11 +335,17 @@ class MainWindow(QMainWindow):
         if self.library.model_changed:
             self.statusBar().showMessage(MODEL_UPDATED, 30_000)
         self.request_status()
+        self.warm_up()
         self.runner.submit(
             self.library.roots,
             lambda roots: self.sync.start() if roots else None,
             self._show_failure,
         )
+
+    def warm_up(self) -> None:
+        """Run the model once in the background, so that the first photo dropped is not slowed
+        by the model's cold start (a failure here shows again at the first search)."""
+        self.runner.submit(self.library.warm_up, lambda _none: None, lambda _failure: None)
 
     def _restore_state(self) -> None:
         geometry = self._state.value("window/geometry")

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.decode.image import decode
+from lookalike.decode.image import IMAGE_SUFFIXES, decode
 from lookalike.gui.images import qimage_to_rgb, rgb_to_qimage
 from lookalike.gui.match_view import VIEW_SIDE, DecodedCache, MatchDetail, MatchView, load_detail
 from lookalike.gui.query_view import QueryView
@@ -44,6 +44,10 @@ from lookalike.types import Embedding
 log = logging.getLogger(__name__)
 
 RESULT_COUNTS = (50, 100, 500, 1000)
+
+
+def _ignore(_value: object) -> None:  # a background call's answer nobody waits for
+    pass
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class SearchPage(QWidget):
     historyChanged = Signal()
     failed = Signal(object)
     message = Signal(str)
+    _queryDecoded = Signal(object, QImage)  # (query, its picture), from the library thread
 
     def __init__(
         self,
@@ -101,6 +106,8 @@ class SearchPage(QWidget):
         self._lib_runner, self._decode_runner = library_runner, decode_runner
         self._decoded = DecodedCache()
         self._query: Query | None = None
+        self._unshown: Query | None = None  # a file query whose picture its search will decode
+        self._queryDecoded.connect(self._on_query_decoded)
         self._query_embedding: Embedding | None = None
         self._token = 0
         self._match_token = 0
@@ -171,11 +178,19 @@ class SearchPage(QWidget):
 
     # -- starting searches ----------------------------------------------------------------
     def search_file(self, path: Path) -> None:
-        """Search with a photo file (from a drop, Open… or a pasted path)."""
+        """Search with a photo file (from a drop, Open… or a pasted path); the search decodes it
+        once and hands the pixels to the query view (a library photo is decoded after)."""
         path = Path(path)
         self.query_view.show_loading(f"{path.name} · searching…")
-        self._start(Query(path, None, path.name))
-        self._show_query_file(path)
+        self._unshown = query = Query(path, None, path.name)
+        self._start(query)
+
+    def prepare_file(self, path: Path) -> None:
+        """Decode and embed a photo file that is being dragged over the window, so that the
+        search of its drop starts from there (ignored if it is not dropped; errors show then)."""
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            library, rotate = self._library, self.options.rotate
+            self._lib_runner.submit(lambda: library.prepare(path, rotate), _ignore, _ignore)
 
     def search_photo(self, photo_id: int, path: Path) -> None:
         """Search with a photo of the library ("Find similar")."""
@@ -257,10 +272,15 @@ class SearchPage(QWidget):
         scope = self.scope_bar.scope()
         library, options = self._library, replace(self.options, top=top, scope=scope)
 
+        def decoded(rgb: npt.NDArray[np.uint8]) -> None:  # on the library's thread
+            self._queryDecoded.emit(query, rgb_to_qimage(rgb))
+
+        show = decoded if query is self._unshown and crop is None else None
+
         def call() -> SearchResult:
             if query.photo_id is not None and crop is None:
                 return library.search_photo(query.photo_id, options)
-            return library.search(query.source, options, crop=crop)
+            return library.search(query.source, options, crop=crop, on_pixels=show)
 
         self._count.setText("Searching…")
         self._lib_runner.submit(
@@ -270,9 +290,23 @@ class SearchPage(QWidget):
         )
 
     # -- answers --------------------------------------------------------------------------
+    def _on_query_decoded(self, query: Query, image: QImage) -> None:
+        if query is self._unshown and query is self._query:
+            self._unshown = None
+            self.query_view.set_query(image, self.query_view.caption())
+            self.match_view.set_query(self.query_view.cropped_image())
+
+    def _show_unshown(self) -> None:
+        """A file query's search ended without decoding it (a library photo's stored vector
+        was used, or it failed): decode it for the view now."""
+        query, self._unshown = self._unshown, None
+        if query is not None and query is self._query and isinstance(query.source, Path):
+            self._show_query_file(query.source)
+
     def _on_results(self, token: int, result: SearchResult) -> None:
         if token != self._token or self._query is None:
             return
+        self._show_unshown()
         self.history.update_current(result=result, selected_row=0 if result.matches else -1)
         self._show_result(result, 0, self.query_view.crop())
 
@@ -321,6 +355,7 @@ class SearchPage(QWidget):
             return False
         self.historyChanged.emit()
         self._token += 1  # an answer still on its way belongs to another entry
+        self._unshown = None  # the picture is decoded here
         self._query = query = entry.query
         self.match_view.clear()
         if isinstance(query.source, Path):
@@ -389,6 +424,7 @@ class SearchPage(QWidget):
     def _on_failed(self, token: int, failure: Failure) -> None:
         if token != self._token:
             return
+        self._show_unshown()
         if self._query is not None:
             self.query_view.set_caption(f"{self._query.name} · {failure.message}")
         self._count.setText("Results")

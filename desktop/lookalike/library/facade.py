@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lookalike.decode.query import Crop
 from lookalike.errors import KnownError
-from lookalike.library import cleanup, learning, preset_record, roots, switch
+from lookalike.library import cleanup, learning, preset_record, roots, searching, switch
 from lookalike.library.cleanup import DuplicateFinder, Trashed, TrashResult
 from lookalike.library.indexing import Indexer
 from lookalike.library.integrity import open_catalog
@@ -73,6 +73,7 @@ class Library:
         self.notes: list[str] = []
         """What :meth:`open` repaired, in plain words (a damaged catalog, an orphaned index)."""
         self._owner: LibraryLock | None = None  # this process's hold on the library folder
+        self._prepared: searching.Prepared | None = None  # the last photo file embedded ahead
 
     @classmethod
     def open(
@@ -214,7 +215,8 @@ class Library:
     # --- search -------------------------------------------------------------------------------
 
     def search(
-        self, image: Image, options: SearchOptions = DEFAULT_OPTIONS, crop: Crop | None = None
+        self, image: Image, options: SearchOptions = DEFAULT_OPTIONS, crop: Crop | None = None,
+        on_pixels: Callable[[searching.Rgb], object] | None = None,
     ) -> SearchResult:
         """Find the photos most similar to an image.
 
@@ -223,6 +225,8 @@ class Library:
                 encoded image bytes, or an upright (H, W, 3) uint8 RGB array.
             options: how to search (top, DBA, QE, re-ranking, rotation).
             crop: ``(x0, y0, x1, y1)`` fractions (0..1) of the upright image to search for.
+            on_pixels: called with the query's pixels once decoded, if the search decodes the
+                image (see ``searching.query_embeddings``): a window shows them.
 
         Returns:
             The matches, best first; a library photo used as the query is never among them.
@@ -233,12 +237,20 @@ class Library:
         """
         started, space = time.perf_counter(), self._writer.model_id
         queries, exclude = query_embeddings(image, crop, options.rotate, self._writer,
-                                            self._embedder, self.embedding)  # fmt: skip
+                                            self._embedder, self.embedding, on_pixels,
+                                            self._prepared)  # fmt: skip
         with self._lock:
             if space != self._writer.model_id:  # a switch swapped meanwhile: embed again
                 return self.search(image, options, crop)
             matches = pipeline.search(IndexStore(self._writer), queries, options, exclude)
         return SearchResult(queries[0], matches, time.perf_counter() - started)
+
+    def prepare(self, path: Path, rotate: bool = False) -> None:
+        """Decode and embed a photo file ahead of its search (while it is dragged over the
+        window); :meth:`search` of the same unchanged file then only searches. Raises
+        ``UnreadablePhoto``."""
+        self._prepared = searching.prepare(path, rotate, self._writer, self._embedder,
+                                           self._prepared)  # fmt: skip
 
     def search_photo(self, photo_id: int, options: SearchOptions = DEFAULT_OPTIONS
                      ) -> SearchResult:  # fmt: skip
@@ -274,6 +286,12 @@ class Library:
         if stored is None or row is None:
             raise KnownError(f"photo {photo_id} is not indexed")
         return explanation.explain(query, stored, photo_id, row.path, options.rerank_params)
+
+    def warm_up(self) -> None:
+        """Run the model once (a few hundred ms) so that the first search is not a cold start."""
+        warm = getattr(self._embedder, "warm_up", None)  # only a real model has a session
+        if callable(warm):
+            warm()
 
     def set_threads(self, threads: int) -> bool:
         """Analyse photos with ``threads`` threads (0: every core) from the next batch on, no

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,37 @@ from lookalike.types import Embedding, Locals, PhotoEmbedder, locals_from_bytes
 log = logging.getLogger(__name__)
 
 Image = Path | str | bytes | npt.NDArray[np.uint8]
+Rgb = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]
 Ids = npt.NDArray[np.int64]
+FileKey = tuple[str, int, int, bool, str]
+"""A photo file as searched: resolved path, size, mtime (ns), with turns or not, model id."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A photo file decoded and embedded before its search was asked for (while it is dragged
+    over the window): the search of the same unchanged file in the same vector space starts
+    from these instead of decoding and embedding it again.
+
+    Attributes:
+        key: the file and how it was embedded (see :func:`file_key`).
+        pixels: (H, W, 3) uint8, the decoded upright photo.
+        queries: its embeddings, upright first, then the turns (with ``rotate``).
+    """
+
+    key: FileKey
+    pixels: Rgb
+    queries: tuple[Embedding, ...]
+
+
+def file_key(path: Path, rotate: bool, model_id: str) -> FileKey | None:
+    """The key of a resolved photo path as it is now; None when it cannot be read."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return str(path), info.st_size, info.st_mtime_ns, rotate, model_id
 
 
 def search_options(settings: Settings, **changes: Any) -> SearchOptions:
@@ -85,11 +114,27 @@ def query_embeddings(
     writer: CatalogWriter,
     embedder: PhotoEmbedder,
     stored: Callable[[int], Embedding | None],
+    on_pixels: Callable[[Rgb], object] | None = None,
+    prepared: Prepared | None = None,
 ) -> tuple[list[Embedding], set[int]]:
     """The embeddings to search with (upright first, then turns) and the ids to leave out.
 
     A library photo without a crop reuses its stored embedding and is left out of its own
-    results; anything else is decoded (as indexing decodes) and embedded.
+    results; anything else is decoded once (as indexing decodes: DCT-scaled to the model's
+    size, so a copy of a library photo gets that photo's vector) and embedded.
+
+    Args:
+        image: a file, encoded bytes, or an (H, W, 3) uint8 RGB array.
+        crop: fractions of the upright image to search for, or None.
+        rotate: also embed the image turned by 90, 180 and 270 degrees.
+        writer: the library's catalog (a path is looked up there).
+        embedder: embeds decoded pixels.
+        stored: a library photo's stored embedding by id.
+        on_pixels: called (on this thread, before the embedding) with the decoded upright
+            pixels, cropped if asked, when the image is decoded here: a window shows the query
+            from them instead of decoding the photo a second time.
+        prepared: a file embedded ahead (:func:`prepare`), used when ``image`` is that file,
+            unchanged, searched whole (its pixels go to ``on_pixels``).
 
     Raises:
         UnreadablePhoto: the image cannot be decoded.
@@ -104,14 +149,49 @@ def query_embeddings(
         if row is not None:
             exclude.add(row.id)
             query = stored(row.id) if crop is None else None
-        if query is None and crop is None and not rotate:
-            query = embedder.embed_file(image)
+        elif crop is None and prepared is not None \
+                and prepared.key == file_key(image, rotate, embedder.model_id):
+            if on_pixels is not None:
+                on_pixels(prepared.pixels)
+            return list(prepared.queries), exclude
     queries = [] if query is None else [query]
     if query is None or rotate:
         pixels = query_pixels(image, crop, embedder.max_side)
+        if on_pixels is not None:
+            on_pixels(pixels)
         variants = turns(pixels) if rotate else [pixels]
         queries += [embedder.embed_rgb(v) for v in variants[len(queries):]]
     return queries, exclude
+
+
+def prepare(
+    path: Path,
+    rotate: bool,
+    writer: CatalogWriter,
+    embedder: PhotoEmbedder,
+    held: Prepared | None = None,
+) -> Prepared | None:
+    """Decode and embed a photo file ahead of its search.
+
+    Returns:
+        What :func:`query_embeddings` takes as ``prepared``: ``held`` itself when it is this
+        file already, None for a library photo (its stored vector is searched) or a file that
+        cannot be read now.
+
+    Raises:
+        UnreadablePhoto: the file cannot be decoded.
+    """
+    path = Path(path).expanduser().resolve()
+    key = file_key(path, rotate, embedder.model_id)
+    if key is None or (held is not None and held.key == key):
+        return held if key is not None else None
+    with writer.lock:
+        if writer.catalog.get_photo(path) is not None:
+            return None
+    pixels: list[Rgb] = []
+    queries, _ = query_embeddings(path, None, rotate, writer, embedder, lambda _id: None,
+                                  pixels.append)  # fmt: skip
+    return Prepared(key, pixels[0], tuple(queries))
 
 
 def decode_locals(blobs: dict[int, bytes]) -> dict[int, Locals]:
