@@ -10,22 +10,28 @@ In a fresh process (so its peak memory is the grouping's, not the build's) it op
 as the app does and measures:
 
 - ``full_s``: ``DuplicateFinder.update()`` from scratch (every photo's kNN, the prefilter, the
-  pair checks, the edges stored) plus grouping every edge;
-- ``knn_pass_s`` (the reference, in the same run): the same kNN queries alone, for the ratio;
+  pair checks, the edges stored) plus grouping every edge, with its CPU seconds (all threads)
+  and the time of its two phases (``_candidates``: kNN; ``_verify``: local features read and
+  checked) and the pairs checked;
+- ``knn_pass_s`` (the reference, in the same run): the kNN pass of the previous design alone
+  (k 9 at the index's ef 32, 1,024 queries at a time), for the ratio;
 - ``one_photo_s``: one new photo (a copy of a library photo) stored through the library's write
   path, then ``update()`` (it checks only that photo) and its groups (``groups_touching``);
 - peak RSS after opening (the index alone) and after grouping;
 - recall of the planted copy pairs and the groups found.
 
-    python benchmarks/duplicates_speed.py --n 5000                 # quick
-    python benchmarks/duplicates_speed.py --keep /tmp/qs100k        # 100k (shares query_speed's)
+    python benchmarks/duplicates_speed.py --n 5000 --keep /tmp/dup5k    # quick
+    cp -r /tmp/qs100k /tmp/dup100k  # query_speed.py --keep's 100k home; copies are planted
+    python benchmarks/duplicates_speed.py --keep /tmp/dup100k            # INTO the home
 
-Measured on the shared 2-core box under load 9-12 (other sessions running), 2026-12-01,
-``--n 20000``: 20,400 photos checked in 137 s, of which the kNN pass alone (the reference)
-takes 46 s (ratio 2.97); peak RSS 657 MB (the opened 1280-d index; grouping added nothing
-measurable); one new photo 0.09-0.20 s (update + its groups); 400/400 planted copies found,
-401 edges. The 100k home did not finish building in the time left (its index build ran at
-~55 vectors/s under that load); linear in photos, 100k would take ~11 min under that load.
+Measured on the shared 2-core box (other sessions running; load printed with each run),
+2026-12-02, on a copy of ``query_speed.py --keep``'s 100k home (102,000 photos with the planted
+copies): grouping from scratch 237.7 s (167 s CPU), the reference kNN pass 243.2 s (164 s CPU),
+ratio 0.98, at load 5.5-6: kNN 137 s (100 s CPU), 60,161 pairs checked in 97.5 s (65 s CPU);
+peak RSS 617 MB after opening, 917 MB after grouping; one new photo 0.06-0.12 s; 2,000/2,000
+planted copies found, 2,019 edges. The previous design (pair-by-pair checks, kNN at ef 32) took
+137 s for 20,400 photos against its 46 s kNN pass (ratio 2.97). From the CPU seconds, a quiet
+2-core machine needs about 85 s (both cores busy throughout), a 4-core one about half.
 """
 
 from __future__ import annotations

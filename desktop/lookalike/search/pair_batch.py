@@ -30,7 +30,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +39,7 @@ from lookalike.search.rerank import (
     CHANCE_INLIERS,
     DEFAULT_PARAMS,
     _affine_from_triples,
-    _triples,
+    _seeded_triples,
 )
 from lookalike.types import CODE_STEP, locals_from_bytes, locals_to_bytes
 
@@ -148,12 +147,6 @@ def _decode_same_size(ids: Sequence[int], blobs: Sequence[bytes]) -> list[Block]
     return out
 
 
-@lru_cache(maxsize=512)
-def _hypotheses(n: int) -> npt.NDArray[np.int64]:
-    """(CHECK_ITERATIONS, 3) triples RANSAC draws for n matches (``ransac_affine``, seed 0)."""
-    return _triples(np.random.default_rng(0), n, CHECK_ITERATIONS)
-
-
 def check_batch(table: LocalsTable, a: Sequence[int], b: Sequence[int],
                 cosine: Sequence[float], threads: int = 1) -> list[PairEvidence]:  # fmt: skip
     """The pair check of each pair (``a[i]``, ``b[i]``) with global cosine ``cosine[i]``.
@@ -252,7 +245,7 @@ def _ransac_block(src: F32, dst: F32, n: Ids) -> tuple[F64, npt.NDArray[np.bool_
         (P, 3, 2) each pair's best map (NaN where no hypothesis was valid) and (P, M) its
         inliers.
     """
-    picks = np.stack([_hypotheses(int(k)) for k in n])  # (P, I, 3)
+    picks = np.stack([_seeded_triples(int(k), CHECK_ITERATIONS, 0) for k in n])  # (P, I, 3)
     rows = np.arange(len(n))[:, None, None]
     src64, dst64 = src.astype(np.float64), dst.astype(np.float64)
     maps, ok = _affine_from_triples(src64[rows, picks].reshape(-1, 3, 2),
