@@ -30,6 +30,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +65,11 @@ MIRROR_COSINE = 0.68
 unrelated pairs (duplicate grouping's calibration, ``pair_check.BURST_COSINE``'s measurement;
 copies bench: unrelated p99 0.57, mirrored copies p5 0.69)."""
 
+MAX_SUSPECTS = 3
+"""At most this many suspects per search, the closest in cosine first: each costs a decode of
+its file and up to four pixel tests, and a mirrored or resized copy is among the closest
+(copies bench: mirrored copies' median cosine 0.89), while a place with many other shots above
+:data:`MIRROR_COSINE` made every dev query pay for all of them."""
 
 QUERY_SIDE = 1024
 """Long side the query file is decoded at (the embedder's; the copy test shrinks it further)."""
@@ -159,6 +165,16 @@ class CopyPixels:
         self.query = query
         self.embedded = embedded
         self._path_of = path_of
+        self._decoded: dict[tuple[int, int], object] = {}  # (photo, side) -> decoded photo
+
+    def _candidate(self, photo_id: int, path: Path, side: int) -> object:
+        """The candidate decoded at ``side`` (once per search: its variants reuse it)."""
+        from lookalike.decode.image import decode
+
+        key = (photo_id, side)
+        if key not in self._decoded:
+            self._decoded[key] = decode(path, side)
+        return self._decoded[key]
 
     def check(self, photo_id: int, affine: npt.NDArray[np.float64], variant: int = 0
               ) -> PixelEvidence:  # fmt: skip
@@ -169,12 +185,10 @@ class CopyPixels:
         if rgb is None or path is None or not str(path):
             return PixelEvidence()
         try:
-            from lookalike.decode.image import decode
-
-            found = decode(path, candidate_side(affine))
+            found: Any = self._candidate(photo_id, path, candidate_side(affine))
             side = comparison_side(max(rgb.shape[:2]), max(found.original_size), affine)
             if side != SIDE:
-                found = decode(path, candidate_side(affine, side))
+                found = self._candidate(photo_id, path, candidate_side(affine, side))
         except (KnownError, OSError) as exc:
             log.info("photo %d unreadable for the copy test (%s)", photo_id, exc)
             return PixelEvidence()

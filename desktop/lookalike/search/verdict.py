@@ -31,7 +31,12 @@ from typing import get_args
 
 import numpy as np
 
-from lookalike.search.copy_check import FRAMED_VARIANTS, MIRROR_COSINE, CopyPixels
+from lookalike.search.copy_check import (
+    FRAMED_VARIANTS,
+    MAX_SUSPECTS,
+    MIRROR_COSINE,
+    CopyPixels,
+)
 from lookalike.search.pair_check import COPY_RESIDUAL, PairEvidence, copy_gate, judge_fit
 from lookalike.search.rerank import DEFAULT_PARAMS, Fit, RerankParams, rerank_fits
 from lookalike.search.similar import Match, Verdict
@@ -132,6 +137,8 @@ def verified_matches(
         suspects = [i for i, m in enumerate(judged)
                     if not gated[i] and locals_[i] is not None
                     and cosines.get(m.photo_id, m.score) >= MIRROR_COSINE]  # fmt: skip
+        suspects.sort(key=lambda i: -cosines.get(judged[i].photo_id, judged[i].score))
+        suspects = suspects[:MAX_SUSPECTS]
         judged = _variant_copies(judged, suspects, head, locals_, cosines, pixels, params)
     order = np.argsort(-np.asarray([m.score for m in judged]), kind="stable")
     ranked = [judged[i] for i in order.tolist()] + tail
