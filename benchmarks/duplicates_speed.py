@@ -10,22 +10,28 @@ In a fresh process (so its peak memory is the grouping's, not the build's) it op
 as the app does and measures:
 
 - ``full_s``: ``DuplicateFinder.update()`` from scratch (every photo's kNN, the prefilter, the
-  pair checks, the edges stored) plus grouping every edge;
-- ``knn_pass_s`` (the reference, in the same run): the same kNN queries alone, for the ratio;
+  pair checks, the edges stored) plus grouping every edge, with its CPU seconds (all threads)
+  and the time of its two phases (``_candidates``: kNN; ``_verify``: local features read and
+  checked) and the pairs checked;
+- ``knn_pass_s`` (the reference, in the same run): the kNN pass of the previous design alone
+  (k 9 at the index's ef 32, 1,024 queries at a time), for the ratio;
 - ``one_photo_s``: one new photo (a copy of a library photo) stored through the library's write
   path, then ``update()`` (it checks only that photo) and its groups (``groups_touching``);
 - peak RSS after opening (the index alone) and after grouping;
 - recall of the planted copy pairs and the groups found.
 
-    python benchmarks/duplicates_speed.py --n 5000                 # quick
-    python benchmarks/duplicates_speed.py --keep /tmp/qs100k        # 100k (shares query_speed's)
+    python benchmarks/duplicates_speed.py --n 5000 --keep /tmp/dup5k    # quick
+    cp -r /tmp/qs100k /tmp/dup100k  # query_speed.py --keep's 100k home; copies are planted
+    python benchmarks/duplicates_speed.py --keep /tmp/dup100k            # INTO the home
 
-Measured on the shared 2-core box under load 9-12 (other sessions running), 2026-12-01,
-``--n 20000``: 20,400 photos checked in 137 s, of which the kNN pass alone (the reference)
-takes 46 s (ratio 2.97); peak RSS 657 MB (the opened 1280-d index; grouping added nothing
-measurable); one new photo 0.09-0.20 s (update + its groups); 400/400 planted copies found,
-401 edges. The 100k home did not finish building in the time left (its index build ran at
-~55 vectors/s under that load); linear in photos, 100k would take ~11 min under that load.
+Measured on the shared 2-core box (other sessions running; load printed with each run),
+2026-12-02, on a copy of ``query_speed.py --keep``'s 100k home (102,000 photos with the planted
+copies): grouping from scratch 237.7 s (167 s CPU), the reference kNN pass 243.2 s (164 s CPU),
+ratio 0.98, at load 5.5-6: kNN 137 s (100 s CPU), 60,161 pairs checked in 97.5 s (65 s CPU);
+peak RSS 617 MB after opening, 917 MB after grouping; one new photo 0.06-0.12 s; 2,000/2,000
+planted copies found, 2,019 edges. The previous design (pair-by-pair checks, kNN at ef 32) took
+137 s for 20,400 photos against its 46 s kNN pass (ratio 2.97). From the CPU seconds, a quiet
+2-core machine needs about 85 s (both cores busy throughout), a 4-core one about half.
 """
 
 from __future__ import annotations
@@ -78,7 +84,7 @@ def plant(home: Path, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed + 1)
     pairs = []
     with Catalog.open(home / CATALOG_FILE) as catalog:
-        root = catalog.roots()[0][0]
+        root = catalog.roots()[0].id
         ids, _ = catalog.vector_digests(qs.MODEL)
         chosen = rng.choice(ids, size=max(1, len(ids) // 50), replace=False)
         with catalog.transaction():
@@ -95,29 +101,48 @@ def plant(home: Path, seed: int) -> dict[str, Any]:
     return planted
 
 
+def timed(obj: Any, names: tuple[str, ...]) -> dict[str, float]:
+    """Wrap ``obj``'s methods ``names`` to add up their wall time and the process's CPU time
+    (all threads) in the returned dict (``name`` and ``name_cpu``)."""
+    spent = dict.fromkeys([*names, *(f"{n}_cpu" for n in names)], 0.0)
+    for name in names:
+        inner = getattr(obj, name)
+
+        def wrapper(*args: Any, _name: str = name, _inner: Any = inner) -> Any:
+            started, cpu = time.perf_counter(), time.process_time()
+            try:
+                return _inner(*args)
+            finally:
+                spent[_name] += time.perf_counter() - started
+                spent[f"{_name}_cpu"] += time.process_time() - cpu
+        setattr(obj, name, wrapper)
+    return spent
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def knn_pass(library: Library) -> float:
-    """The reference: the kNN queries of a full update alone (same k, same chunks)."""
-    index = library._index
+def knn_pass(library: Library) -> tuple[float, float]:
+    """The reference: the kNN pass of the previous design alone (k = 9, the index's own ef
+    32, chunks of 1,024 queries, the index's threads); returns wall and CPU seconds."""
+    index = library._writer.index
     ids = np.asarray(sorted(index.labels()), np.int64)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(ids), 1024):
         vectors = index.vectors(ids[start : start + 1024])
         index.knn(vectors, grouping.NEIGHBOURS + 1, whitened=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def one_new_photo(library: Library, rng: np.random.Generator) -> float:
     """Store a copy of a library photo through the write path, then update and regroup."""
     finder = library.duplicates()
     catalog = library._catalog
-    original = int(rng.choice(sorted(library._index.labels())))
+    original = int(rng.choice(sorted(library._writer.index.labels())))
     vector, peaks = catalog.vector(original)  # type: ignore[misc]
     vec, loc = copy_of(rng, vector, library.embedding(original).locals)  # type: ignore[union-attr]
-    root = catalog.roots()[0][0]
+    root = catalog.roots()[0].id
     path = library.home / "photos" / f"new_{time.time_ns()}.jpg"
     with library._writer.write():
         row = catalog.photo_by_id(catalog.upsert_pending(root, path, 1, 1, None))
@@ -132,43 +157,49 @@ def one_new_photo(library: Library, rng: np.random.Generator) -> float:
 
 def measure(home: str, planted: dict[str, Any], out: Any) -> None:
     """Runs in a fresh process; puts the result dict on ``out``."""
-    library = Library.open(Path(home), qs.StandIn())  # type: ignore[arg-type]
+    library = Library.open(Path(home), qs.StandIn())
     with sqlite3.connect(Path(home) / CATALOG_FILE) as db:  # from scratch
         db.execute("DROP TABLE IF EXISTS dup_edges")
         db.execute("DROP TABLE IF EXISTS dup_checked")
     opened_mb = peak_mb()
     finder = library.duplicates()
-    started = time.perf_counter()
+    phases = timed(finder, ("_candidates", "_verify"))
+    verify = finder._verify
+    pairs = [0]
+
+    def counted(a: Any, *rest: Any) -> Any:
+        pairs[0] += len(a)
+        return verify(a, *rest)
+
+    finder._verify = counted  # type: ignore[method-assign,assignment]
+    started, cpu = time.perf_counter(), time.process_time()
     checked = finder.update(threading.Event())
     edges = finder.edges()
     groups = grouping.build_groups(edges)
-    full_s = time.perf_counter() - started
+    full_s, full_cpu = time.perf_counter() - started, time.process_time() - cpu
     full_mb = peak_mb()
-    reference_s = knn_pass(library)
+    load_full = os.getloadavg()[0]
+    reference_s, reference_cpu = knn_pass(library)
+    load_knn = os.getloadavg()[0]
     found = {grouping.pair(a, b) for a, b in planted["pairs"]} & set(edges)
     one = [one_new_photo(library, np.random.default_rng(s)) for s in range(5)]
     library.close()
-    out.put(
-        {
-            "photos": checked,
-            "edges": len(edges),
-            "groups": len(groups),
-            "planted_pairs": len(planted["pairs"]),
-            "planted_found": len(found),
-            "full_s": round(full_s, 2),
-            "knn_pass_s": round(reference_s, 2),
-            "full_over_knn": round(full_s / reference_s, 2),
-            "peak_rss_after_open_mb": round(opened_mb),
-            "peak_rss_after_grouping_mb": round(full_mb),
-            "one_photo_s": [round(t, 3) for t in one],
-        }
-    )
+    out.put({
+        "photos": checked, "edges": len(edges), "groups": len(groups),
+        "planted_pairs": len(planted["pairs"]), "planted_found": len(found),
+        "full_s": round(full_s, 2), "knn_pass_s": round(reference_s, 2),
+        "full_over_knn": round(full_s / reference_s, 2),
+        "full_cpu_s": round(full_cpu, 1), "knn_pass_cpu_s": round(reference_cpu, 1),
+        "load_after_full": round(load_full, 2), "load_after_knn_pass": round(load_knn, 2),
+        "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
+        "one_photo_s": [round(t, 3) for t in one],
+        "phases_s": {k: round(v, 2) for k, v in phases.items()}, "pairs_checked": pairs[0],
+    })
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, help="library home to build once and reuse")
@@ -178,18 +209,18 @@ def main() -> None:
         build = qs.prepare_home(home, args.n, args.seed)
         planted = plant(home, args.seed)
         load_before = os.getloadavg()
+        # the measuring process runs NumPy's BLAS on one thread per caller, as the app does
+        # (lookalike.app sets these before NumPy is imported)
+        for blas in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(blas, "1")
         ctx = multiprocessing.get_context("spawn")
         out = ctx.Queue()
         child = ctx.Process(target=measure, args=(str(home), planted, out))
         child.start()
         result = out.get()
         child.join()
-    result.update(
-        build=build,
-        load_before=[round(x, 2) for x in load_before],
-        load_after=[round(x, 2) for x in os.getloadavg()],
-        cores=os.cpu_count(),
-    )
+    result.update(build=build, load_before=[round(x, 2) for x in load_before],
+                  load_after=[round(x, 2) for x in os.getloadavg()], cores=os.cpu_count())
     print(json.dumps(result, indent=1))
 
 

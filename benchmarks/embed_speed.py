@@ -10,12 +10,12 @@ and the peak memory of the process.
 python benchmarks/embed_speed.py [PHOTO_DIR] [--files 200] [--preset balanced] [--threads 0]
 
 With ``--compare-preset OTHER`` it measures only the indexing pipeline of both presets (e.g. the
-fp32 ``balanced`` and the int8 ``balanced-int8``), alternating them ``--rounds`` times in the
+fp32 ``balanced-fp32`` and the int8 ``balanced``), alternating them ``--rounds`` times in the
 same run so that the machine's load hits both alike, and prints each one's photos/s (median of
 the rounds), the ratio, and the load average before and after:
 
-python benchmarks/embed_speed.py ../shared/bench/perf --files 40 --preset balanced \
-    --compare-preset balanced-int8
+python benchmarks/embed_speed.py ../shared/bench/perf --files 40 --preset balanced-fp32 \
+    --compare-preset balanced
 """
 
 from __future__ import annotations

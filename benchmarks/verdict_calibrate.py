@@ -11,7 +11,14 @@ fit and verdict (``lookalike.search.verdict``), and prints per kind of pair:
 - ``copy`` (same copy group), ``other`` (step shots, the real second shot) and ``tripod``: how
   many reach same_place and same_photo, and their global cosines (the tripod guard).
 
-It fits nothing itself: the constants live in ``search/verdict.py`` with their derivation.
+With ``--pixels``, every pair whose fit passes the copy gate (``pair_check.copy_gate``) also gets
+the pixel copy test (``search.copy_pixels.check_files``), and per kind of pair (copy pairs
+without / with a 320 px copy, step and tripod shots, unrelated) the scatter, correlation and
+perspective gain (p50 / p90 / p99) and how many pass: the derivation of ``COPY_SHIFT`` and
+``COPY_PERSPECTIVE``. Run it on a bench made with another seed than the one evaluated.
+
+It fits nothing itself: the constants live in ``search/verdict.py`` and
+``search/copy_pixels.py`` with their derivation.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from lookalike.embed.model import Embedder  # noqa: E402
 from lookalike.embed.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 from lookalike.errors import KnownError  # noqa: E402
 from lookalike.paths import models_dir  # noqa: E402
+from lookalike.search.copy_pixels import check_files, is_pixel_copy  # noqa: E402
+from lookalike.search.pair_check import copy_gate  # noqa: E402
 from lookalike.search.rerank import rerank_fits, rerank_scores  # noqa: E402
 from lookalike.search.similar import Match  # noqa: E402
 from lookalike.search.verdict import decide, evidence_of, verified_matches  # noqa: E402
@@ -65,6 +74,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("bench", type=Path)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--pixels", action="store_true", help="also the pixel copy test's numbers")
     args = ap.parse_args()
     named = labels(args.bench)
     paths = sorted(named)
@@ -99,7 +109,12 @@ def main() -> int:
             kind = pair_kind(named[qp], named[keys[j]])
             rows.setdefault(kind, []).append((ev.inliers, decide(ev), round(c, 3)))
             if ev.inliers > 10:
-                records.append(asdict(ev) | {"pair": kind, "query": qp, "result": keys[j]})
+                record = asdict(ev) | {"pair": kind, "query": qp, "result": keys[j]}
+                if args.pixels and fit is not None and fit.affine is not None and copy_gate(ev):
+                    px = check_files(args.bench / qp, args.bench / keys[j], fit.affine)
+                    record |= {"pixels": asdict(px), "pixel_copy": is_pixel_copy(px),
+                               "small": "_small" in qp + keys[j]}  # fmt: skip
+                records.append(record)
     report = {}
     for kind, got in sorted(rows.items()):
         inl = np.asarray([g[0] for g in got])
@@ -125,9 +140,27 @@ def main() -> int:
         exact = {k: sum(r["kind"] == "copy" and r["residual"] <= res for r in records
                         if r["pair"] == k) for k in rows}  # fmt: skip
         print(f"copy test, residual <= {res}: {exact}")
+    if args.pixels:
+        pixel_report(records)
     if args.json:
         args.json.write_text(json.dumps({"summary": report, "pairs": records}, indent=1))
     return 0
+
+
+def pixel_report(records: list[dict[str, object]]) -> None:
+    """Per kind of pair, the pixel test's measurements and how many pass it."""
+    by: dict[str, list[dict[str, float]]] = {}
+    passed: dict[str, int] = {}
+    for r in records:
+        if "pixels" not in r:
+            continue
+        kind = str(r["pair"]) + ("+320px" if r["pair"] == "copy" and r["small"] else "")
+        by.setdefault(kind, []).append(r["pixels"])  # type: ignore[arg-type]
+        passed[kind] = passed.get(kind, 0) + bool(r["pixel_copy"])
+    for kind, got in sorted(by.items()):
+        line = {k: [round(float(np.percentile([g[k] for g in got], q)), 3) for q in (50, 90, 99)]
+                for k in ("shift", "ncc", "perspective")}  # fmt: skip
+        print(f"pixels {kind}: {passed[kind]} of {len(got)} pass; p50/p90/p99 {json.dumps(line)}")
 
 
 if __name__ == "__main__":

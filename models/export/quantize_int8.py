@@ -2,39 +2,47 @@
 
 Dev tooling (onnx + onnxruntime only; no torch). One command re-creates the shipped file::
 
-    pip download --no-deps scikit-image scikit-learn matplotlib -d /tmp/wheels
+    pip download --no-deps scikit-image==0.26.0 scikit-learn==1.9.1 matplotlib==3.11.2 \\
+        -d /tmp/wheels
     mkdir -p /tmp/wphotos && for w in /tmp/wheels/*.whl; do unzip -j -o -q "$w" \\
         'skimage/data/*.png' 'skimage/data/*.jpg' 'sklearn/datasets/images/*.jpg' \\
         'matplotlib/mpl-data/sample_data/*.jpg' -d /tmp/wphotos; done
     python models/export/quantize_int8.py                  # → models/rmac_lite2_int8.onnx
-    python models/export/quantize_int8.py --views 10       # a few hundred views (see MODELS.md)
 
-    python models/export/quantize_int8.py --compare        # the three calibration methods
-    python models/export/quantize_int8.py --sensitivity    # per-layer SQNR of the activations
+``models/export/int8_study.py`` compares the calibration methods and measures each layer's
+sensitivity on photos held apart from the calibration (``HELD_OUT``).
 
 Recipe: ``quant_pre_process(skip_symbolic_shape=True)``, then ``quantize_static`` in QDQ format
 with per-channel symmetric int8 weights and asymmetric uint8 activations. Only the trunk's
-``Conv`` and ``Add`` nodes are quantized (``nodes_to_quantize``); the R-MAC head (region
-pooling, L2, whitening, sum), ``mac``/``argmax`` and the ``features``/``fine_features`` outputs
-stay float, and the layers in ``KEEP_FLOAT`` (the most sensitive ones, measured with
-``--sensitivity``) are left in float as well.
+``Conv``, ``Clip`` (ReLU6) and ``Add`` nodes are quantized (``nodes_to_quantize``); the R-MAC
+head (region pooling, L2, whitening, sum), ``mac``/``argmax`` and the ``features``/
+``fine_features`` outputs stay float, and so do the layers in ``KEEP_FLOAT`` (the most
+sensitive ones, measured by ``int8_study.py --sensitivity``).
 
-Calibration data: the sample photos shipped inside the scikit-image, scikit-learn and
-matplotlib wheels (never a bench photo), each turned into ``--views`` views (the photo, its
-mirror image, random crops of 40-90 % of each side, colour/brightness jitter), resized to a long
-side drawn from 512-1024 px and rounded to the model's size multiple, normalised as the app
-does. Views are drawn from a generator seeded by ``--seed`` and the photo's name: the output
-is deterministic for the same photos, seed, Pillow and onnxruntime versions.
+Calibration: one pass of the float model over every view records each activation's histogram
+(2,048 bins, widened as needed, of every 8th value) and its per-view minimum and maximum; every
+method's ranges come from those statistics (``ranges``), written as onnxruntime's calibration
+cache, so comparing methods or float layers costs no further pass. Views: the sample photos shipped
+inside the scikit-image, scikit-learn and matplotlib wheels (never a bench photo) minus
+``HELD_OUT``, each turned into ``--views`` views (the photo, its mirror image, random crops of
+40-90 % of each side with brightness/contrast/colour jitter) at a long side drawn from 512-1024
+px, rounded to the model's size multiple and normalised as the app does. Deterministic for the
+same photos, seed, Pillow and onnxruntime versions.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
+import pickle
+import shutil
 import sys
 import tempfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,14 +58,26 @@ from lookalike.embed.rmac import region_grid  # noqa: E402
 SOURCE = REPO / "models" / "rmac_lite2.onnx"
 OUT = REPO / "models" / "rmac_lite2_int8.onnx"
 PHOTOS = Path("/tmp/wphotos")
+CACHE = Path(tempfile.gettempdir()) / "lookalike-int8"
 MEAN, STD, MULTIPLE, STRIDE, LEVELS = 127.0, 128.0, 32, 32, 3
 SIDES = (512, 640, 768, 896, 1024)
-KEEP_FLOAT = (
+HELD_OUT = ("astronaut", "chelsea", "china", "coffee", "grace_hopper", "rocket")
+"""Six of the sample photos never used for calibration: the set on which methods and layer
+sensitivity are measured (natural photos, the app's kind of input)."""
+METHODS = ("minmax", "minmax-avg", "percentile", "percentile-99.99", "entropy")
+METHOD = "minmax"
+ALWAYS_FLOAT = (
     "/_conv_stem/Conv",  # the first layer: raw pixels, 3 input channels
     "/_conv_head/Conv",  # the 1280-channel pre-clip head every descriptor is pooled from
 )
-"""Trunk nodes left in float: the usual choice for the first and last layers (MODELS.md says
-what was measured; the per-layer ``--sensitivity`` sweep is the next step)."""
+KEEP_FLOAT = (
+    "/_conv_stem/Conv",
+    "/_blocks.0/",  # the three stride-2/stride-4 blocks: alone, each costs 3-10x the
+    "/_blocks.1/",  # descriptor error and 2-4x the fine_features error of any later block
+    "/_blocks.2/",  # (int8_study.py --sensitivity, MODELS.md)
+    "/_conv_head/Conv",
+)
+"""Trunk nodes left in float (``int8_study.py --sensitivity`` measured each layer)."""
 
 
 def views(im: Image.Image, rng: np.random.Generator, count: int) -> list[Image.Image]:
@@ -92,54 +112,49 @@ def feeds(x: np.ndarray) -> dict[str, np.ndarray]:
     return {"image": x, "rois": rois}
 
 
-def sources(folder: Path) -> list[Path]:
-    """Photos of ``folder`` with a short side of at least 128 px, sorted by name."""
+def sources(folder: Path, held_out: bool = False) -> list[Path]:
+    """Photos of ``folder`` with a short side >= 128 px, sorted by name: the calibration
+    photos, or with ``held_out`` the ``HELD_OUT`` ones."""
     out = []
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() in (".jpg", ".png") and min(Image.open(path).size) >= 128:
+        usable = path.suffix.lower() in (".jpg", ".png") and min(Image.open(path).size) >= 128
+        if usable and (path.stem in HELD_OUT) == held_out:
             out.append(path)
     if not out:
         raise SystemExit(f"no photos in {folder} (see the docstring for how to extract them)")
     return out
 
 
-def calibration(folder: Path, per_photo: int, seed: int) -> Iterator[dict[str, np.ndarray]]:
-    """Model inputs for every view of every source photo (deterministic)."""
-    for path in sources(folder):
+def calibration(
+    paths: list[Path], per_photo: int, seed: int, sides: tuple[int, ...] = SIDES
+) -> Iterator[dict[str, np.ndarray]]:
+    """Model inputs for every view of every photo in ``paths`` (deterministic)."""
+    for path in paths:
         rng = np.random.default_rng([seed, zlib.crc32(path.name.encode())])
         im = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
         for view in views(im, rng, per_photo):
-            yield feeds(to_input(view, int(rng.choice(SIDES))))
+            yield feeds(to_input(view, int(rng.choice(sides))))
 
 
-class Reader:
-    """onnxruntime's ``CalibrationDataReader`` over a list of feeds."""
-
-    def __init__(self, data: Iterable[dict[str, np.ndarray]]) -> None:
-        self._it = iter(data)
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._it, None)
-
-
-def trunk_nodes(model: onnx.ModelProto, keep_float: tuple[str, ...]) -> list[str]:
-    """Names of the trunk's Conv, Clip (ReLU6) and Add nodes, minus those kept in float.
+def trunk_nodes(model: onnx.ModelProto, keep_float: Iterable[str]) -> list[str]:
+    """Names of the trunk's Conv, Clip (ReLU6) and Add nodes, minus those kept in float
+    (``keep_float``: node names, or prefixes ending in ``/`` such as ``/_blocks.0/``).
 
     The Clip nodes must be listed: a listed ReLU6 is folded into its conv (the conv's output is
     quantized on the clipped 0..6 range); an unlisted one leaves the conv's raw output (range
     ~ -70..90) quantized before the clip, ~10 levels for 0..6, 40-50 % relative error at the
     stride-16 output after a few blocks (measured).
     """
+    keep = tuple(keep_float)
     return [n.name for n in model.graph.node
             if n.op_type in ("Conv", "Clip", "Add") and n.name.startswith("/_")
-            and n.name not in keep_float]  # fmt: skip
+            and not any(n.name == k or (k.endswith("/") and n.name.startswith(k))
+                        for k in keep)]  # fmt: skip
 
 
 def constants_as_initializers(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Turn ``Constant`` nodes into initializers (the exporter writes ReLU6's bounds as
-    ``Constant`` nodes; the quantizer folds a ``Clip`` into its conv only when it can read them).
-    On the current file ``quant_pre_process`` has already folded them: this is a no-op there
-    (same output sha256 with and without it), kept as a guard for re-exports."""
+    """Turn ``Constant`` nodes into initializers (the quantizer folds a ``Clip`` into its conv
+    only when it can read its bounds; a guard for re-exports, a no-op on the current file)."""
     from onnx import numpy_helper
 
     keep = []
@@ -155,120 +170,195 @@ def constants_as_initializers(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def quantize(
-    source: Path, out: Path, data: Callable[[], Iterator[dict[str, np.ndarray]]], method: str,
-    keep_float: tuple[str, ...], count: int, reduce_range: bool = False,
-) -> None:  # fmt: skip
-    """Pre-process, calibrate and quantize ``source`` into ``out`` (metadata carried over)."""
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+def preprocess(source: Path, cache: Path) -> Path:
+    """``quant_pre_process`` of ``source`` into ``cache`` (once per source file)."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-               "percentile": CalibrationMethod.Percentile}  # fmt: skip
-    one_at_a_time(count)
-    with tempfile.TemporaryDirectory() as tmp:
-        pre = Path(tmp) / "pre.onnx"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    pre = cache / f"pre_{digest}.onnx"
+    if not pre.exists():
+        cache.mkdir(parents=True, exist_ok=True)
         quant_pre_process(str(source), str(pre), skip_symbolic_shape=True)
-        model = constants_as_initializers(onnx.load(str(pre)))
-        onnx.save(model, str(pre))
-        nodes = trunk_nodes(model, keep_float)
-        quantize_static(
-            str(pre), str(out), Reader(data()), quant_format=QuantFormat.QDQ,
-            per_channel=True, reduce_range=reduce_range, weight_type=QuantType.QInt8,
-            activation_type=QuantType.QUInt8,
-            calibrate_method=methods[method], nodes_to_quantize=nodes,
-            extra_options={"CalibMovingAverage": method == "minmax",
-                           "CalibPercentile": 99.999, "CalibTensorRangeSymmetric": False},
-        )  # fmt: skip
-    stamp(source, out, method, count, keep_float)
+        onnx.save(constants_as_initializers(onnx.load(str(pre))), str(pre))
+    return pre
 
 
-def one_at_a_time(count: int) -> None:
-    """Make onnxruntime's calibrators take the views one by one.
+@dataclass
+class Stats:
+    """Calibration statistics of every calibrated activation over all views."""
 
-    Its histogram calibrators keep every intermediate output of the whole reader in memory
-    (hundreds of MB per 1024-px view) and stack views of different sizes; their histograms
-    merge across ``collect_data`` calls, so one call per view is equivalent and bounded.
+    hist: dict[str, tuple] = field(default_factory=dict)  # type: ignore[type-arg]
+    """onnxruntime ``HistogramCollector`` entries: (counts, edges, min, max, threshold)."""
+    lows: dict[str, list[float]] = field(default_factory=dict)
+    highs: dict[str, list[float]] = field(default_factory=dict)
+    views: int = 0
+
+
+def collect(pre: Path, data: Iterable[dict[str, np.ndarray]], count: int) -> Stats:
+    """Run the float model over every view, one at a time, and record ``Stats``."""
+    import onnxruntime as ort
+    from onnxruntime.quantization.calibrate import HistogramCalibrater, HistogramCollector
+
+    stats = Stats()
+    with tempfile.TemporaryDirectory() as tmp:
+        # a private copy: the calibrater writes a shape-inferred file beside the model
+        own = Path(tmp) / pre.name
+        shutil.copyfile(pre, own)
+        cal = HistogramCalibrater(own, ["Conv", "Clip", "Add"], str(Path(tmp) / "aug.onnx"))
+        cal.augment_graph()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.enable_cpu_mem_arena = False  # views differ in size: an arena only grows
+        session = ort.InferenceSession(cal.augmented_model_path, opts, ["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    wanted = set(cal.tensors_to_calibrate)
+    hist = HistogramCollector("percentile", False, 2048, 128, 99.999, "same")
+    for i, feed in enumerate(data):
+        out = {n: a for n, a in zip(names, session.run(None, feed), strict=True) if n in wanted}
+        for name, a in out.items():
+            stats.lows.setdefault(name, []).append(float(a.min()))
+            stats.highs.setdefault(name, []).append(float(a.max()))
+        with contextlib.redirect_stdout(io.StringIO()):  # every 8th value: 8x less work
+            hist.collect({n: np.ascontiguousarray(a.ravel()[::8]) for n, a in out.items()})
+        stats.views = i + 1
+        if i % 25 == 0:
+            print(f"calibrated {i}/{count} views", file=sys.stderr, flush=True)
+    stats.hist = hist.histogram_dict
+    return stats
+
+
+def _collect_shard(job: tuple[Path, list[Path], int, int]) -> dict[str, object]:
+    pre, paths, per_photo, seed = job
+    return vars(collect(pre, calibration(paths, per_photo, seed), per_photo * len(paths)))
+
+
+def _merged(a: tuple, b: tuple) -> tuple:  # type: ignore[type-arg]
+    """Two histogram entries as one, on the wider one's bins (the other's counts placed by
+    their bin centres: at most one bin of error)."""
+    if a[4] < b[4]:
+        a, b = b, a
+    centres = (b[1][:-1] + b[1][1:]) / 2
+    moved, _ = np.histogram(centres, bins=a[1], weights=b[0])
+    return a[0] + moved.astype(a[0].dtype), a[1], min(a[2], b[2]), max(a[3], b[3]), a[4]
+
+
+def cached_stats(
+    pre: Path, photos: Path, per_photo: int, seed: int, cache: Path, jobs: int = 2
+) -> Stats:
+    """``collect`` over the calibration views (``jobs`` processes, one thread each, photos
+    dealt out in turn), kept in ``cache`` for later runs."""
+    import multiprocessing
+
+    paths = sources(photos)
+    key = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()[:12]
+    path = cache / f"stats_{pre.stem}_{key}_v{per_photo}_s{seed}.pkl"
+    if path.exists():
+        with path.open("rb") as f:
+            saved = _Unpickler(f).load()
+        return saved if isinstance(saved, Stats) else Stats(**saved)
+    shards = [(pre, paths[i::jobs], per_photo, seed) for i in range(jobs)]
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        parts = [Stats(**d) for d in pool.map(_collect_shard, shards)]  # type: ignore[arg-type]
+    stats = parts[0]
+    for part in parts[1:]:
+        stats.views += part.views
+        for n in part.lows:
+            stats.lows[n] += part.lows[n]
+            stats.highs[n] += part.highs[n]
+            stats.hist[n] = _merged(stats.hist[n], part.hist[n])
+    with path.open("wb") as f:
+        pickle.dump(vars(stats), f)
+    return stats
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads statistics pickled as ``__main__.Stats`` by an earlier version."""
+
+    def find_class(self, module: str, name: str) -> object:
+        return Stats if name == "Stats" else super().find_class(module, name)
+
+
+def _rebinned(entry: tuple, factor: int) -> tuple:  # type: ignore[type-arg]
+    """A symmetric histogram entry with ``factor`` neighbouring bins merged (zero stays a bin
+    edge in the middle)."""
+    counts, edges, lo, hi, thr = entry
+    n = len(counts)
+    pad = (-(n // 2)) % factor
+    width = edges[1] - edges[0]
+    counts = np.concatenate([np.zeros(pad, counts.dtype), counts, np.zeros(pad, counts.dtype)])
+    thr2 = np.float32(thr + pad * width)
+    merged = counts.reshape(-1, factor).sum(axis=1)
+    return merged, np.linspace(-thr2, thr2, len(merged) + 1, dtype=np.float32), lo, hi, thr2
+
+
+def ranges(stats: Stats, method: str) -> dict[str, tuple[float, float]]:
+    """Each activation's quantization range under ``method`` (one of ``METHODS``).
+
+    ``minmax``: the extremes over all views. ``minmax-avg``: the mean of the per-view
+    extremes (what onnxruntime's moving-average MinMax approaches). ``percentile[-P]``: the
+    P-th percentile at each end (99.999 by default). ``entropy``: the range that minimises the
+    KL divergence of the 128-level quantized histogram (TensorRT's method; onnxruntime's code on
+    512-bin histograms).
     """
-    import onnxruntime.quantization  # noqa: F401  (loads the module below)
+    from onnxruntime.quantization.calibrate import HistogramCollector
 
-    ort_quantize = sys.modules["onnxruntime.quantization.quantize"]
-
-    if getattr(ort_quantize.create_calibrator, "one_at_a_time", False):
-        return
-    make = ort_quantize.create_calibrator
-
-    def create(*args: object, **kwargs: object) -> object:
-        calibrator = make(*args, **kwargs)
-        collect = calibrator.collect_data
-
-        def per_view(reader: Reader) -> None:
-            for i, feed in enumerate(iter(reader.get_next, None)):
-                collect(Reader([feed]))
-                if i % 50 == 0:
-                    print(f"calibrated {i}/{count} views", file=sys.stderr, flush=True)
-
-        calibrator.collect_data = per_view
-        return calibrator
-
-    create.one_at_a_time = True  # type: ignore[attr-defined]
-    ort_quantize.create_calibrator = create
+    if method == "minmax":
+        return {n: (min(stats.lows[n]), max(stats.highs[n])) for n in stats.lows}
+    if method == "minmax-avg":
+        return {n: (float(np.mean(stats.lows[n])), float(np.mean(stats.highs[n])))
+                for n in stats.lows}  # fmt: skip
+    if method.startswith("percentile"):
+        pct = float(method.split("-")[1]) if "-" in method else 99.999
+        col = HistogramCollector("percentile", False, 2048, 128, pct, "same")
+        col.histogram_dict = stats.hist
+        with contextlib.redirect_stdout(io.StringIO()):
+            out = col.compute_percentile()
+    elif method == "entropy":
+        col = HistogramCollector("entropy", False, 512, 128, 99.999, "same")
+        col.histogram_dict = {n: _rebinned(e, 4) for n, e in stats.hist.items()}
+        with contextlib.redirect_stdout(io.StringIO()):
+            out = col.compute_entropy()
+    else:
+        raise ValueError(f"unknown method {method!r}")
+    return {n: (float(v[0]), float(v[1])) for n, v in out.items()}
 
 
-def stamp(source: Path, out: Path, method: str, views: int, keep: tuple[str, ...]) -> None:
-    """Copy the source's ``metadata_props`` and say how the file was quantized."""
-    model, src = onnx.load(str(out)), onnx.load(str(source), load_external_data=False)
+def quantize(
+    pre: Path, out: Path, rng: dict[str, tuple[float, float]], keep_float: Iterable[str]
+) -> None:
+    """Quantize the pre-processed model ``pre`` into ``out`` with the activation ranges ``rng``
+    (through onnxruntime's calibration cache: no calibration pass here)."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.calibrate import TensorData, TensorsData, save_tensors_data
+
+    data = {n: TensorData(lowest=np.float32(lo), highest=np.float32(hi))
+            for n, (lo, hi) in rng.items()}  # fmt: skip
+    nodes = trunk_nodes(onnx.load(str(pre)), keep_float)
+    with tempfile.TemporaryDirectory() as tmp:
+        own = Path(tmp) / pre.name  # quantize_static writes a shape-inferred file beside it
+        shutil.copyfile(pre, own)
+        cache = Path(tmp) / "ranges.json"
+        save_tensors_data(TensorsData(CalibrationMethod.MinMax, data), cache)
+        quantize_static(
+            str(own), str(out), None, quant_format=QuantFormat.QDQ, per_channel=True,
+            weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
+            calibrate_method=CalibrationMethod.MinMax, nodes_to_quantize=nodes,
+            calibration_cache_path=str(cache),
+        )  # fmt: skip
+
+
+def stamp(out: Path, how: str) -> None:
+    """Copy the source's ``metadata_props`` into ``out`` and say how it was quantized."""
+    model, src = onnx.load(str(out)), onnx.load(str(SOURCE), load_external_data=False)
     meta = {p.key: p.value for p in src.metadata_props}
     meta["lookalike.trunk"] += " int8"
-    meta["lookalike.quantization"] = (
-        f"onnxruntime static QDQ, per-channel int8 weights, uint8 activations, {method} "
-        f"calibration on {views} views of package sample photos; float: {', '.join(keep)}"
-    )
-    meta["lookalike.source_sha256"] = hashlib.sha256(source.read_bytes()).hexdigest()
+    meta["lookalike.quantization"] = how
+    meta["lookalike.source_sha256"] = hashlib.sha256(SOURCE.read_bytes()).hexdigest()
     del model.metadata_props[:]
     for key, value in meta.items():
         model.metadata_props.add(key=key, value=value)
-    model.producer_name, model.producer_version = "lookalike quantize_int8", "1"
+    model.producer_name, model.producer_version = "lookalike quantize_int8", "2"
     onnx.save(model, str(out))
-
-
-def compare(fp32: Path, int8: Path, data: list[dict[str, np.ndarray]]) -> dict[str, float]:
-    """Descriptor cosine and fine-feature relative error of int8 vs fp32 on held-out views."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 2
-    a = ort.InferenceSession(str(fp32), opts, providers=["CPUExecutionProvider"])
-    b = ort.InferenceSession(str(int8), opts, providers=["CPUExecutionProvider"])
-    cos, rel = [], []
-    for feed in data:
-        (da, fa), (db, fb) = (s.run(["descriptor", "fine_features"], feed) for s in (a, b))
-        cos.append(float(da[0] @ db[0]))
-        rel.append(float(np.linalg.norm(fa - fb) / np.linalg.norm(fa)))
-    return {"cos_mean": float(np.mean(cos)), "cos_min": float(np.min(cos)),
-            "fine_rel_err": float(np.mean(rel))}  # fmt: skip
-
-
-def sensitivity(fp32: Path, int8: Path, data: list[dict[str, np.ndarray]]) -> None:
-    """Print each quantized activation's SQNR (dB) in the int8 model, lowest first."""
-    from onnxruntime.quantization.qdq_loss_debug import (
-        collect_activations,
-        compute_activation_error,
-        create_activation_matching,
-        modify_model_output_intermediate_tensors,
-    )
-
-    with tempfile.TemporaryDirectory() as tmp:
-        aug_f, aug_q = Path(tmp) / "f.onnx", Path(tmp) / "q.onnx"
-        modify_model_output_intermediate_tensors(str(fp32), str(aug_f))
-        modify_model_output_intermediate_tensors(str(int8), str(aug_q))
-        acts_f = collect_activations(str(aug_f), Reader(data))
-        acts_q = collect_activations(str(aug_q), Reader(data))
-    errors = compute_activation_error(create_activation_matching(acts_q, acts_f))
-    rows = sorted(errors.items(), key=lambda kv: float(kv[1]["qdq_err"]))
-    for name, err in rows:
-        print(f"{float(err['qdq_err']):7.2f} dB local  {float(err['xmodel_err']):7.2f} dB "
-              f"vs float model  {name}")  # fmt: skip
 
 
 def main() -> None:
@@ -277,29 +367,23 @@ def main() -> None:
     )
     ap.add_argument("--photos", type=Path, default=PHOTOS)
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--method", default="minmax", choices=("minmax", "entropy", "percentile"))
-    ap.add_argument("--views", type=int, default=1, help="calibration views per photo")
+    ap.add_argument("--cache", type=Path, default=CACHE, help="pre-processed model, statistics")
+    ap.add_argument("--method", default=METHOD, choices=METHODS)
+    ap.add_argument("--views", type=int, default=10, help="calibration views per photo")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=2, help="calibration processes")
     ap.add_argument("--keep-float", nargs="*", default=list(KEEP_FLOAT))
-    ap.add_argument("--reduce-range", action="store_true", help="7-bit weights (AVX2 saturation)")
-    ap.add_argument("--compare", action="store_true", help="quantize with each method, compare")
-    ap.add_argument("--sensitivity", action="store_true", help="per-activation SQNR of --out")
     args = ap.parse_args()
 
-    def data() -> Iterator[dict[str, np.ndarray]]:
-        return calibration(args.photos, args.views, args.seed)
-
-    count = args.views * len(sources(args.photos))
-    held_out = list(calibration(args.photos, 3, args.seed + 1000))[2::3][:12]
-    keep = tuple(args.keep_float)
-    if args.sensitivity:
-        sensitivity(SOURCE, args.out, held_out[:4])
-        return
-    for method in ("minmax", "entropy", "percentile") if args.compare else (args.method,):
-        out = args.out.with_name(f"{args.out.stem}_{method}.onnx") if args.compare else args.out
-        quantize(SOURCE, out, data, method, keep, count, args.reduce_range)
-        digest = hashlib.sha256(out.read_bytes()).hexdigest()
-        print(method, count, "views", compare(SOURCE, out, held_out), digest, flush=True)
+    pre = preprocess(SOURCE, args.cache)
+    stats = cached_stats(pre, args.photos, args.views, args.seed, args.cache, args.jobs)
+    quantize(pre, args.out, ranges(stats, args.method), args.keep_float)
+    n_photos = len(sources(args.photos))
+    stamp(args.out, (
+        f"onnxruntime static QDQ, per-channel int8 weights, uint8 activations, {args.method} "
+        f"ranges from {stats.views} views of {n_photos} package sample photos (seed "
+        f"{args.seed}); float: {', '.join(args.keep_float)}"))  # fmt: skip
+    print(args.out, hashlib.sha256(args.out.read_bytes()).hexdigest())
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from lookalike.gui.match_view import (
 from lookalike.gui.results_model import PhotoItem
 from lookalike.library import Explanation, SearchOptions
 from lookalike.search.explanation import explain
+from lookalike.search.similar import Verdict
 from lookalike.types import Embedding
 
 
@@ -148,8 +149,10 @@ class _Library:
     def __init__(self, embedding: Embedding) -> None:
         self._embedding = embedding
 
-    def explain(self, query: Embedding, photo_id: int, options: SearchOptions) -> Explanation:
-        return explain(query, self._embedding, photo_id, Path("r.png"), options.rerank_params)
+    def explain(self, query: Embedding, photo_id: int, options: SearchOptions,
+                verdict: Verdict | None = None) -> Explanation:  # fmt: skip
+        return explain(query, self._embedding, photo_id, Path("r.png"), options.rerank_params,
+                       verdict=verdict)  # fmt: skip
 
 
 def test_load_detail_adds_matching_points_only_when_both_photos_have_locals(

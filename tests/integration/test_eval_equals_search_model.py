@@ -40,13 +40,15 @@ def test_eval_path_and_library_rank_every_query_alike(tmp_path: Path) -> None:
         store = eval_cmd.bench_store(vectors, embeddings, paths=[f.resolve() for f in files])
         for options in (SearchOptions(), SearchOptions(dba=0, rerank=False)):
             options = replace(options, top=len(files))
-            ranked = eval_cmd.bench_rankings(store, [[e] if e else [] for e in embeddings],
-                                             options)  # fmt: skip
+            queries = [[e] if e else [] for e in embeddings]
+            images = eval_cmd.query_images([f.resolve() for f in files], queries, embedder)
+            ranked = eval_cmd.bench_rankings(store, queries, options, images)
             for i, path in enumerate(files):
                 photo_id = library.photo_id(path)
                 assert photo_id is not None
                 found = library.search_photo(photo_id, options).matches
                 assert [m.path for m in ranked[i]] == [m.path for m in found], path.name
+                assert [m.verdict for m in ranked[i]] == [m.verdict for m in found], path.name
                 assert len(found) == len(files) - 1
             assert all(ranked[i][0].path.name[:6] == files[i].name[:6]  # the other view first
                        for i in range(len(files)))  # fmt: skip

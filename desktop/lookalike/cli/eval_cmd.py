@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # numpy stays out of ``lookalike --help``
     import numpy as np
     import numpy.typing as npt
 
-    from lookalike.library.evaluation import Match, MemoryStore, SearchOptions
+    from lookalike.library.evaluation import Match, MemoryStore, QueryImage, SearchOptions
     from lookalike.types import Embedding, PhotoEmbedder, Vectors
 
 DEFAULT_BENCH = Path("../shared/bench/dev")
@@ -143,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
     search_start = time.perf_counter()
     options = _options(args)
     queries = [v if label >= 0 else [] for v, label in zip(variants, labels, strict=True)]
-    rankings = bench_rankings(bench_store(vectors, embeddings, args.whiten), queries, options)
+    store = bench_store(vectors, embeddings, args.whiten, paths)
+    images = query_images(paths, queries, embedder)
+    rankings = bench_rankings(store, queries, options, images)
     if args.task == "copies":
         rankings = copies_first(rankings)
     similarity = rank_similarity(vectors, rankings, queries)
@@ -332,10 +334,21 @@ def bench_store(
     return MemoryStore(ids, kept, locals_, white, named)
 
 
+def query_images(paths: Sequence[Path], queries: Sequence[Sequence[Embedding]],
+                 embedder: PhotoEmbedder) -> list[QueryImage | None]:  # fmt: skip
+    """Each query's pixels for the same-photo verdict, as ``Library.search_photo`` gives them
+    (None for an image that is no query)."""
+    from lookalike.library.evaluation import copy_image
+
+    return [copy_image(path, None, embedder) if q else None
+            for path, q in zip(paths, queries, strict=True)]  # fmt: skip
+
+
 def bench_rankings(
     store: MemoryStore,
     variants: Sequence[Sequence[Embedding]],
     options: SearchOptions,
+    images: Sequence[QueryImage | None] | None = None,
 ) -> list[list[Match]]:
     """Each bench query's matches by ``search.pipeline.search``, as ``Library.search`` gets
     them: every image ranked (``top`` = the bench size), the query image itself left out.
@@ -344,11 +357,13 @@ def bench_rankings(
         store: the bench (:func:`bench_store`).
         variants: per image its query embeddings (first: the image itself); empty = no query.
         options: the search options.
+        images: per image its pixels for the pixel copy test (None: cells only).
     """
     from lookalike.library.evaluation import search, stored_form
 
     options = replace(options, top=max(1, store.live_count))
-    return [search(store, [stored_form(e) for e in queries], options, {i}) if queries else []
+    return [search(store, [stored_form(e) for e in queries], options, {i},
+                   None if images is None else images[i]) if queries else []
             for i, queries in enumerate(variants)]  # fmt: skip
 
 

@@ -90,7 +90,7 @@ def _matches_json(
     """
     out = []
     for m in result.matches:
-        found = library.explain(result.query, m.photo_id, options)
+        found = library.explain(result.query, m.photo_id, options, m.verdict)
         inliers = found.inliers if found.query_points is not None else None
         out.append({"path": str(m.path), "score": round(m.score, 6), "rank": m.rank,
                     "inliers": inliers, "verdict": m.verdict,

@@ -19,15 +19,17 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "fast": Preset("rmac_lite0.onnx", (768,), "EfficientNet-Lite0, one scale"),
     "balanced": Preset(
-        "rmac_lite2.onnx",
-        (1024,),
-        "EfficientNet-Lite2, one scale, local features for re-ranking",
-        local_features=True,
-    ),
-    "balanced-int8": Preset(
         "rmac_lite2_int8.onnx",
         (1024,),
-        "EfficientNet-Lite2 quantized to int8 (faster), one scale, local features for re-ranking",
+        "EfficientNet-Lite2 with an int8 trunk (stem and first three blocks float), one scale, "
+        "local features for re-ranking",
+        local_features=True,
+    ),
+    "balanced-fp32": Preset(
+        "rmac_lite2.onnx",
+        (1024,),
+        "EfficientNet-Lite2 in float32 (the default before int8), one scale, local features for "
+        "re-ranking",
         local_features=True,
     ),
     "best": Preset(
@@ -37,6 +39,9 @@ PRESETS: dict[str, Preset] = {
         local_features=True,
     ),
 }
+PRESETS["balanced-int8"] = PRESETS["balanced"]
+"""The name the int8 model had while it was an option: libraries that recorded it still open
+(and move to the current int8 file like every ``balanced`` library); no longer offered."""
 DEFAULT_PRESET = "balanced"
-PRESET_NAMES = tuple(PRESETS)
-"""The preset names, in order from fastest to best (the one place they are written)."""
+PRESET_NAMES = ("fast", "balanced", "balanced-fp32", "best")
+"""The preset names offered, in order from fastest to best (the one place they are written)."""

@@ -114,7 +114,9 @@ def load_detail(
     """
     image = cache.get(item.path)
     try:
-        explained = library.explain(query, item.photo_id, options or SearchOptions())
+        verdict = item.verdict if item.verdict in VERDICT_WORDS else None  # "" in albums
+        explained = library.explain(query, item.photo_id, options or SearchOptions(),
+                                    verdict)  # type: ignore[arg-type]
     except KnownError:  # removed or re-embedded meanwhile: the photo alone
         explained = None
     return MatchDetail(item, image, explained)

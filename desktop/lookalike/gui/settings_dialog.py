@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 PRESET_TEXT = {
     "fast": "Fast: smaller model, no point-by-point check (quickest to index)",
     "balanced": "Balanced: larger model, point-by-point check (recommended)",
+    "balanced-fp32": "Balanced, float32: the same at full precision (about 1.4x slower to index)",
     "best": "Best: larger model at two sizes (slower to index; finds smaller objects)",
 }
 

@@ -21,6 +21,8 @@ from typing import Any
 from lookalike.embed.model import Embedder
 from lookalike.embed.presets import PRESETS
 from lookalike.errors import KnownError
+from lookalike.library.searching import copy_image
+from lookalike.search.copy_check import QueryImage
 from lookalike.search.metrics import evaluate, verdict_scores
 from lookalike.search.pipeline import SearchOptions, search
 from lookalike.search.rerank import DEFAULT_PARAMS
@@ -28,8 +30,9 @@ from lookalike.search.similar import Match
 from lookalike.store.memory import MemoryStore, stored_form
 
 __all__ = [
-    "DEFAULT_PARAMS", "Embedder", "Match", "MemoryStore", "SearchOptions", "bench_embedder",
-    "copies_first", "evaluate", "scores_json", "search", "stored_form", "truth",
+    "DEFAULT_PARAMS", "Embedder", "Match", "MemoryStore", "QueryImage", "SearchOptions",
+    "bench_embedder", "copies_first", "copy_image", "evaluate", "scores_json", "search",
+    "stored_form", "truth",
 ]
 
 

@@ -23,12 +23,19 @@ from lookalike.library.cleanup import DuplicateFinder, Trashed, TrashResult
 from lookalike.library.indexing import Indexer
 from lookalike.library.integrity import open_catalog
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
-from lookalike.library.searching import Image, IndexStore, decode_locals, query_embeddings
+from lookalike.library.searching import (
+    Image,
+    IndexStore,
+    copy_image,
+    decode_locals,
+    query_embeddings,
+)
 from lookalike.library.writer import CatalogWriter
 from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.search import explanation, pipeline
 from lookalike.search.explanation import Explanation
 from lookalike.search.pipeline import DEFAULT_OPTIONS, SearchOptions
+from lookalike.search.similar import Verdict
 from lookalike.store.lock import LibraryLock
 from lookalike.types import Embedding, PhotoEmbedder, PhotoStatus, peaks_from_bytes
 
@@ -242,7 +249,8 @@ class Library:
         with self._lock:
             if space != self._writer.model_id:  # a switch swapped meanwhile: embed again
                 return self.search(image, options, crop)
-            matches = pipeline.search(IndexStore(self._writer), queries, options, exclude)
+            matches = pipeline.search(IndexStore(self._writer), queries, options, exclude,
+                                      copy_image(image, crop, self._embedder))  # fmt: skip
         return SearchResult(queries[0], matches, time.perf_counter() - started)
 
     def prepare(self, path: Path, rotate: bool = False) -> None:
@@ -264,11 +272,15 @@ class Library:
         if query is None:
             raise KnownError(f"photo {photo_id} is not indexed")
         with self._lock:
-            matches = pipeline.search(IndexStore(self._writer), [query], options, {photo_id})
+            row = self._catalog.photo_by_id(photo_id)
+            image = None if row is None else copy_image(row.path, None, self._embedder)
+            matches = pipeline.search(IndexStore(self._writer), [query], options, {photo_id},
+                                      image)  # fmt: skip
         return SearchResult(query, matches, time.perf_counter() - started)
 
     def explain(
-        self, query: Embedding, photo_id: int, options: SearchOptions = DEFAULT_OPTIONS
+        self, query: Embedding, photo_id: int, options: SearchOptions = DEFAULT_OPTIONS,
+        verdict: Verdict | None = None,
     ) -> Explanation:
         """Why a photo matches a query: numbered regions, best box, verified point pairs.
 
@@ -276,6 +288,8 @@ class Library:
             query: the query's embedding (``SearchResult.query``).
             photo_id: the result.
             options: the search's options (its re-ranking parameters check the points).
+            verdict: the search's verdict of this result (``Match.verdict``), which the
+                explanation then shows; None: decided from the local features alone.
 
         Raises:
             KnownError: the photo has no vector.
@@ -285,7 +299,8 @@ class Library:
             row = self._catalog.photo_by_id(photo_id)
         if stored is None or row is None:
             raise KnownError(f"photo {photo_id} is not indexed")
-        return explanation.explain(query, stored, photo_id, row.path, options.rerank_params)
+        return explanation.explain(query, stored, photo_id, row.path, options.rerank_params,
+                                   verdict=verdict)  # fmt: skip
 
     def warm_up(self) -> None:
         """Run the model once (a few hundred ms) so that the first search is not a cold start."""

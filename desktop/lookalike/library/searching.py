@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from lookalike.decode.query import Crop, query_pixels, turns
 from lookalike.library.writer import CatalogWriter
+from lookalike.search.copy_check import QueryImage
 from lookalike.search.defaults import DBA_K
 from lookalike.search.pipeline import SearchOptions
 from lookalike.settings import Settings
@@ -192,6 +193,19 @@ def prepare(
     queries, _ = query_embeddings(path, None, rotate, writer, embedder, lambda _id: None,
                                   pixels.append)  # fmt: skip
     return Prepared(key, pixels[0], tuple(queries))
+
+
+def copy_image(image: Image, crop: Crop | None, embedder: PhotoEmbedder) -> QueryImage:
+    """The query's pixels for the same-photo verdict's pixel test (``search.copy_check``): a
+    file, bytes, an array or a crop, decoded there when needed. The embedder gives the mirrored
+    query's local features on demand."""
+    def embed_locals(rgb: npt.NDArray[np.uint8]) -> Locals | None:
+        return embedder.embed_rgb(rgb).locals
+
+    source = Path(image).expanduser().resolve() if isinstance(image, str | Path) else image
+    if isinstance(source, Path) and crop is None:
+        return QueryImage(source, embed_locals)
+    return QueryImage(lambda: query_pixels(source, crop, embedder.max_side), embed_locals)
 
 
 def decode_locals(blobs: dict[int, bytes]) -> dict[int, Locals]:

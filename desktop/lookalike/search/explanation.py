@@ -97,6 +97,7 @@ def explain(
     path: Path,
     params: RerankParams = DEFAULT_PARAMS,
     top: int = 8,
+    verdict: Verdict | None = None,
 ) -> Explanation:
     """Explain one match from the two embeddings (peaks and local features).
 
@@ -107,6 +108,9 @@ def explain(
         path: the result's file.
         params: the re-ranking knobs (the same spatial check as the search's).
         top: most numbered regions.
+        verdict: the search's verdict of this result (its pixel copy test and mirrored query
+            need the query's pixels, which an embedding does not hold); None: decided here
+            from the cells (``search.verdict.decide``).
     """
     q_side, r_side = _box_side(regions.cell_size(query.peaks)), _box_side(
         regions.cell_size(result.peaks))
@@ -116,12 +120,13 @@ def explain(
         for n, pair in enumerate(regions.explain(query, result, top=top))
     )  # fmt: skip
     q_xy = r_xy = None
-    verdict: Verdict = "similar"
+    decided: Verdict = "similar"
     if query.locals is not None and result.locals is not None:
         q_xy, r_xy = inlier_pairs(query.locals, result.locals, params)
         cosine = float(np.dot(query.vector, result.vector))
         fit = rerank_fits([cosine], query.locals, [result.locals], params)[1][0]
-        verdict = decide(evidence_of(query.locals, result.locals, fit, cosine))
+        decided = decide(evidence_of(query.locals, result.locals, fit, cosine))
+    verdict = decided if verdict is None else verdict
     inliers = 0 if q_xy is None else len(q_xy)
     return Explanation(photo_id, path, numbered, regions.best_region(query, result), q_xy, r_xy,
                        inliers, verdict != "similar", verdict)  # fmt: skip

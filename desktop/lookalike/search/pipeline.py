@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.search.copy_check import EMBEDDED_VARIANTS, CopyPixels, QueryImage
 from lookalike.search.defaults import DBA_ALPHA, DBA_DEPTH, DBA_K
 from lookalike.search.expand import alpha_expand, dba_shortlist
 from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams
@@ -110,6 +111,7 @@ def search(
     queries: Sequence[Embedding],
     options: SearchOptions = DEFAULT_OPTIONS,
     exclude: Collection[int] = (),
+    image: QueryImage | None = None,
 ) -> list[Match]:
     """Rank the store's photos for one query given as one or more variants (turns).
 
@@ -118,20 +120,26 @@ def search(
         queries: the query's embeddings, upright first; several are merged by best score.
         options: the search's switches.
         exclude: photo ids never returned (the query photo itself).
+        image: the query's pixels, for the same-photo verdict's pixel test
+            (``search.copy_check``); None: the verdict uses the cells only.
 
     Returns:
         Up to ``options.top`` matches, best first, ranks 1..n.
     """
-    found = [find(store, q, options, exclude) for q in queries]
+    found = [find(store, q, options, exclude,
+                  None if image is None else image if t == 0 else image.turned(t))
+             for t, q in enumerate(queries)]  # fmt: skip
     if not found:
         return []
     return found[0] if len(found) == 1 else merge_max(found, options.top)
 
 
 def find(
-    store: VectorStore, query: Embedding, options: SearchOptions, exclude: Collection[int] = ()
+    store: VectorStore, query: Embedding, options: SearchOptions, exclude: Collection[int] = (),
+    image: QueryImage | None = None,
 ) -> list[Match]:
-    """One query variant: QE, kNN, DBA on the shortlist, then spatial re-ranking."""
+    """One query variant: QE, kNN, DBA on the shortlist, then spatial re-ranking (with the
+    pixel copy test when ``image`` gives the variant's pixels)."""
     params = options.rerank_params
     verify = options.rerank and query.locals is not None
     deep = verify or options.dba > 0
@@ -148,7 +156,10 @@ def find(
         return matches[: options.top]
     assert query.locals is not None
     candidates = store.locals_of([m.photo_id for m in matches[: params.depth]])
-    return verified_matches(matches, query.locals, candidates, cosines, options.top, params)
+    pixels = None if image is None else CopyPixels(
+        image, store.path_of, EMBEDDED_VARIANTS if options.rotate else ())
+    return verified_matches(matches, query.locals, candidates, cosines, options.top, params,
+                            pixels)  # fmt: skip
 
 
 def nearest(store: VectorStore, vector: Floats, k: int, exclude: Collection[int],

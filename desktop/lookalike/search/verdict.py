@@ -4,18 +4,23 @@ The verdict reuses what spatial re-ranking already computed for each shortlisted
 mutual matches and RANSAC's affine map, :class:`lookalike.search.rerank.Fit`): no second
 matching pass. Rules (:func:`decide`):
 
-- ``same_photo``: duplicate grouping's copy test (:func:`lookalike.search.pair_check.judge_fit`,
-  the one implementation both use) says the map carries most of one photo exactly onto the
-  other, AND the tripod guard holds: the map is exact on one grid (:data:`SAME_PHOTO_RESIDUAL`).
+- ``same_photo``: the fit passes the copy gate of duplicate grouping
+  (:func:`lookalike.search.pair_check.copy_gate`: inliers above chance, a high inlier ratio,
+  most of one frame covered) AND the pixels confirm it: the map, refined on both photos' pixels,
+  carries every textured block exactly (:mod:`lookalike.search.copy_check`,
+  :mod:`lookalike.search.copy_pixels`), which another shot's perspective never allows. A
+  copy that the cells cannot fit (mirrored, sideways, 320 px) is tried on the pixels with the
+  identity map of the query's mirror and turns (see ``copy_check``). Without the query's
+  pixels (``pixels=None``), :func:`decide`: the cells' copy test with the exact map on one grid
+  (:data:`SAME_PHOTO_RESIDUAL`), which misses resampled copies (crops, 320 px).
 - ``same_place``: more inliers than unrelated photos reach by chance (:data:`SAME_PLACE_INLIERS`).
 - ``similar``: neither could be verified (also every result below the verified depth).
 
 Calibration (``benchmarks/verdict_calibrate.py`` on the copies bench of
 ``benchmarks/make_copies_bench.py``, photos from no bench; bench/dev only reports): the inliers
 of pairs of photos from different copy groups and scenes ("unrelated") give the chance level.
-A sideways or mirrored copy is verified only when the query's turns are searched too
-(``SearchOptions.rotate``): stride-16 codes are not rotation-invariant, and affine RANSAC
-rejects mirror maps.
+Quarter-turned copies mostly verify as they are (the stride-16 cells of a turned photo still
+match); ``SearchOptions.rotate`` adds the turned query variants for the rest.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ from typing import get_args
 
 import numpy as np
 
-from lookalike.search.pair_check import COPY_RESIDUAL, PairEvidence, judge_fit
+from lookalike.search.copy_check import (
+    FRAMED_VARIANTS,
+    MAX_SUSPECTS,
+    MIRROR_COSINE,
+    CopyPixels,
+)
+from lookalike.search.pair_check import COPY_RESIDUAL, PairEvidence, copy_gate, judge_fit
 from lookalike.search.rerank import DEFAULT_PARAMS, Fit, RerankParams, rerank_fits
 from lookalike.search.similar import Match, Verdict
 from lookalike.types import Locals
@@ -49,6 +60,9 @@ tripod shots). The same-photo verdict asks for the exact map on one grid (residu
 ``COPY_RESIDUAL``, 0.004 of the long side): 196 copy pairs, 20 step shots, 15 tripod shots
 (precision 0.85 over those three kinds). A global-cosine guard was measured and rejected: at
 0.85 it drops half the true copies (196 -> 104) and few shots (35 -> 29)."""
+
+IDENTITY = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+"""The map of a copy with the query's framing (long-side units)."""
 
 ORDER: tuple[Verdict, ...] = get_args(Verdict)
 """Verdicts, strongest first."""
@@ -85,6 +99,7 @@ def verified_matches(
     cosines: Mapping[int, float],
     top: int,
     params: RerankParams = DEFAULT_PARAMS,
+    pixels: CopyPixels | None = None,
 ) -> list[Match]:
     """Re-rank the first ``params.depth`` matches by spatial verification and give each its
     verdict and inliers (the rest stay ``similar``, 0 inliers).
@@ -96,6 +111,8 @@ def verified_matches(
         cosines: photo id → global cosine with the query (the tripod guard); missing: score.
         top: how many matches to return.
         params: the re-ranking knobs.
+        pixels: the pixel copy test (:mod:`lookalike.search.copy_check`); None: the cells'
+            copy test only (:func:`decide`).
 
     Returns:
         At most ``top`` matches, re-numbered from rank 1.
@@ -103,13 +120,70 @@ def verified_matches(
     head, tail = list(matches[: params.depth]), list(matches[params.depth:])
     locals_ = [candidates.get(m.photo_id) for m in head]
     new, fits = rerank_fits([m.score for m in head], query, locals_, params)
-    judged = []
+    judged, gated = [], []
     for m, score, fit, loc in zip(head, new.tolist(), fits, locals_, strict=True):
         cosine = cosines.get(m.photo_id, m.score)
         evidence = evidence_of(query, loc, fit, cosine) if loc is not None else None
-        verdict = "similar" if evidence is None else decide(evidence)
+        gated.append(evidence is not None and copy_gate(evidence))
+        if evidence is None:
+            verdict: Verdict = "similar"
+        elif pixels is None:
+            verdict = decide(evidence)
+        else:
+            verdict = decide_pixels(evidence, fit, m.photo_id, pixels)
         inliers = 0 if fit is None else fit.inliers
         judged.append(replace(m, score=float(score), inliers=inliers, verdict=verdict))
-    order = np.argsort(-new, kind="stable")
+    if pixels is not None:
+        suspects = [i for i, m in enumerate(judged)
+                    if not gated[i] and locals_[i] is not None
+                    and cosines.get(m.photo_id, m.score) >= MIRROR_COSINE]  # fmt: skip
+        suspects.sort(key=lambda i: -cosines.get(judged[i].photo_id, judged[i].score))
+        suspects = suspects[:MAX_SUSPECTS]
+        judged = _variant_copies(judged, suspects, head, locals_, cosines, pixels, params)
+    order = np.argsort(-np.asarray([m.score for m in judged]), kind="stable")
     ranked = [judged[i] for i in order.tolist()] + tail
     return [replace(m, rank=r) for r, m in enumerate(ranked[:top], start=1)]
+
+
+def decide_pixels(evidence: PairEvidence, fit: Fit | None, photo_id: int, pixels: CopyPixels,
+                  variant: int = 0) -> Verdict:  # fmt: skip
+    """The verdict with the pixel copy test: ``same_photo`` when the cells' copy gate holds
+    and the pixels confirm the map of the query's ``variant`` (``copy_check.dihedral``) onto
+    the candidate, else as :func:`decide` without its cell-level copy test."""
+    if fit is not None and copy_gate(evidence) and pixels.is_copy(photo_id, fit.affine, variant):
+        return "same_photo"
+    return "same_place" if evidence.inliers > SAME_PLACE_INLIERS else "similar"
+
+
+def _variant_copies(judged: list[Match], suspects: Sequence[int], head: Sequence[Match],
+                    locals_: Sequence[Locals | None], cosines: Mapping[int, float],
+                    pixels: CopyPixels, params: RerankParams) -> list[Match]:  # fmt: skip
+    """The ``suspects`` (indices into ``judged``: close in cosine, but the upright query's fit
+    failed the copy gate) tried on the pixels with the identity map of the query's variants
+    (``copy_check.FRAMED_VARIANTS``: positions are in units of the long side, so a resized,
+    mirrored or turned copy of the same framing maps unchanged), then against the fits of the
+    embedded variants (``CopyPixels.embedded``, embedded on demand) until none is left. A
+    confirmed copy becomes ``same_photo`` (with a fitted variant: its inliers and boost)."""
+    out, left = list(judged), list(suspects)
+    for i in list(left):  # a copy with the query's framing: the identity map of a variant
+        if any(pixels.is_copy(head[i].photo_id, IDENTITY, v) for v in FRAMED_VARIANTS):
+            out[i] = replace(judged[i], verdict="same_photo")
+            left.remove(i)
+    for variant in pixels.embedded:
+        if not left:
+            break
+        query = pixels.query.variant_locals(variant)
+        if query is None:
+            break
+        new, fits = rerank_fits([head[i].score for i in left], query,
+                                [locals_[i] for i in left], params)  # fmt: skip
+        for i, score, fit in zip(list(left), new.tolist(), fits, strict=True):
+            loc = locals_[i]
+            if fit is None or loc is None:
+                continue
+            evidence = evidence_of(query, loc, fit, cosines.get(head[i].photo_id, head[i].score))
+            if decide_pixels(evidence, fit, head[i].photo_id, pixels, variant) == "same_photo":
+                out[i] = replace(judged[i], score=max(float(score), judged[i].score),
+                                 inliers=fit.inliers, verdict="same_photo")  # fmt: skip
+                left.remove(i)
+    return out

@@ -16,6 +16,7 @@ The store uses its own connection to the catalog file (WAL lets it read beside a
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -100,38 +101,40 @@ class DuplicatesStore:
         with self._lock:
             return [tuple(r) for r in self._conn.execute("SELECT * FROM dup_edges")]
 
+    def checked_count(self) -> int:
+        """How many photos are recorded as checked."""
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM dup_checked").fetchone()[0])
+
     def checked(self) -> dict[int, int]:
         """Photo id → CRC-32 of the vector it was checked with."""
         with self._lock:
             return dict(self._conn.execute("SELECT photo_id, vector_crc32 FROM dup_checked"))
 
-    def replace(self, photos: dict[int, int], edges: Sequence[EdgeRow]) -> None:
-        """Record ``photos`` (id → vector CRC) as checked with ``edges`` as all their edges now.
-
-        Their old edges are dropped first; an edge whose photo is gone meanwhile is skipped.
-        """
+    def add(self, photos: dict[int, int], edges: Sequence[EdgeRow]) -> None:
+        """Record ``photos`` (id → vector CRC) as checked and add ``edges`` (a pair already
+        stored is replaced); an edge or photo that is gone from the catalog meanwhile is
+        skipped. Call :meth:`forget_checked` first for photos checked again."""
         with self._tx() as db:
-            ids = list(photos)
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                db.execute(f"DELETE FROM dup_edges WHERE a IN ({marks}) OR b IN ({marks})",
-                           chunk + chunk)  # fmt: skip
+            wanted = sorted({e[0] for e in edges} | {e[1] for e in edges} | set(photos))
             live = {int(r[0]) for r in db.execute(
                 "SELECT id FROM photos WHERE id IN (SELECT value FROM json_each(?))",
-                (str(sorted({e[0] for e in edges} | {e[1] for e in edges} | set(ids))),))}
+                (json.dumps(wanted),))}  # fmt: skip
             db.executemany("INSERT OR REPLACE INTO dup_edges VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                            [e for e in edges if e[0] in live and e[1] in live])  # fmt: skip
             db.executemany("INSERT OR REPLACE INTO dup_checked VALUES (?, ?)",
                            [(i, c) for i, c in photos.items() if i in live])  # fmt: skip
 
     def forget_checked(self, photo_ids: Iterable[int]) -> None:
-        """Forget that these photos were checked (and their edges): check them again."""
-        ids = sorted(set(photo_ids))
+        """Forget that these photos were checked, and their edges: they are checked again."""
+        ids = json.dumps(sorted({int(i) for i in photo_ids}))
         with self._tx() as db:
-            for i in ids:
-                db.execute("DELETE FROM dup_edges WHERE a = ? OR b = ?", (i, i))
-                db.execute("DELETE FROM dup_checked WHERE photo_id = ?", (i,))
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS dup_forget (id INTEGER PRIMARY KEY)")
+            db.execute("DELETE FROM dup_forget")
+            db.execute("INSERT INTO dup_forget SELECT value FROM json_each(?)", (ids,))
+            db.execute("DELETE FROM dup_edges WHERE a IN dup_forget OR b IN dup_forget")
+            db.execute("DELETE FROM dup_checked WHERE photo_id IN dup_forget")
+            db.execute("DELETE FROM dup_forget")
 
     def reference_folders(self) -> list[Path]:
         with self._lock:

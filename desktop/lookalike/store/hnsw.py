@@ -283,6 +283,7 @@ class VectorIndex:
         *,
         whitened: bool = False,
         threads: int | None = None,
+        ef: int | None = None,
     ) -> tuple[Ids, npt.NDArray[np.float32]]:
         """Approximate k nearest neighbours by cosine similarity.
 
@@ -293,6 +294,7 @@ class VectorIndex:
             whitened: the query is already in the index's space (e.g. from :meth:`vectors`).
             threads: for a batch of queries (default ``params.num_threads``); ignored with a
                 ``filter``.
+            ef: beam width for this call (default ``params.ef_search``); raised to k.
 
         Returns:
             ids (Q, k') int64 and scores (Q, k') float32 in [-1, 1], best first; k' ≤ k and
@@ -308,16 +310,17 @@ class VectorIndex:
             k_eff = min(int(k), allowed)
             if k_eff <= 0 or not len(q):
                 return np.zeros((len(q), 0), np.int64), np.zeros((len(q), 0), np.float32)
-            labels, dist = self._query(q, k_eff, filter, threads)
+            labels, dist = self._query(q, k_eff, filter, threads, ef)
         return labels.astype(np.int64), (1.0 - dist).astype(np.float32)
 
     def _query(
-        self, q: Vectors, k: int, filter: Callable[[int], bool] | None, threads: int | None = None
+        self, q: Vectors, k: int, filter: Callable[[int], bool] | None, threads: int | None = None,
+        ef: int | None = None,
     ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]:
         """knn_query with ef ≥ k, halving k when the graph yields fewer hits (lock held)."""
         threads = 1 if filter is not None else (threads or self.params.num_threads)
         while True:
-            self._raw.set_ef(max(self.params.ef_search, k))
+            self._raw.set_ef(max(ef or self.params.ef_search, k))
             try:
                 labels, dist = self._raw.knn_query(q, k=k, num_threads=threads, filter=filter)
                 return labels, dist

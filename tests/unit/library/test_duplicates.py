@@ -5,13 +5,20 @@ two photos are copies when their fake descriptors agree closely."""
 from __future__ import annotations
 
 import os
+import threading
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
+from PIL import Image
 from tests.fakes import FakeEmbedder, write_photo
 
-from lookalike.library import Library
+from lookalike.library import Library, duplicates
 from lookalike.library.duplicates import DuplicateFinder
+from lookalike.search import grouping
 from lookalike.search.pair_check import PairEvidence
+from lookalike.types import Embedding
 
 
 def _by_cosine(library: Library, finder: DuplicateFinder, calls: list[tuple[int, int]]) -> None:
@@ -66,3 +73,81 @@ def test_only_new_and_changed_photos_are_checked_and_removed_ones_leave(tmp_path
         assert finder.update() == 1
         assert {p.path for p in finder.groups()[0].photos} == {
             original, crop, root / "other2.jpg"}
+
+
+class LocalsEmbedder(FakeEmbedder):
+    """The fake embedder plus local features: a 8×6 grid of cells whose codes project each
+    cell's mean-centred pixels (so a resized copy has the same codes at the same places)."""
+
+    PROJECTION = np.random.default_rng(7).standard_normal((192, 16))
+
+    def embed_rgb(self, rgb: np.ndarray) -> Embedding:
+        found = super().embed_rgb(rgb)
+        im = np.asarray(Image.fromarray(rgb).resize((64, 48)), np.float32) / 255
+        cells = im.reshape(6, 8, 8, 8, 3).transpose(0, 2, 1, 3, 4).reshape(48, 192)
+        codes = (cells - cells.mean(axis=1, keepdims=True)) @ self.PROJECTION
+        codes /= np.maximum(np.linalg.norm(codes, axis=1, keepdims=True), 1e-6)
+        ys, xs = np.mgrid[0:6, 0:8]
+        xy = np.stack([(xs.ravel() + 0.5) / 8, (ys.ravel() + 0.5) * 0.75 / 6], axis=1)
+        return replace(found, locals=np.concatenate([xy, codes], axis=1).astype(np.float16))
+
+
+def test_the_default_check_reads_stored_local_features_and_checks_each_pair_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "photos"
+    original = write_photo(root / "original.jpg", 1, size=(320, 240))
+    small = write_photo(root / "small.jpg", 1, size=(320, 240), scale=0.5)
+    for seed in (2, 3, 4, 5):
+        write_photo(root / f"other{seed}.jpg", seed, size=(320, 240))
+    checked: list[tuple[int, int]] = []
+    check_batch = duplicates.check_batch
+
+    def recording(table: object, a: list[int], b: list[int], *args: object,
+                  **kwargs: object) -> list[PairEvidence]:  # fmt: skip
+        checked.extend(zip(a, b, strict=True))
+        return check_batch(table, a, b, *args, **kwargs)  # type: ignore[arg-type]
+
+    with Library.open(tmp_path / "home", LocalsEmbedder()) as library:  # type: ignore[arg-type]
+        library.add_root(root)
+        list(library.sync())
+        finder = library.duplicates()
+        monkeypatch.setattr("lookalike.library.duplicates.check_batch", recording)
+        monkeypatch.setattr(grouping, "PREFILTER", -1.0)  # every neighbour is a candidate
+        assert finder.update() == 6
+        assert len(checked) == len(set(checked)) and len(checked) >= 6
+        assert all(a < b for a, b in checked)
+        (group,) = finder.groups()
+        assert group.kind == "copy" and {p.path for p in group.photos} == {original, small}
+
+
+def test_a_cancelled_update_leaves_the_rest_for_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "photos"
+    original = write_photo(root / "original.jpg", 1, size=(320, 240))
+    small = write_photo(root / "small.jpg", 1, size=(320, 240), scale=0.5)
+    for seed in (2, 3, 4, 5):
+        write_photo(root / f"other{seed}.jpg", seed, size=(320, 240))
+    monkeypatch.setattr(duplicates, "CHUNK", 2)
+    with Library.open(tmp_path / "home", FakeEmbedder()) as library:  # type: ignore[arg-type]
+        library.add_root(root)
+        list(library.sync())
+        finder = library.duplicates()
+        calls: list[tuple[int, int]] = []
+        _by_cosine(library, finder, calls)
+        cancel = threading.Event()
+        check = finder.pair_check
+        assert check is not None
+
+        def cancelling(a: int, b: int) -> PairEvidence:
+            cancel.set()  # during the first chunk
+            return check(a, b)
+
+        finder.pair_check = cancelling
+        assert finder.update(cancel) == 2  # one chunk of two photos, then stopped
+        assert len(finder.store.checked()) == 2
+        finder.pair_check = check
+        assert finder.update() == 4  # the rest
+        (group,) = finder.groups()
+        assert {p.path for p in group.photos} == {original, small}

@@ -1,0 +1,151 @@
+"""Copy groups of ``lookalike duplicates --kind copy`` on a copies bench, scored as pairs.
+
+    python benchmarks/duplicates_pairs.py BENCH [--home DIR] [--check cells|pixels] [--json]
+
+BENCH is a bench of ``benchmarks/make_copies_bench.py``. Its photos are indexed into a library
+(``Library.open`` + ``add_root`` + ``sync``, the default preset; ``--home`` keeps it between
+runs, and a copy of it is used so that every run checks every pair afresh), then the library's
+duplicate finder runs as the ``duplicates`` command runs it (``update()``, then
+``groups("copy")``), with its pair check:
+
+- ``cells``: the finder's default (``pair_check.check_locals`` on stored local features);
+- ``pixels``: the same, with each photo pair's files for the pixel copy test
+  (``check_locals(..., paths=...)``, see ``search.copy_pixels``), set as the finder's
+  ``pair_check`` (its documented hook).
+
+Scores (ground truth: the bench's copy groups): pair precision (pairs of photos inside one
+reported copy group that are copies of each other), pair recall (copy pairs found inside one
+group), and the other shots of a scene (``scenes``) or distractors put into a copy group (the
+target is none). Also the time of ``update()`` and the machine's load. Measures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "desktop"))
+
+import numpy as np  # noqa: E402
+
+from lookalike.embed.model import Embedder  # noqa: E402
+from lookalike.library import Library  # noqa: E402
+from lookalike.search import grouping  # noqa: E402
+from lookalike.search.pair_check import PairCheck, PairEvidence, check_locals  # noqa: E402
+from lookalike.types import locals_from_bytes  # noqa: E402
+
+
+def index(bench: Path, home: Path) -> None:
+    """Index the bench's photos into the library at ``home`` (kept if already there)."""
+    with Library.open(home, Embedder.from_preset()) as library:
+        if not library.roots():
+            library.add_root(bench)
+        for _ in library.sync():
+            pass
+
+
+def pixel_check(library: Library) -> PairCheck:
+    """The finder's default check plus the pixel copy test (files looked up per pair)."""
+    writer = library._writer  # a benchmark reads the library's own catalog
+    cosines: dict[tuple[int, int], float] = {}
+    index = writer.index
+
+    def check(a: int, b: int) -> PairEvidence:
+        with writer.lock:
+            blobs = writer.catalog.locals_of([a, b])
+            rows = writer.catalog.photo_by_id(a), writer.catalog.photo_by_id(b)
+            if (a, b) not in cosines:
+                va, vb = index.vectors(np.asarray([a, b], np.int64))
+                cosines[(a, b)] = float(va @ vb)
+        if a not in blobs or b not in blobs or rows[0] is None or rows[1] is None:
+            return PairEvidence(None, cosines[(a, b)])
+        return check_locals(locals_from_bytes(blobs[a]), locals_from_bytes(blobs[b]),
+                            cosines[(a, b)], paths=(rows[0].path, rows[1].path))  # fmt: skip
+
+    return check
+
+
+def score(bench: Path, groups: list[list[Path]]) -> dict[str, object]:
+    """Pair precision / recall of reported copy groups against the bench's copy groups."""
+    truth = json.loads((bench / "groundtruth.json").read_text())
+    group_of = {(bench / p).resolve(): name for name, ps in truth["groups"].items() for p in ps}
+    shots = {(bench / p).resolve() for ps in truth["scenes"].values() for p in ps}
+    true_pairs = {frozenset(p) for ps in truth["groups"].values()
+                  for p in itertools.combinations([(bench / q).resolve() for q in ps], 2)}
+    found = {frozenset(p) for g in groups for p in itertools.combinations(g, 2)}
+    right = sum(1 for p in found if len({group_of.get(q) for q in p}) == 1
+                and None not in {group_of.get(q) for q in p})  # fmt: skip
+    intruders = sorted(str(p.relative_to(bench.resolve())) for g in groups for p in g
+                       if p in shots or p not in group_of)  # fmt: skip
+    return {"copy_groups": len(groups), "pairs_found": len(found),
+            "pair_precision": round(right / len(found), 4) if found else 0.0,
+            "pair_recall": round(right / len(true_pairs), 4),
+            "other_shots_or_distractors_in_copy_groups": intruders}  # fmt: skip
+
+
+def run(bench: Path, home: Path, check: str) -> dict[str, object]:
+    """Copy the indexed library, run the finder with ``check``, score its copy groups."""
+    with tempfile.TemporaryDirectory(dir=home.parent) as tmp:
+        work = Path(tmp) / "home"
+        shutil.copytree(home, work)
+        with Library.open(work, Embedder.from_preset()) as library:
+            finder = library.duplicates()
+            if check == "pixels":
+                finder.pair_check = pixel_check(library)
+            started = time.perf_counter()
+            finder.update()
+            seconds = time.perf_counter() - started
+            groups = [[p.path.resolve() for p in g.photos] for g in finder.groups("copy")]
+    out = score(bench, groups)
+    return {"check": check, "update_s": round(seconds, 2),
+            "load": round(os.getloadavg()[0], 1), "neighbours": grouping.NEIGHBOURS,
+            "prefilter": grouping.PREFILTER} | out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench", type=Path)
+    parser.add_argument("--home", type=Path, default=None,
+                        help="library folder kept between runs (default: a temporary one)")
+    parser.add_argument("--check", choices=("cells", "pixels", "both"), default="both")
+    parser.add_argument("--prefilter", type=float, default=None,
+                        help="override grouping.PREFILTER (the cosine below which no pair is "
+                        "checked) to see what it costs in recall")
+    parser.add_argument("--neighbours", type=int, default=None,
+                        help="override grouping.NEIGHBOURS")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.prefilter is not None:  # candidate_pairs binds it as its default
+        grouping.PREFILTER = args.prefilter
+        grouping.candidate_pairs.__defaults__ = (args.prefilter,)
+    if args.neighbours is not None:
+        grouping.NEIGHBOURS = args.neighbours
+    bench = args.bench.resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = (args.home or Path(tmp) / "library").resolve()
+        home.parent.mkdir(parents=True, exist_ok=True)
+        index(bench, home)
+        checks = ["cells", "pixels"] if args.check == "both" else [args.check]
+        results = [run(bench, home, c) for c in checks]
+    for r in results:
+        if args.json:
+            print(json.dumps(r))
+        else:
+            print(f"{r['check']:7s} prefilter {r['prefilter']} neighbours {r['neighbours']}: "
+                  f"pair precision {r['pair_precision']:.4f}  recall "
+                  f"{r['pair_recall']:.4f}  groups {r['copy_groups']}  update "
+                  f"{r['update_s']} s (load {r['load']})  intruders "
+                  f"{r['other_shots_or_distractors_in_copy_groups']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
