@@ -51,11 +51,9 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes] | None, str | None]:
     if shutil.which("Xvfb") is None:
         return None, None
     read_end, write_end = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stderr=subprocess.DEVNULL,
-    )
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1920x1080x24",
+                             "-nolisten", "tcp"], pass_fds=(write_end,),
+                            stderr=subprocess.DEVNULL)
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
         number = pipe.readline().strip()
@@ -65,17 +63,12 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes] | None, str | None]:
     return proc, f":{number}"
 
 
-def watch_maps(
-    display: str, mapped: threading.Event, result: dict[str, float | str], started: list[float]
-) -> subprocess.Popen[str]:
+def watch_maps(display: str, mapped: threading.Event, result: dict[str, float | str],
+               started: list[float]) -> subprocess.Popen[str]:
     """Start xev on the root window; sets ``result["mapped_s"]`` at the first MapNotify."""
-    proc = subprocess.Popen(
-        ["stdbuf", "-oL", "xev", "-root", "-event", "substructure"],
-        env={"DISPLAY": display, "PATH": os.defpath},
-        stdout=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
+    proc = subprocess.Popen(["stdbuf", "-oL", "xev", "-root", "-event", "substructure"],
+                            env={"DISPLAY": display, "PATH": os.defpath},
+                            stdout=subprocess.PIPE, text=True, errors="replace")
 
     def read() -> None:
         assert proc.stdout is not None
@@ -89,24 +82,16 @@ def watch_maps(
     return proc
 
 
-def one_run(
-    exe: Path, env: dict[str, str], cwd: Path, display: str | None, timeout: float
-) -> dict[str, float | str]:
+def one_run(exe: Path, env: dict[str, str], cwd: Path, display: str | None,
+            timeout: float) -> dict[str, float | str]:
     """Start the window once, time it, quit it with SIGINT."""
     result: dict[str, float | str] = {}
     painted, mapped = threading.Event(), threading.Event()
     started: list[float] = []
     xev = watch_maps(display, mapped, result, started) if display else None
     started.append(time.perf_counter())
-    proc = subprocess.Popen(
-        [str(exe), "gui"],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    )
+    proc = subprocess.Popen([str(exe), "gui"], env=env, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
 
     def read() -> None:
         assert proc.stdout is not None
@@ -147,22 +132,17 @@ def main() -> int:
 
     exe = args.bundle.resolve() / "Lookalike"
     tmp = Path(tempfile.mkdtemp(prefix="lookalike-start-"))
-    xvfb, display = (None, os.environ.get("DISPLAY")) if os.environ.get("DISPLAY") else start_xvfb()
+    xvfb, display = (None, os.environ.get("DISPLAY")) if os.environ.get("DISPLAY") \
+        else start_xvfb()
     if display is not None and (shutil.which("xev") is None or shutil.which("stdbuf") is None):
-        print(
-            "xev missing (apt-get install x11-utils): measuring the paint time only",
-            file=sys.stderr,
-        )
+        print("xev missing (apt-get install x11-utils): measuring the paint time only",
+              file=sys.stderr)
         display_for_poll = None
     else:
         display_for_poll = display
-    env = {
-        "PATH": os.defpath,
-        "HOME": str(tmp),
-        "LANG": "C.UTF-8",
-        "LOOKALIKE_HOME": str(args.library or tmp / "library"),
-        "QT_LOGGING_RULES": "qt.widgets.painting=true",
-    }
+    env = {"PATH": os.defpath, "HOME": str(tmp), "LANG": "C.UTF-8",
+           "LOOKALIKE_HOME": str(args.library or tmp / "library"),
+           "QT_LOGGING_RULES": "qt.widgets.painting=true"}
     env.update({"DISPLAY": display} if display else {"QT_QPA_PLATFORM": "offscreen"})
     runs = []
     try:
@@ -176,15 +156,8 @@ def main() -> int:
             xvfb.terminate()
             xvfb.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(
-        json.dumps(
-            {
-                "platform": "xcb (Xvfb)" if xvfb else "xcb" if display else "offscreen",
-                "library": str(args.library or "new, empty"),
-                "runs": runs,
-            }
-        )
-    )
+    print(json.dumps({"platform": "xcb (Xvfb)" if xvfb else "xcb" if display else "offscreen",
+                      "library": str(args.library or "new, empty"), "runs": runs}))
     return 0
 
 

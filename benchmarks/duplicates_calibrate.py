@@ -41,7 +41,7 @@ def edits(src: Path, out: Path) -> list[Path]:
     small.thumbnail((320, 320))
     variants = {
         "q25_320.jpg": (small, 25),
-        "crop60.jpg": (img.crop((int(w * 0.2), int(h * 0.2), int(w * 0.8), int(h * 0.8))), 85),
+        "crop60.jpg": (img.crop((int(w * .2), int(h * .2), int(w * .8), int(h * .8))), 85),
         "half.jpg": (img.resize((w // 2, h // 2)), 85),
         "q50.jpg": (img, 50),
         "bright.jpg": (ImageEnhance.Brightness(img).enhance(1.3), 85),
@@ -63,17 +63,13 @@ def table(name: str, found: list[PairEvidence]) -> dict[str, object]:
         return [round(float(np.percentile(values, q)), 3) for q in (1, 10, 50, 90, 99)]
 
     kinds = {k: sum(e.kind == k for e in found) for k in ("copy", "burst", None)}
-    return {
-        "pairs": name,
-        "n": len(found),
-        "kinds": {str(k): v for k, v in kinds.items()},
-        "cosine p1/10/50/90/99": pct([e.cosine for e in found]),
-        "inliers": pct([e.inliers for e in found]),
-        "ratio": pct([e.ratio for e in found]),
-        "max coverage": pct([max(e.coverage_a, e.coverage_b) for e in found]),
-        "min coverage": pct([min(e.coverage_a, e.coverage_b) for e in found]),
-        "residual": pct([e.residual for e in found]),
-    }
+    return {"pairs": name, "n": len(found), "kinds": {str(k): v for k, v in kinds.items()},
+            "cosine p1/10/50/90/99": pct([e.cosine for e in found]),
+            "inliers": pct([e.inliers for e in found]),
+            "ratio": pct([e.ratio for e in found]),
+            "max coverage": pct([max(e.coverage_a, e.coverage_b) for e in found]),
+            "min coverage": pct([min(e.coverage_a, e.coverage_b) for e in found]),
+            "residual": pct([e.residual for e in found])}
 
 
 def main() -> None:
@@ -82,18 +78,13 @@ def main() -> None:
     ap.add_argument("--bench", type=Path, required=True)
     ap.add_argument("--groups", type=int, default=12)
     ap.add_argument("--per-group", type=int, default=4)
-    ap.add_argument(
-        "--cache",
-        type=Path,
-        help="folder to keep the edits and embeddings in between runs (default: a temporary one)",
-    )
+    ap.add_argument("--cache", type=Path, help="folder to keep the edits and embeddings in "
+                    "between runs (default: a temporary one)")
     args = ap.parse_args()
     embedder = Embedder.from_preset("balanced", threads=2)
     gt = json.loads((args.bench / "groundtruth.json").read_text())
-    groups = [
-        [args.bench / p for p in paths[: args.per_group]]
-        for paths in list(gt["groups"].values())[: args.groups]
-    ]
+    groups = [[args.bench / p for p in paths[: args.per_group]]
+              for paths in list(gt["groups"].values())[: args.groups]]
     copies, scene, unrelated = [], [], []
     by_edit: dict[str, list[PairEvidence]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,18 +102,13 @@ def main() -> None:
             copies += [evidence(embs, a, b) for a, b in itertools.combinations(fam, 2)]
             for edit in fam[1:]:
                 by_edit.setdefault(edit.name.split("_", 2)[-1], []).append(
-                    evidence(embs, fam[0], edit)
-                )
+                    evidence(embs, fam[0], edit))
         for g in groups:
             scene += [evidence(embs, a, b) for a, b in itertools.combinations(g, 2)]
         for g1, g2 in itertools.combinations(groups, 2):
             unrelated.append(evidence(embs, g1[0], g2[0]))
-    for name, found in (
-        ("copy", copies),
-        *by_edit.items(),
-        ("same scene", scene),
-        ("unrelated", unrelated),
-    ):
+    for name, found in (("copy", copies), *by_edit.items(), ("same scene", scene),
+                        ("unrelated", unrelated)):
         print(json.dumps(table(name, found)))
     print(json.dumps({"load": os.getloadavg()}))
 

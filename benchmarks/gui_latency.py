@@ -143,6 +143,7 @@ def build_library(images: Path, home: Path, fake: bool, preset: str) -> object:
     return library
 
 
+
 def open_window(library: Any, start: bool) -> tuple[Any, Any, float]:
     """Create the app's window for ``library``, show it and wait for its first paint.
 
@@ -176,7 +177,6 @@ def open_window(library: Any, start: bool) -> tuple[Any, Any, float]:
     while first_paint.at is None:
         app.processEvents()
     return app, window, first_paint.at
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

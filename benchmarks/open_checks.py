@@ -78,18 +78,12 @@ def main() -> None:
         read_idx = _seconds(lambda: _read_all(folder / "index.hnsw"))
         crc_s = _seconds(lambda: file_crc32(folder / "index.hnsw"))
     print(f"load {os.getloadavg()[0]:.1f}; {n} photos")
-    print(
-        f"catalog {cat_mb:.0f} MB: open with quick_check {open_s:.2f} s, plain read "
-        f"{read_cat:.2f} s (ratio {open_s / read_cat:.1f})"
-    )
-    print(
-        f"library catalog open: after an unclean shutdown {unclean_s:.3f} s, after a clean "
-        f"close {clean_s:.3f} s (ratio {unclean_s / clean_s:.0f})"
-    )
-    print(
-        f"index {idx_mb:.0f} MB: CRC-32 {crc_s:.2f} s, plain read {read_idx:.2f} s "
-        f"(ratio {crc_s / read_idx:.1f})"
-    )
+    print(f"catalog {cat_mb:.0f} MB: open with quick_check {open_s:.2f} s, plain read "
+          f"{read_cat:.2f} s (ratio {open_s / read_cat:.1f})")
+    print(f"library catalog open: after an unclean shutdown {unclean_s:.3f} s, after a clean "
+          f"close {clean_s:.3f} s (ratio {unclean_s / clean_s:.0f})")
+    print(f"index {idx_mb:.0f} MB: CRC-32 {crc_s:.2f} s, plain read {read_idx:.2f} s "
+          f"(ratio {crc_s / read_idx:.1f})")
 
 
 if __name__ == "__main__":

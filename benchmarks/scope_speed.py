@@ -51,7 +51,7 @@ def main() -> None:
             catalog.set_indexed(pid, "bench", vecs[i], b"")
     index = VectorIndex(DIM, "bench", capacity=args.n)
     for lo in range(0, args.n, 5000):
-        index.add(np.arange(lo + 1, min(args.n, lo + 5000) + 1), vecs[lo : lo + 5000])
+        index.add(np.arange(lo + 1, min(args.n, lo + 5000) + 1), vecs[lo:lo + 5000])
     print(f"load {os.getloadavg()[0]:.1f}; built {args.n} x {DIM} in "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
     queries = unit(vecs[rng.integers(0, args.n, args.queries)]

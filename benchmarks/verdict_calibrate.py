@@ -129,10 +129,8 @@ def main() -> int:
             "same_photo": verdicts.count("same_photo"),
         }
         print(kind, json.dumps(report[kind]))
-    print(
-        f"per query, 50 candidates: re-ranking {1000 * plain_s / len(keys):.1f} ms, re-ranking "
-        f"+ verdicts {1000 * verdict_s / len(keys):.1f} ms (load {os.getloadavg()[0]:.1f})"
-    )
+    print(f"per query, 50 candidates: re-ranking {1000 * plain_s / len(keys):.1f} ms, re-ranking "
+          f"+ verdicts {1000 * verdict_s / len(keys):.1f} ms (load {os.getloadavg()[0]:.1f})")
     for t in (14, 16, 18, 20, 25):  # chance above each threshold, and what true pairs keep
         above = {k: sum(g[0] > t for g in got) / len(got) for k, got in sorted(rows.items())}
         print(f"inliers > {t}: " + ", ".join(f"{k} {v:.2%}" for k, v in above.items()))
