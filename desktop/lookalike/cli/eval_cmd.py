@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lookalike.cli.output import print_ablation
 from lookalike.embed.presets import DEFAULT_PRESET, PRESETS
 from lookalike.errors import KnownError
 from lookalike.search.defaults import DBA_ALPHA, DBA_DEPTH, DBA_K
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     variants, variant_s = _query_variants(args, embedder, paths, labels, embeddings)
     if args.ablation:
         rows = ablation_table(vectors, embeddings, variants, labels, args, variant_s)
-        _print_ablation(rows, args, len(paths), seconds)
+        print_ablation(rows, args.json, args.bench, len(paths), seconds)
         return 0
     place, photo = truth(args.bench, paths, labels, args.task)
     search_start = time.perf_counter()
@@ -255,22 +256,6 @@ def ablation_table(
                 "ms_per_query": round(1000 * (search_s + (variant_s if turned else 0)) / n, 1),
             })
     return rows
-
-
-def _print_ablation(
-    rows: list[dict[str, Any]], args: argparse.Namespace, images: int, seconds: float
-) -> None:
-    if args.json:
-        print(json.dumps({"images": images, "seconds": round(seconds, 2), "ablation": rows}))
-        return
-    print(f"bench {args.bench}: {images} images embedded in {seconds:.1f} s")
-    print(f"{'options':28s} {'mAP':>6s} {'R@1':>6s} {'R@5':>6s} {'ms/query':>9s}")
-    for r in rows:
-        if r["mAP"] is None:
-            print(f"{r['options']:28s} {r['error']}")
-            continue
-        print(f"{r['options']:28s} {r['mAP']:6.2f} {r['recall@1']:6.2f} {r['recall@5']:6.2f} "
-              f"{r['ms_per_query']:9.1f}")
 
 
 def _query_variants(

@@ -8,7 +8,9 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 
 def print_json(value: object) -> None:
@@ -45,3 +47,19 @@ def cancel_on_interrupt() -> Iterator[threading.Event]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def print_ablation(rows: list[dict[str, Any]], as_json: bool, bench: Path, images: int,
+                   seconds: float) -> None:  # fmt: skip
+    """The table of ``lookalike eval --ablation``: one row per combination of options."""
+    if as_json:
+        print(json.dumps({"images": images, "seconds": round(seconds, 2), "ablation": rows}))
+        return
+    print(f"bench {bench}: {images} images embedded in {seconds:.1f} s")
+    print(f"{'options':28s} {'mAP':>6s} {'R@1':>6s} {'R@5':>6s} {'ms/query':>9s}")
+    for r in rows:
+        if r["mAP"] is None:
+            print(f"{r['options']:28s} {r['error']}")
+            continue
+        print(f"{r['options']:28s} {r['mAP']:6.2f} {r['recall@1']:6.2f} {r['recall@5']:6.2f} "
+              f"{r['ms_per_query']:9.1f}")

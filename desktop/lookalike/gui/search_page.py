@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +11,7 @@ import numpy.typing as npt
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -27,7 +24,6 @@ from lookalike.gui.match_view import VIEW_SIDE, DecodedCache, MatchDetail, Match
 from lookalike.gui.query_view import QueryView
 from lookalike.gui.region_overlay import Box
 from lookalike.gui.results_model import (
-    SCORE_EXPLAINED,
     PhotoItem,
     ResultsModel,
     section_titles,
@@ -35,6 +31,7 @@ from lookalike.gui.results_model import (
 from lookalike.gui.results_view import ResultsView
 from lookalike.gui.scope_bar import ScopeBar
 from lookalike.gui.search_history import HistoryEntry, SearchHistory
+from lookalike.gui.search_query import Query, ignore, results_header
 from lookalike.gui.thumbnails import ThumbnailCache
 from lookalike.gui.wording import plural
 from lookalike.gui.workers import Failure, TaskRunner
@@ -42,28 +39,6 @@ from lookalike.library import DBA_K, Library, SearchOptions, SearchResult
 from lookalike.types import Embedding
 
 log = logging.getLogger(__name__)
-
-RESULT_COUNTS = (50, 100, 500, 1000)
-
-
-def _ignore(_value: object) -> None:  # a background call's answer nobody waits for
-    pass
-
-
-@dataclass(frozen=True)
-class Query:
-    """What is being searched with.
-
-    Attributes:
-        source: a photo file, or an (H, W, 3) uint8 RGB array (a pasted image).
-        photo_id: the catalog id when the query is a library photo, else None.
-        name: shown to the user.
-    """
-
-    source: Path | npt.NDArray[np.uint8]
-    photo_id: int | None
-    name: str
-
 
 class SearchPage(QWidget):
     """Search with a photo (or a region of it) and see why each result matches.
@@ -127,24 +102,8 @@ class SearchPage(QWidget):
         self._build_layout()
 
     def _build_layout(self) -> None:
-        self._count = QLabel("Results")
-        self._count.setObjectName("panelTitle")
-        self._count.setToolTip(SCORE_EXPLAINED)
-        legend = QLabel("score = similarity + verification boost")
-        legend.setObjectName("hint")
-        legend.setToolTip(SCORE_EXPLAINED)
-        legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.top = QComboBox(self)
-        for n in RESULT_COUNTS:
-            self.top.addItem(f"Best {n:,}", n)
-        self.top.setCurrentIndex(1)
-        self.top.setToolTip("How many results to show")
+        self._count, self.top, header = results_header(self)
         self.top.currentIndexChanged.connect(lambda _i: self._run_search())
-        header = QHBoxLayout()
-        header.addWidget(self._count)
-        header.addWidget(legend, 1)
-        header.addWidget(self.top)
         self.sections = QLabel("")
         self.sections.setObjectName("sectionTitles")
         self.sections.setWordWrap(True)
@@ -190,7 +149,7 @@ class SearchPage(QWidget):
         search of its drop starts from there (ignored if it is not dropped; errors show then)."""
         if path.suffix.lower() in IMAGE_SUFFIXES:
             library, rotate = self._library, self.options.rotate
-            self._lib_runner.submit(lambda: library.prepare(path, rotate), _ignore, _ignore)
+            self._lib_runner.submit(lambda: library.prepare(path, rotate), ignore, ignore)
 
     def search_photo(self, photo_id: int, path: Path) -> None:
         """Search with a photo of the library ("Find similar")."""

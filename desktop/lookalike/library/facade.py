@@ -16,28 +16,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from lookalike.decode.query import Crop
-from lookalike.errors import KnownError
 from lookalike.library import cleanup, learning, preset_record, roots, searching, switch
 from lookalike.library.cleanup import DuplicateFinder, Trashed, TrashResult
 from lookalike.library.indexing import Indexer
 from lookalike.library.integrity import open_catalog
-from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
-from lookalike.library.searching import (
-    Image,
-    IndexStore,
-    copy_image,
-    decode_locals,
-    query_embeddings,
-)
+from lookalike.library.results import Progress, RootInfo, Status, WhiteningInfo
+from lookalike.library.search_calls import SearchCalls
 from lookalike.library.writer import CatalogWriter
 from lookalike.scan.watcher import FileEvent, WatchHandle
-from lookalike.search import explanation, pipeline
-from lookalike.search.explanation import Explanation
-from lookalike.search.pipeline import DEFAULT_OPTIONS, SearchOptions
-from lookalike.search.similar import Verdict
 from lookalike.store.lock import LibraryLock
-from lookalike.types import Embedding, PhotoEmbedder, PhotoStatus, peaks_from_bytes
+from lookalike.types import PhotoEmbedder, PhotoStatus
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +33,7 @@ CATALOG_FILE = "catalog.sqlite"
 INDEX_FILE = "index.hnsw"
 
 
-class Library:
+class Library(SearchCalls):
     """A photo library: its folders, their photos' vectors, and search over them.
 
     Search options are not state: every search takes a :class:`SearchOptions`.
@@ -221,87 +209,6 @@ class Library:
 
     # --- search -------------------------------------------------------------------------------
 
-    def search(
-        self, image: Image, options: SearchOptions = DEFAULT_OPTIONS, crop: Crop | None = None,
-        on_pixels: Callable[[searching.Rgb], object] | None = None,
-    ) -> SearchResult:
-        """Find the photos most similar to an image.
-
-        Args:
-            image: a file path (a library photo without ``crop`` reuses its stored vector),
-                encoded image bytes, or an upright (H, W, 3) uint8 RGB array.
-            options: how to search (top, DBA, QE, re-ranking, rotation).
-            crop: ``(x0, y0, x1, y1)`` fractions (0..1) of the upright image to search for.
-            on_pixels: called with the query's pixels once decoded, if the search decodes the
-                image (see ``searching.query_embeddings``): a window shows them.
-
-        Returns:
-            The matches, best first; a library photo used as the query is never among them.
-
-        Raises:
-            UnreadablePhoto: the image cannot be decoded.
-            KnownError: invalid crop or array.
-        """
-        started, space = time.perf_counter(), self._writer.model_id
-        queries, exclude = query_embeddings(image, crop, options.rotate, self._writer,
-                                            self._embedder, self.embedding, on_pixels,
-                                            self._prepared)  # fmt: skip
-        with self._lock:
-            if space != self._writer.model_id:  # a switch swapped meanwhile: embed again
-                return self.search(image, options, crop)
-            matches = pipeline.search(IndexStore(self._writer), queries, options, exclude,
-                                      copy_image(image, crop, self._embedder))  # fmt: skip
-        return SearchResult(queries[0], matches, time.perf_counter() - started)
-
-    def prepare(self, path: Path, rotate: bool = False) -> None:
-        """Decode and embed a photo file ahead of its search (while it is dragged over the
-        window); :meth:`search` of the same unchanged file then only searches. Raises
-        ``UnreadablePhoto``."""
-        self._prepared = searching.prepare(path, rotate, self._writer, self._embedder,
-                                           self._prepared)  # fmt: skip
-
-    def search_photo(self, photo_id: int, options: SearchOptions = DEFAULT_OPTIONS
-                     ) -> SearchResult:  # fmt: skip
-        """Find the photos most similar to a library photo (never itself; no turns).
-
-        Raises:
-            KnownError: the photo has no vector.
-        """
-        started = time.perf_counter()
-        query = self.embedding(photo_id)
-        if query is None:
-            raise KnownError(f"photo {photo_id} is not indexed")
-        with self._lock:
-            row = self._catalog.photo_by_id(photo_id)
-            image = None if row is None else copy_image(row.path, None, self._embedder)
-            matches = pipeline.search(IndexStore(self._writer), [query], options, {photo_id},
-                                      image)  # fmt: skip
-        return SearchResult(query, matches, time.perf_counter() - started)
-
-    def explain(
-        self, query: Embedding, photo_id: int, options: SearchOptions = DEFAULT_OPTIONS,
-        verdict: Verdict | None = None,
-    ) -> Explanation:
-        """Why a photo matches a query: numbered regions, best box, verified point pairs.
-
-        Args:
-            query: the query's embedding (``SearchResult.query``).
-            photo_id: the result.
-            options: the search's options (its re-ranking parameters check the points).
-            verdict: the search's verdict of this result (``Match.verdict``), which the
-                explanation then shows; None: decided from the local features alone.
-
-        Raises:
-            KnownError: the photo has no vector.
-        """
-        stored = self.embedding(photo_id)
-        with self._lock:
-            row = self._catalog.photo_by_id(photo_id)
-        if stored is None or row is None:
-            raise KnownError(f"photo {photo_id} is not indexed")
-        return explanation.explain(query, stored, photo_id, row.path, options.rerank_params,
-                                   verdict=verdict)  # fmt: skip
-
     def warm_up(self) -> None:
         """Run the model once (a few hundred ms) so that the first search is not a cold start."""
         warm = getattr(self._embedder, "warm_up", None)  # only a real model has a session
@@ -313,31 +220,6 @@ class Library:
         restart needed; False if the embedder cannot change them or already uses that many."""
         setter = getattr(self._embedder, "set_threads", None)
         return bool(setter(threads)) if setter is not None else False
-
-    def query_embedding(self, image: Image, crop: Crop | None = None) -> Embedding:
-        """The embedding a search with ``image`` uses (a library photo's stored one).
-
-        Raises:
-            UnreadablePhoto: the image cannot be decoded.
-        """
-        return query_embeddings(image, crop, False, self._writer, self._embedder,
-                                self.embedding)[0][0]  # fmt: skip
-
-    def photo_id(self, path: Path) -> int | None:
-        """The catalog id of the photo at ``path``, or None."""
-        with self._lock:
-            row = self._catalog.get_photo(Path(path).expanduser().resolve())
-        return None if row is None else row.id
-
-    def embedding(self, photo_id: int) -> Embedding | None:
-        """A photo's stored vector, peaks and local features, or None if it has none."""
-        with self._lock:
-            stored = self._catalog.vector(photo_id)
-            blob = self._catalog.locals_of([photo_id]).get(photo_id) if stored else None
-        if stored is None:
-            return None
-        locals_ = decode_locals({photo_id: blob}).get(photo_id) if blob is not None else None
-        return Embedding(stored[0], peaks_from_bytes(stored[1]), locals_)
 
     def photos_under(self, folder: Path) -> list[tuple[int, Path, PhotoStatus]]:
         """(id, path, status) of every catalogued photo below ``folder``, by path."""

@@ -34,13 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.search.affine import affine_from_triples, seeded_triples
 from lookalike.search.pair_check import CHECK_ITERATIONS, PairEvidence, judge_fit
-from lookalike.search.rerank import (
-    CHANCE_INLIERS,
-    DEFAULT_PARAMS,
-    _affine_from_triples,
-    _seeded_triples,
-)
+from lookalike.search.rerank import CHANCE_INLIERS, DEFAULT_PARAMS
 from lookalike.types import CODE_STEP, locals_from_bytes, locals_to_bytes
 
 log = logging.getLogger(__name__)
@@ -245,10 +241,10 @@ def _ransac_block(src: F32, dst: F32, n: Ids) -> tuple[F64, npt.NDArray[np.bool_
         (P, 3, 2) each pair's best map (NaN where no hypothesis was valid) and (P, M) its
         inliers.
     """
-    picks = np.stack([_seeded_triples(int(k), CHECK_ITERATIONS, 0) for k in n])  # (P, I, 3)
+    picks = np.stack([seeded_triples(int(k), CHECK_ITERATIONS, 0) for k in n])  # (P, I, 3)
     rows = np.arange(len(n))[:, None, None]
     src64, dst64 = src.astype(np.float64), dst.astype(np.float64)
-    maps, ok = _affine_from_triples(src64[rows, picks].reshape(-1, 3, 2),
+    maps, ok = affine_from_triples(src64[rows, picks].reshape(-1, 3, 2),
                                     dst64[rows, picks].reshape(-1, 3, 2))  # fmt: skip
     maps, ok = maps.reshape(len(n), CHECK_ITERATIONS, 3, 2), ok.reshape(len(n), -1)
     area = maps[..., 0, 0] * maps[..., 1, 1] - maps[..., 0, 1] * maps[..., 1, 0]

@@ -172,7 +172,7 @@ def test_batched_mutual_matches_break_ties_like_argmax() -> None:
 
 
 def test_ransac_triples_are_distinct_and_cover_every_index() -> None:
-    from lookalike.search.rerank import _triples
+    from lookalike.search.affine import random_triples as _triples
 
     picks = _triples(np.random.default_rng(0), 5, 4000)
     assert picks.shape == (4000, 3) and picks.min() == 0 and picks.max() == 4

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lookalike.search import rerank
+from lookalike.search import affine, rerank
 
 
 @pytest.mark.parametrize(("n", "seed"), [(3, 0), (17, 0), (256, 5)])
 def test_drawn_triples_are_the_seeded_generators_and_read_only(n: int, seed: int) -> None:
-    picks = rerank._seeded_triples(n, 256, seed)
-    fresh = rerank._triples(np.random.default_rng(seed), n, 256)
+    picks = affine.seeded_triples(n, 256, seed)
+    fresh = affine.random_triples(np.random.default_rng(seed), n, 256)
     np.testing.assert_array_equal(picks, fresh)
-    assert picks is rerank._seeded_triples(n, 256, seed)
+    assert picks is affine.seeded_triples(n, 256, seed)
     with pytest.raises(ValueError):
         picks[0, 0] = 1
 
