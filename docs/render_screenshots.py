@@ -106,6 +106,28 @@ def use_dark_palette(app: object) -> None:
     app.setPalette(palette)  # type: ignore[attr-defined]
 
 
+def window_with_results(library: object, query: Path, size: tuple[int, int],
+                        dark: bool = False) -> tuple[object, object]:  # fmt: skip
+    """The app and its main window on ``library``, shown at ``size``, once the search with
+    ``query`` has put its results in the grid."""
+    from PySide6.QtCore import QSize
+
+    from lookalike.gui import app as gui_app
+    from lookalike.settings import Settings
+
+    app = gui_app.application()
+    if dark:
+        use_dark_palette(app)
+    window = gui_app.create_window(library, Settings(), None)
+    window.resize(QSize(*size))
+    window.show()
+    window.start()
+    wait_for(window.statusRefreshed)
+    window.search.search_file(query)
+    wait_for(window.search.resultsShown)
+    return app, window
+
+
 def save_viewer_and_shortcuts(window: object, app: object, out: Path, suffix: str) -> None:
     """docs/viewer.png (the best result large, with its match highlights) and
     docs/shortcuts.png (Help → Keyboard Shortcuts)."""
@@ -138,9 +160,7 @@ def main() -> int:
 
     from PySide6.QtCore import QSize
 
-    from lookalike.gui import app as gui_app
     from lookalike.library import Library
-    from lookalike.settings import Settings
 
     images = args.images.resolve()
     query = args.query or images / DEFAULT_QUERY
@@ -153,18 +173,9 @@ def main() -> int:
         if progress.phase in ("done", "cancelled"):
             log.info("indexed %d photos (%d unreadable)", progress.done, progress.skipped)
 
-    app = gui_app.application()
-    if args.dark:
-        use_dark_palette(app)
     suffix = "_dark" if args.dark else ""
-    window = gui_app.create_window(library, Settings(), None)
-    window.resize(QSize(1280, 800))
-    window.show()
-    window.start()
-    wait_for(window.statusRefreshed)
+    app, window = window_with_results(library, query, (1280, 800), args.dark)
     search = window.search
-    search.search_file(query)
-    wait_for(search.resultsShown)
     if args.crop:
         while search.query_view.image() is None:  # the crop needs the photo shown
             app.processEvents()

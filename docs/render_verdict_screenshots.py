@@ -24,7 +24,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "docs"))
 
-from render_screenshots import save, settle_thumbnails, wait_for  # noqa: E402
+from render_screenshots import (  # noqa: E402
+    save,
+    settle_thumbnails,
+    wait_for,
+    window_with_results,
+)
 
 
 def build_folder(bench: Path, groups: list[str], folder: Path) -> Path:
@@ -58,12 +63,9 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["LOOKALIKE_HOME"] = tempfile.mkdtemp(prefix="lookalike-verdicts-")
     sys.path.insert(0, str(REPO / "desktop"))
-    from PySide6.QtCore import QSize
 
     from lookalike.embed.model import Embedder
-    from lookalike.gui import app as gui_app
     from lookalike.library import Library
-    from lookalike.settings import Settings
 
     folder = Path(os.environ["LOOKALIKE_HOME"]) / "Pictures"
     folder.mkdir()
@@ -72,15 +74,8 @@ def main() -> int:
                            Embedder.from_preset("balanced"))  # fmt: skip
     library.add_root(folder)
     list(library.sync())
-    app = gui_app.application()
-    window = gui_app.create_window(library, Settings(), None)
-    window.resize(QSize(1400, 900))
-    window.show()
-    window.start()
-    wait_for(window.statusRefreshed)
+    app, window = window_with_results(library, query, (1400, 900))
     search = window.search
-    search.search_file(query)
-    wait_for(search.resultsShown)
     wait_for(search.match_view.highlightsShown)
     settle_thumbnails(window)
     search.match_view.set_lines_visible(True)

@@ -61,14 +61,23 @@ class SearchCalls:
             KnownError: invalid crop or array.
         """
         started, space = time.perf_counter(), self._writer.model_id
+        decoded: list[searching.Rgb] = []  # the pixels embedded, kept for the copy test
+
+        def keep(rgb: searching.Rgb) -> None:
+            decoded.append(rgb)
+            if on_pixels is not None:
+                on_pixels(rgb)
+
         queries, exclude = query_embeddings(image, crop, options.rotate, self._writer,
-                                            self._embedder, self.embedding, on_pixels,
+                                            self._embedder, self.embedding, keep,
                                             self._prepared)  # fmt: skip
+        pixels = copy_image(decoded[0] if decoded else image, None if decoded else crop,
+                            self._embedder)  # fmt: skip
         with self._lock:
             if space != self._writer.model_id:  # a switch swapped meanwhile: embed again
                 return self.search(image, options, crop)
             matches = pipeline.search(IndexStore(self._writer), queries, options, exclude,
-                                      copy_image(image, crop, self._embedder))  # fmt: skip
+                                      pixels)  # fmt: skip
         return SearchResult(queries[0], matches, time.perf_counter() - started)
 
     def prepare(self, path: Path, rotate: bool = False) -> None:

@@ -197,8 +197,9 @@ def prepare(
 
 def copy_image(image: Image, crop: Crop | None, embedder: PhotoEmbedder) -> QueryImage:
     """The query's pixels for the same-photo verdict's pixel test (``search.copy_check``): a
-    file, bytes, an array or a crop, decoded there when needed. The embedder gives the mirrored
-    query's local features on demand."""
+    file, bytes, an array or a crop, decoded there only when a test needs them (pass the
+    pixels :func:`query_embeddings` already decoded, with no crop, to decode nothing again).
+    The embedder gives the mirrored query's local features on demand."""
     def embed_locals(rgb: npt.NDArray[np.uint8]) -> Locals | None:
         return embedder.embed_rgb(rgb).locals
 
