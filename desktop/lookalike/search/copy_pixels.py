@@ -74,6 +74,10 @@ class PixelEvidence:
         perspective: how much better one homography than one affine map explains the blocks'
             positions (ratio of their :data:`SCATTER_PERCENTILE` residuals; about 1 for a copy,
             above for another shot's perspective).
+        distortion: how far the refined map's linear part, divided by its scale, lies from
+            the nearest quarter turn or mirror (largest entry difference; a copy's is a scaled
+            turn or mirror exactly, while another shot is also rotated by a few degrees,
+            sheared or stretched; inf: not measured).
     """
 
     blocks: int = 0
@@ -81,6 +85,7 @@ class PixelEvidence:
     ncc: float = 0.0
     median: float = float("inf")
     perspective: float = 1.0
+    distortion: float = float("inf")
 
 
 def to_gray(rgb: npt.NDArray[np.uint8], side: int) -> Gray:
@@ -292,7 +297,22 @@ def pixel_check(query: Gray, candidate: Gray, affine: Affine) -> PixelEvidence:
     projective = float(np.percentile(homography_scatter(centres, centres + shifts),
                                      SCATTER_PERCENTILE))  # fmt: skip
     return PixelEvidence(len(centres), spread, float(np.median(ncc)), float(np.median(dist)),
-                         spread / max(projective, 0.02))  # fmt: skip
+                         spread / max(projective, 0.02), distortion(current))  # fmt: skip
+
+
+_SIGNED_PERMUTATIONS = np.array([[[a, 0], [0, b]] for a in (1, -1) for b in (1, -1)]
+                                + [[[0, a], [b, 0]] for a in (1, -1) for b in (1, -1)], float)
+"""(8, 2, 2) linear parts of the quarter turns and mirrors in long-side units."""
+
+
+def distortion(affine: Affine) -> float:
+    """How far a (3, 2) map's linear part, over its scale, lies from the nearest quarter turn
+    or mirror (largest absolute entry difference: 0.017 is a one-degree rotation)."""
+    lin = np.asarray(affine, np.float64)[:2]
+    scale = np.sqrt(abs(float(np.linalg.det(lin))))
+    if scale < 1e-9:
+        return float("inf")
+    return float(np.abs(lin / scale - _SIGNED_PERMUTATIONS).max(axis=(1, 2)).min())
 
 
 def homography_scatter(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]
@@ -327,11 +347,13 @@ def _corrected(affine: Affine, field: npt.NDArray[np.float64], lq: int) -> Affin
     return np.asarray(step @ affine, np.float64)
 
 
-def check_files(query: Path, candidate: Path, affine: Affine) -> PixelEvidence:
+def check_files(query: Path, candidate: Path, affine: Affine, variant: int = 0) -> PixelEvidence:
     """:func:`pixel_check` of two photo files at :func:`comparison_side` (an unreadable file:
-    nothing measured)."""
+    nothing measured); ``affine`` maps the query's dihedral ``variant``
+    (``copy_align.dihedral``) onto the candidate."""
     from lookalike.decode.image import decode
     from lookalike.errors import KnownError
+    from lookalike.search.copy_align import dihedral
 
     try:
         q = decode(query, SIDE)
@@ -342,7 +364,7 @@ def check_files(query: Path, candidate: Path, affine: Affine) -> PixelEvidence:
         grey, other = to_gray(q.rgb, side), to_gray(c.rgb, candidate_side(affine, side))
     except (KnownError, OSError):
         return PixelEvidence()
-    return pixel_check(grey, other, affine)
+    return pixel_check(np.asarray(dihedral(grey, variant), np.float32), other, affine)
 
 
 def map_scale(affine: Affine) -> float:
