@@ -194,7 +194,8 @@ def pixel_report(records: list[dict[str, object]], title: str = "pixels") -> Non
         by.setdefault(kind, []).append(r["pixels"])  # type: ignore[arg-type]
         passed[kind] = passed.get(kind, 0) + bool(r["pixel_copy"])
     for kind, got in sorted(by.items()):
-        line = {k: [round(float(np.percentile([g[k] for g in got], q)), 3) for q in (50, 90, 99)]
+        line = {k: [round(float(np.percentile([g[k] for g in got], q, method="nearest")), 4)
+                    for q in (50, 90, 99)]
                 for k in ("blocks", "shift", "ncc", "perspective", "distortion")}  # fmt: skip
         print(f"{title} {kind}: {passed[kind]} of {len(got)} pass; p50/p90/p99 "
               f"{json.dumps(line)}")

@@ -62,6 +62,21 @@ def dihedral(image: npt.NDArray[np.generic], variant: int) -> npt.NDArray[np.gen
     return np.ascontiguousarray(np.rot90(base, variant % 4))
 
 
+_SIGNED_PERMUTATIONS = np.array([[[a, 0], [0, b]] for a in (1, -1) for b in (1, -1)]
+                                + [[[0, a], [b, 0]] for a in (1, -1) for b in (1, -1)], float)
+"""(8, 2, 2) linear parts of the quarter turns and mirrors in long-side units."""
+
+
+def distortion(affine: Affine) -> float:
+    """How far a (3, 2) map's linear part, over its scale, lies from the nearest quarter turn
+    or mirror (largest absolute entry difference: 0.017 is a one-degree rotation)."""
+    lin = np.asarray(affine, np.float64)[:2]
+    scale = np.sqrt(abs(float(np.linalg.det(lin))))
+    if scale < 1e-9:
+        return float("inf")
+    return float(np.abs(lin / scale - _SIGNED_PERMUTATIONS).max(axis=(1, 2)).min())
+
+
 @cache
 def _area_weights(old: int, new: int) -> npt.NDArray[np.float32]:
     """(new, old) weights of an area (box) resampling of ``old`` pixels onto ``new``."""

@@ -49,6 +49,7 @@ from lookalike.search.copy_pixels import (
     comparison_side,
     is_pixel_copy,
     pixel_check,
+    retry_side,
     to_gray,
 )
 from lookalike.types import Locals
@@ -109,17 +110,33 @@ class QueryImage:
         return self._rgb
 
     def gray(self, variant: int = 0, side: int = SIDE) -> Gray | None:
-        """Grey pixels, long side ``side``, as ``variant`` of this query (computed once)."""
+        """Grey pixels, long side ``side``, as ``variant`` of this query (computed once).
+
+        A query file is decoded at ``side`` itself, as the candidates are (JPEG DCT scaling,
+        then an antialiased resize): one resampling for both photos, as in the calibration
+        (``copy_pixels.check_files``). Pixels from elsewhere are box-averaged from the
+        embedded ones (a different blur can move the blocks' shifts by a tenth of a pixel)."""
         key = (variant, side)
         if key not in self._grays:
-            rgb = self.rgb()
-            if rgb is None:
-                return None
             upright = self._grays.get((0, side))
             if upright is None:
-                upright = self._grays[(0, side)] = to_gray(rgb, side)
+                upright = self._upright_gray(side)
+                if upright is None:
+                    return None
+                self._grays[(0, side)] = upright
             self._grays[key] = np.asarray(dihedral(upright, variant), np.float32)
         return self._grays[key]
+
+    def _upright_gray(self, side: int) -> Gray | None:
+        if isinstance(self.source, Path):
+            try:
+                decoded = _decode(self.source, side)
+            except KnownError as exc:
+                log.info("query pixels unreadable (%s): no pixel copy test", exc)
+                return None
+            return to_gray(np.asarray(dihedral(decoded, self.turn), np.uint8), side)
+        rgb = self.rgb()
+        return None if rgb is None else to_gray(rgb, side)
 
     def aligner(self) -> AlignQuery | None:
         """The query's grey pixels prepared for :func:`copy_align.align` (once; None:
@@ -148,10 +165,10 @@ class QueryImage:
         return QueryImage(self.source, None, turn)
 
 
-def _decode(path: Path) -> Rgb:
+def _decode(path: Path, side: int = QUERY_SIDE) -> Rgb:
     from lookalike.decode.image import decode
 
-    return decode(path, QUERY_SIDE).rgb
+    return decode(path, side).rgb
 
 
 class CopyPixels:
@@ -183,23 +200,29 @@ class CopyPixels:
     def check(self, photo_id: int, affine: npt.NDArray[np.float64], variant: int = 0
               ) -> PixelEvidence:  # fmt: skip
         """Measure the copy test of one candidate under the fitted map of the query's
-        ``variant`` onto the candidate (at ``copy_pixels.comparison_side``)."""
+        ``variant`` onto the candidate (at ``copy_pixels.comparison_side``, or at twice that
+        when too few blocks fall inside both there: ``copy_pixels.retry_side``)."""
         rgb = self.query.rgb()
         path = self._path_of(photo_id)
         if rgb is None or path is None or not str(path):
             return PixelEvidence()
         try:
             found: Any = self._candidate(photo_id, path, candidate_side(affine))
-            side = comparison_side(max(rgb.shape[:2]), max(found.original_size), affine)
-            if side != SIDE:
+            side: int | None = comparison_side(max(rgb.shape[:2]), max(found.original_size),
+                                               affine)  # fmt: skip
+            evidence = PixelEvidence()
+            while side is not None:
                 found = self._candidate(photo_id, path, candidate_side(affine, side))
+                grey = self.query.gray(variant, side)
+                if grey is None:
+                    return PixelEvidence()
+                evidence = pixel_check(grey, to_gray(found.rgb, candidate_side(affine, side)),
+                                       affine)  # fmt: skip
+                side = retry_side(evidence, side)
         except (KnownError, OSError) as exc:
             log.info("photo %d unreadable for the copy test (%s)", photo_id, exc)
             return PixelEvidence()
-        grey = self.query.gray(variant, side)
-        if grey is None:
-            return PixelEvidence()
-        return pixel_check(grey, to_gray(found.rgb, candidate_side(affine, side)), affine)
+        return evidence
 
     def aligned_copy(self, photo_id: int) -> tuple[int, Affine] | None:
         """The query's variant and map under which the pixels confirm the candidate as a copy,

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.search.copy_align import dihedral, distortion
+
 Gray = npt.NDArray[np.float32]
 """(H, W) float32 grey levels 0..255."""
 Affine = npt.NDArray[np.float64]
@@ -59,6 +61,9 @@ COPY_NCC = 0.80
 """Smallest median correlation of the blocks at their best shift for a copy."""
 COPY_PERSPECTIVE = 1.2
 """Largest perspective gain (:attr:`PixelEvidence.perspective`) of a copy."""
+COPY_DISTORTION = 0.01
+"""Largest :attr:`PixelEvidence.distortion` of a copy (0.6 degrees of rotation; calibration
+bench: copies max 0.0085, p99 0.0057; tripod shots 0.02-0.06 but for one scene at 0.004)."""
 
 
 @dataclass(frozen=True)
@@ -300,20 +305,6 @@ def pixel_check(query: Gray, candidate: Gray, affine: Affine) -> PixelEvidence:
                          spread / max(projective, 0.02), distortion(current))  # fmt: skip
 
 
-_SIGNED_PERMUTATIONS = np.array([[[a, 0], [0, b]] for a in (1, -1) for b in (1, -1)]
-                                + [[[0, a], [b, 0]] for a in (1, -1) for b in (1, -1)], float)
-"""(8, 2, 2) linear parts of the quarter turns and mirrors in long-side units."""
-
-
-def distortion(affine: Affine) -> float:
-    """How far a (3, 2) map's linear part, over its scale, lies from the nearest quarter turn
-    or mirror (largest absolute entry difference: 0.017 is a one-degree rotation)."""
-    lin = np.asarray(affine, np.float64)[:2]
-    scale = np.sqrt(abs(float(np.linalg.det(lin))))
-    if scale < 1e-9:
-        return float("inf")
-    return float(np.abs(lin / scale - _SIGNED_PERMUTATIONS).max(axis=(1, 2)).min())
-
 
 def homography_scatter(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]
                        ) -> npt.NDArray[np.float64]:  # fmt: skip
@@ -348,23 +339,32 @@ def _corrected(affine: Affine, field: npt.NDArray[np.float64], lq: int) -> Affin
 
 
 def check_files(query: Path, candidate: Path, affine: Affine, variant: int = 0) -> PixelEvidence:
-    """:func:`pixel_check` of two photo files at :func:`comparison_side` (an unreadable file:
-    nothing measured); ``affine`` maps the query's dihedral ``variant``
-    (``copy_align.dihedral``) onto the candidate."""
+    """:func:`pixel_check` of two photo files at :func:`comparison_side` (or
+    :func:`retry_side`; an unreadable file: nothing measured); ``affine`` maps the query's
+    dihedral ``variant`` (``copy_align.dihedral``) onto the candidate."""
     from lookalike.decode.image import decode
     from lookalike.errors import KnownError
-    from lookalike.search.copy_align import dihedral
 
+    evidence = PixelEvidence()
     try:
         q = decode(query, SIDE)
         c = decode(candidate, candidate_side(affine))
-        side = comparison_side(max(q.original_size), max(c.original_size), affine)
-        if side != SIDE:
-            c = decode(candidate, candidate_side(affine, side))
-        grey, other = to_gray(q.rgb, side), to_gray(c.rgb, candidate_side(affine, side))
+        side: int | None = comparison_side(max(q.original_size), max(c.original_size), affine)
+        while side is not None:
+            grey = to_gray(q.rgb if side == SIDE else decode(query, side).rgb, side)
+            other = to_gray(decode(candidate, candidate_side(affine, side)).rgb,
+                            candidate_side(affine, side))  # fmt: skip
+            evidence = pixel_check(np.asarray(dihedral(grey, variant), np.float32), other, affine)
+            side = retry_side(evidence, side)
     except (KnownError, OSError):
         return PixelEvidence()
-    return pixel_check(np.asarray(dihedral(grey, variant), np.float32), other, affine)
+    return evidence
+
+
+def retry_side(evidence: PixelEvidence, side: int) -> int | None:
+    """The side to measure again at (or None): twice ``side``, up to :data:`SIDE`, when fewer
+    than :data:`MIN_BLOCKS` blocks fell inside both (a 320-px copy against a crop)."""
+    return min(SIDE, 2 * side) if evidence.blocks < MIN_BLOCKS and side < SIDE else None
 
 
 def map_scale(affine: Affine) -> float:
@@ -396,4 +396,5 @@ def is_pixel_copy(evidence: PixelEvidence) -> bool:
     """Whether the pixel check shows a copy (thresholds: module constants)."""
     return (evidence.blocks >= MIN_BLOCKS and evidence.shift <= COPY_SHIFT
             and evidence.ncc >= COPY_NCC
-            and evidence.perspective <= COPY_PERSPECTIVE)  # fmt: skip
+            and evidence.perspective <= COPY_PERSPECTIVE
+            and evidence.distortion <= COPY_DISTORTION)  # fmt: skip
