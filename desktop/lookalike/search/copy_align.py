@@ -45,7 +45,10 @@ FINE_STEPS = tuple(float(2.0 ** (k / 12)) for k in range(-2, 3))
 """Factors around the coarse scale tried by the fine search (a sixth of an octave either way,
 covering the coarse step, in steps of a twelfth: a 3 % scale error at most)."""
 KEEP = 2
-"""Variants the fine search refines (the best coarse peak of each, best first)."""
+"""Variants the fine search refines at most (the best coarse peak of each, best first), among
+those within :data:`KEEP_MARGIN` of the best."""
+KEEP_MARGIN = 0.1
+"""Coarse correlation below the best at which a variant is not refined."""
 MIN_OVERLAP = 0.3
 """Smallest overlap of the two frames, as a fraction of the smaller one, at which a shift is
 scored (smaller overlaps correlate well by chance)."""
@@ -307,6 +310,9 @@ def align(query: Gray | AlignQuery, candidate: Gray) -> tuple[int, Affine] | Non
     for peak in sorted(coarse, key=lambda p: p.ncc):  # the best of each variant comes last
         best[peak.variant] = peak
     chosen = sorted(best.values(), key=lambda p: -p.ncc)[:KEEP]
+    if chosen[0].ncc < MIN_NCC - KEEP_MARGIN:  # nothing correlates even coarsely
+        return None
+    chosen = [p for p in chosen if p.ncc >= chosen[0].ncc - KEEP_MARGIN]
     fine = _search(prepared, candidate, [(p.scale * f, (p.variant,)) for p in chosen
                                          for f in FINE_STEPS], FINE)  # fmt: skip
     top = max(fine, key=lambda p: p.ncc)
