@@ -29,7 +29,9 @@ the gate.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,6 +170,13 @@ class QueryImage:
         return QueryImage(self.source, None, turn)
 
 
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _decode(path: Path, side: int = QUERY_SIDE) -> Rgb:
     from lookalike.decode.image import decode
 
@@ -254,6 +263,17 @@ class CopyPixels:
         if proposed is None or not self.is_copy(photo_id, proposed[1], proposed[0]):
             return None
         return proposed
+
+    def aligned_copies(self, photo_ids: Sequence[int]) -> list[tuple[int, Affine] | None]:
+        """:meth:`aligned_copy` of each candidate, on up to one thread per core (the FFTs,
+        the decoding and the pixel test's array work run mostly without Python's lock)."""
+        if self.query.turn == 0:
+            self.query.aligner()  # prepared once, before the threads share it
+        workers = min(len(photo_ids), _cores())
+        if workers < 2:
+            return [self.aligned_copy(p) for p in photo_ids]
+        with ThreadPoolExecutor(workers, thread_name_prefix="copy-align") as pool:
+            return list(pool.map(self.aligned_copy, photo_ids))
 
     def is_copy(self, photo_id: int, affine: npt.NDArray[np.float64] | None,
                 variant: int = 0) -> bool:  # fmt: skip

@@ -163,8 +163,9 @@ def _variant_copies(judged: list[Match], suspects: Sequence[int], head: Sequence
     until none is left. A confirmed copy becomes ``same_photo`` (with a fitted variant: its
     inliers and boost)."""
     out, left = list(judged), list(suspects)
-    for i in list(left):  # any dihedral variant, scale and shift, found on the pixels
-        if pixels.aligned_copy(head[i].photo_id) is not None:
+    aligned = pixels.aligned_copies([head[i].photo_id for i in left])
+    for i, found in zip(list(left), aligned, strict=True):  # any variant, scale and shift
+        if found is not None:
             out[i] = replace(judged[i], verdict="same_photo")
             left.remove(i)
     for variant in pixels.embedded:
