@@ -42,8 +42,6 @@ import numpy.typing as npt
 from lookalike.errors import KnownError
 from lookalike.search.copy_align import AlignQuery, align, dihedral
 from lookalike.search.copy_pixels import (
-    COPY_NCC,
-    MIN_BLOCKS,
     SIDE,
     Affine,
     Gray,
@@ -199,7 +197,6 @@ class CopyPixels:
         self.embedded = embedded
         self._path_of = path_of
         self._decoded: dict[tuple[int, int], object] = {}  # (photo, side) -> decoded photo
-        self._registered: set[int] = set()
 
     def _candidate(self, photo_id: int, path: Path, side: int) -> object:
         """The candidate decoded at ``side`` (once per search: its variants reuse it)."""
@@ -235,15 +232,7 @@ class CopyPixels:
         except (KnownError, OSError) as exc:
             log.info("photo %d unreadable for the copy test (%s)", photo_id, exc)
             return PixelEvidence()
-        if evidence.blocks >= MIN_BLOCKS and evidence.ncc >= COPY_NCC:
-            self._registered.add(photo_id)
         return evidence
-
-    def registered(self, photo_id: int) -> bool:
-        """Whether a test of this candidate already registered both photos (enough blocks,
-        correlated): its map was right, so its verdict stands and no alignment can change it
-        (another shot of the scene whose cells fit passed the copy gate)."""
-        return photo_id in self._registered
 
     def aligned_copy(self, photo_id: int) -> tuple[int, Affine] | None:
         """The query's variant and map under which the pixels confirm the candidate as a copy,

@@ -132,7 +132,6 @@ def verified_matches(
     if pixels is not None:
         suspects = [i for i, m in enumerate(judged)
                     if m.verdict != "same_photo" and locals_[i] is not None
-                    and not pixels.registered(m.photo_id)
                     and cosines.get(m.photo_id, m.score) >= SUSPECT_COSINE]  # fmt: skip
         suspects.sort(key=lambda i: -cosines.get(judged[i].photo_id, judged[i].score))
         judged = _variant_copies(judged, suspects[:MAX_ALIGNED], head, locals_, cosines, pixels,
@@ -157,11 +156,10 @@ def _variant_copies(judged: list[Match], suspects: Sequence[int], head: Sequence
                     locals_: Sequence[Locals | None], cosines: Mapping[int, float],
                     pixels: CopyPixels, params: RerankParams) -> list[Match]:  # fmt: skip
     """The ``suspects`` (indices into ``judged``: close in cosine, but the upright query's
-    cells did not confirm a copy, nor gave a map the pixels could register) aligned on the
-    pixels over the query's dihedral variants (``CopyPixels.aligned_copy``), then tried
-    against the fits of the embedded variants (``CopyPixels.embedded``, embedded on demand)
-    until none is left. A confirmed copy becomes ``same_photo`` (with a fitted variant: its
-    inliers and boost)."""
+    cells did not confirm a copy) aligned on the pixels over the query's dihedral variants
+    (``CopyPixels.aligned_copy``), then tried against the fits of the embedded variants
+    (``CopyPixels.embedded``, embedded on demand) until none is left. A confirmed copy becomes
+    ``same_photo`` (with a fitted variant: its inliers and boost)."""
     out, left = list(judged), list(suspects)
     aligned = pixels.aligned_copies([head[i].photo_id for i in left])
     for i, found in zip(list(left), aligned, strict=True):  # any variant, scale and shift

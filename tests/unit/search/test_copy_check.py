@@ -57,16 +57,3 @@ def test_an_unreadable_query_gives_no_pixels() -> None:
     image = QueryImage(fail)
     assert image.gray() is None
     assert not CopyPixels(image, lambda _: Path("y.jpg")).is_copy(1, IDENTITY)
-
-
-def test_a_registered_shot_is_no_suspect_but_an_unaligned_candidate_is(tmp_path: Path) -> None:
-    from tests.unit.search.test_copy_pixels import _shot
-
-    rgb = _texture(6)
-    Image.fromarray(rgb).save(tmp_path / "query.png")
-    _shot(rgb, 0.04).save(tmp_path / "shot.jpg", quality=90)
-    Image.fromarray(_texture(7)).save(tmp_path / "other.png")
-    files = {1: tmp_path / "shot.jpg", 2: tmp_path / "other.png"}
-    pixels = CopyPixels(QueryImage(tmp_path / "query.png"), files.get)
-    assert not pixels.is_copy(1, IDENTITY) and pixels.registered(1)  # measured: another shot
-    assert not pixels.is_copy(2, IDENTITY) and not pixels.registered(2)  # the map was wrong
