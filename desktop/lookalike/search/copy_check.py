@@ -75,6 +75,12 @@ decode of its file, an alignment and a pixel test (docs/QUALITY.md); a photo has
 copies than this in one library, and a place with many other shots above
 :data:`SUSPECT_COSINE` must not make every search pay for all of them."""
 
+ALIGN_PATIENCE = 3
+"""Suspects aligned in a row without a copy after which a search stops aligning: they come
+closest in cosine first, so a shortlist of other shots of a place (bench/dev: nearly every
+query's 50 candidates lie above :data:`SUSPECT_COSINE`) costs three alignments, while a photo
+with many copies keeps finding them (up to :data:`MAX_ALIGNED`)."""
+
 QUERY_SIDE = 1024
 """Long side the query file is decoded at (the embedder's; the copy test shrinks it further)."""
 
@@ -253,16 +259,24 @@ class CopyPixels:
             return None
         return proposed
 
-    def aligned_copies(self, photo_ids: Sequence[int]) -> list[tuple[int, Affine] | None]:
-        """:meth:`aligned_copy` of each candidate, on up to one thread per core (the FFTs,
+    def aligned_copies(self, photo_ids: Sequence[int], patience: int = ALIGN_PATIENCE
+                       ) -> list[tuple[int, Affine] | None]:  # fmt: skip
+        """:meth:`aligned_copy` of the candidates in order, until ``patience`` in a row were
+        no copy (the rest: None), a few at a time on up to one thread per core (the FFTs,
         the decoding and the pixel test's array work run mostly without Python's lock)."""
         if self.query.turn == 0:
             self.query.aligner()  # prepared once, before the threads share it
-        workers = min(len(photo_ids), _cores())
-        if workers < 2:
-            return [self.aligned_copy(p) for p in photo_ids]
+        out: list[tuple[int, Affine] | None] = [None] * len(photo_ids)
+        workers, misses = max(1, min(len(photo_ids), _cores())), 0
         with ThreadPoolExecutor(workers, thread_name_prefix="copy-align") as pool:
-            return list(pool.map(self.aligned_copy, photo_ids))
+            for start in range(0, len(photo_ids), workers):
+                if misses >= patience:
+                    break
+                batch = photo_ids[start:start + workers]
+                for k, found in enumerate(pool.map(self.aligned_copy, batch)):
+                    out[start + k] = found
+                    misses = 0 if found is not None else misses + 1
+        return out
 
     def is_copy(self, photo_id: int, affine: npt.NDArray[np.float64] | None,
                 variant: int = 0) -> bool:  # fmt: skip
