@@ -105,3 +105,15 @@ def test_the_search_and_the_file_helper_find_a_turned_crop(tmp_path: Path) -> No
     assert is_pixel_copy(copy_by_pixels(tmp_path / "query.png", tmp_path / "turned.jpg"))
     assert not is_pixel_copy(copy_by_pixels(tmp_path / "query.png", tmp_path / "shot.jpg"))
     assert copy_by_pixels(tmp_path / "query.png", tmp_path / "none.jpg").blocks == 0
+
+
+def test_a_search_stops_aligning_after_a_run_of_suspects_that_are_no_copy(
+        tmp_path: Path) -> None:  # fmt: skip
+    rgb = _texture(15)
+    Image.fromarray(rgb).save(tmp_path / "query.png")
+    Image.fromarray(rgb).rotate(90, expand=True).save(tmp_path / "turned.png")
+    Image.fromarray(_texture(16)).save(tmp_path / "other.png")
+    files = {1: tmp_path / "turned.png", 2: tmp_path / "other.png"}
+    pixels = CopyPixels(QueryImage(tmp_path / "query.png"), files.get)
+    assert pixels.aligned_copies([2, 2, 1], patience=3)[2] is not None
+    assert pixels.aligned_copies([2, 2, 2, 2, 1], patience=3)[4] is None  # never reached
