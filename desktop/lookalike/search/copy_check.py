@@ -75,10 +75,10 @@ decode of its file, an alignment and a pixel test (docs/QUALITY.md); a photo has
 copies than this in one library, and a place with many other shots above
 :data:`SUSPECT_COSINE` must not make every search pay for all of them."""
 
-ALIGN_PATIENCE = 3
+ALIGN_PATIENCE = 4
 """Suspects aligned in a row without a copy after which a search stops aligning: they come
 closest in cosine first, so a shortlist of other shots of a place (bench/dev: nearly every
-query's 50 candidates lie above :data:`SUSPECT_COSINE`) costs three alignments, while a photo
+query's 50 candidates lie above :data:`SUSPECT_COSINE`) costs four alignments, while a photo
 with many copies keeps finding them (up to :data:`MAX_ALIGNED`)."""
 
 QUERY_SIDE = 1024
