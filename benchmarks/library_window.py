@@ -143,7 +143,10 @@ def measure(home: Path, photos: list[Path], preset: str, args: argparse.Namespac
     from lookalike.embed.model import Embedder
     from lookalike.library.facade import Library
 
-    result: dict[str, Any] = {"preset": preset, "load_average_start": os.getloadavg()}
+    result: dict[str, Any] = {"preset": preset, "load_average_start": os.getloadavg(),
+                              # no cached bytecode (PYTHONDONTWRITEBYTECODE): "visible" then
+                              # includes compiling the GUI modules, which an install has not
+                              "python_writes_bytecode": not sys.dont_write_bytecode}
     result["reference_ms_start"] = reference_ms()
     stand_in = StandIn()
     stand_in.real = Embedder.from_preset(preset)
