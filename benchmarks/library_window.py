@@ -19,6 +19,8 @@ that others read. Measured, in this order, in one process (offscreen Qt unless
 - idle RSS: resident memory once that search is done and the window is idle (the model's
   buffers allocated); also before the library is opened (the model's session made), after it
   is opened (the index loaded) and once visible;
+- idle RSS once the window has given the model's working memory back
+  (``gui/idle_memory.py``, after its quiet time), and the next drop → results;
 - drop → results over ``--drops`` more drops of different photos, and drag → drop → results
   where each photo was dragged over the window ``--hover`` ms before it was dropped (the
   window embeds it meanwhile);
@@ -183,6 +185,14 @@ def measure(home: Path, photos: list[Path], preset: str, args: argparse.Namespac
     result["hover_ms"] = args.hover
     result["results_shown"] = search.model.rowCount()
     result["rss_after_searches_mib"] = round(rss_mib())
+    settle(app, window.idle_memory._timer.interval() / 1000 + 0.5)  # the window's idle release
+    idle(app, window)
+    settle(app, 0.5)
+    result["idle_released_rss_mib"] = round(rss_mib())
+    again = Calls(library)
+    whole, _ = drops(app, window, others[:1], 0.0, again)  # the arena grows again
+    again.restore()
+    result["drop_after_release_ms"] = ms(whole)
     window.close()
     library.close()
     result["storage"] = storage(home)
