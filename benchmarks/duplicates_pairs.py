@@ -8,10 +8,10 @@ runs, and a copy of it is used so that every run checks every pair afresh), then
 duplicate finder runs as the ``duplicates`` command runs it (``update()``, then
 ``groups("copy")``), with its pair check:
 
-- ``cells``: the finder's default (``pair_check.check_locals`` on stored local features);
-- ``pixels``: the same, with each photo pair's files for the pixel copy test
-  (``check_locals(..., paths=...)``, see ``search.copy_pixels``), set as the finder's
-  ``pair_check`` (its documented hook).
+- ``pixels``: the finder's default (the cells' fit of the stored local features, batched, with
+  each copy confirmed on the two files' pixels: ``pair_check.pixel_confirmed``, see
+  ``search.copy_pixels``);
+- ``cells``: the cells' copy test only (``DuplicateFinder.pixels`` off), as before.
 
 Scores (ground truth: the bench's copy groups): pair precision (pairs of photos inside one
 reported copy group that are copies of each other), pair recall (copy pairs found inside one
@@ -34,13 +34,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "desktop"))
 
-import numpy as np  # noqa: E402
-
 from lookalike.embed.model import Embedder  # noqa: E402
 from lookalike.library import Library  # noqa: E402
 from lookalike.search import grouping  # noqa: E402
-from lookalike.search.pair_check import PairCheck, PairEvidence, check_locals  # noqa: E402
-from lookalike.types import locals_from_bytes  # noqa: E402
 
 
 def index(bench: Path, home: Path) -> None:
@@ -50,27 +46,6 @@ def index(bench: Path, home: Path) -> None:
             library.add_root(bench)
         for _ in library.sync():
             pass
-
-
-def pixel_check(library: Library) -> PairCheck:
-    """The finder's default check plus the pixel copy test (files looked up per pair)."""
-    writer = library._writer  # a benchmark reads the library's own catalog
-    cosines: dict[tuple[int, int], float] = {}
-    index = writer.index
-
-    def check(a: int, b: int) -> PairEvidence:
-        with writer.lock:
-            blobs = writer.catalog.locals_of([a, b])
-            rows = writer.catalog.photo_by_id(a), writer.catalog.photo_by_id(b)
-            if (a, b) not in cosines:
-                va, vb = index.vectors(np.asarray([a, b], np.int64))
-                cosines[(a, b)] = float(va @ vb)
-        if a not in blobs or b not in blobs or rows[0] is None or rows[1] is None:
-            return PairEvidence(None, cosines[(a, b)])
-        return check_locals(locals_from_bytes(blobs[a]), locals_from_bytes(blobs[b]),
-                            cosines[(a, b)], paths=(rows[0].path, rows[1].path))  # fmt: skip
-
-    return check
 
 
 def score(bench: Path, groups: list[list[Path]]) -> dict[str, object]:
@@ -98,8 +73,7 @@ def run(bench: Path, home: Path, check: str) -> dict[str, object]:
         shutil.copytree(home, work)
         with Library.open(work, Embedder.from_preset()) as library:
             finder = library.duplicates()
-            if check == "pixels":
-                finder.pair_check = pixel_check(library)
+            finder.pixels = check == "pixels"
             started = time.perf_counter()
             finder.update()
             seconds = time.perf_counter() - started
@@ -123,9 +97,8 @@ def main() -> int:
                         help="override grouping.NEIGHBOURS")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.prefilter is not None:  # candidate_pairs binds it as its default
+    if args.prefilter is not None:  # the finder reads it at each update
         grouping.PREFILTER = args.prefilter
-        grouping.candidate_pairs.__defaults__ = (args.prefilter,)
     if args.neighbours is not None:
         grouping.NEIGHBOURS = args.neighbours
     bench = args.bench.resolve()

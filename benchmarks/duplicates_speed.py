@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import query_speed as qs
 from lookalike.library.facade import CATALOG_FILE, Library
 from lookalike.search import grouping
+from lookalike.search.pair_check import PairEvidence
 from lookalike.store.catalog import Catalog
 from lookalike.types import (
     Embedding,
@@ -155,7 +156,20 @@ def one_new_photo(library: Library, rng: np.random.Generator) -> float:
     return took
 
 
-def measure(home: str, planted: dict[str, Any], out: Any) -> None:
+def count_handoff(finder: Any) -> list[int]:
+    """Set a file check on ``finder`` that only counts the pairs handed to it (the synthetic
+    photos have no files): what the file check of turned and mirrored copies would be given."""
+    handed = [0]
+
+    def file_check(a: Path, b: Path, cosine: float) -> PairEvidence:
+        handed[0] += 1
+        return PairEvidence(None, cosine)
+
+    finder.file_check = file_check
+    return handed
+
+
+def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False) -> None:
     """Runs in a fresh process; puts the result dict on ``out``."""
     library = Library.open(Path(home), qs.StandIn())
     with sqlite3.connect(Path(home) / CATALOG_FILE) as db:  # from scratch
@@ -163,6 +177,7 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
         db.execute("DROP TABLE IF EXISTS dup_checked")
     opened_mb = peak_mb()
     finder = library.duplicates()
+    handed = count_handoff(finder) if handoff else [None]
     phases = timed(finder, ("_candidates", "_verify"))
     verify = finder._verify
     pairs = [0]
@@ -182,6 +197,7 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
     reference_s, reference_cpu = knn_pass(library)
     load_knn = os.getloadavg()[0]
     found = {grouping.pair(a, b) for a, b in planted["pairs"]} & set(edges)
+    finder.file_check = None
     one = [one_new_photo(library, np.random.default_rng(s)) for s in range(5)]
     library.close()
     out.put({
@@ -194,6 +210,9 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
         "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
         "one_photo_s": [round(t, 3) for t in one],
         "phases_s": {k: round(v, 2) for k, v in phases.items()}, "pairs_checked": pairs[0],
+        "edges_by_kind": {k: sum(e.kind == k for e in edges.values()) for k in ("copy", "burst")},
+        "file_check_pairs": handed[0], "neighbours": grouping.NEIGHBOURS,
+        "prefilter": grouping.PREFILTER, "chance_cosine": grouping.CHANCE_COSINE,
     })
 
 
@@ -203,6 +222,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, help="library home to build once and reuse")
+    ap.add_argument("--handoff", action="store_true",
+                    help="count the pairs a file check would be given (candidates down to "
+                    "grouping.CHANCE_COSINE that the cells do not call a copy or a burst)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = args.keep or Path(tmp)
@@ -215,7 +237,7 @@ def main() -> None:
             os.environ.setdefault(blas, "1")
         ctx = multiprocessing.get_context("spawn")
         out = ctx.Queue()
-        child = ctx.Process(target=measure, args=(str(home), planted, out))
+        child = ctx.Process(target=measure, args=(str(home), planted, out, args.handoff))
         child.start()
         result = out.get()
         child.join()

@@ -18,7 +18,7 @@ and the catalog and stores the edges.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,19 @@ of 0.81 or more (half size, quality 50, brighter, 60 % crops: 0.86-0.99; a 512 p
 copy of a 1024 px photo: 0.81), unrelated photos 0.68 at the 99th percentile. 320 px copies at
 quality 25 (0.63-0.71) are below it, and the stride-16 local features cannot verify them
 anyway (7 inliers: chance)."""
+CHANCE_COSINE = 0.62
+"""Global cosine that unrelated photos reach by chance: the 90th percentile of the unrelated
+pairs of bench/dev with the default preset (``benchmarks/duplicates_chance.py``: 46,143 pairs,
+p90 0.616, p95 0.662, p99 0.748; :data:`PREFILTER` is at its p99). Pairs between this and
+:data:`PREFILTER` have no cell fit worth trying (every copy the cells verify has 0.81 or more),
+but may be mirrored, turned or 320-px copies (copies bench: 27 % of copy pairs lie below 0.75,
+13 % below 0.65): they go to the finder's file check only (``DuplicateFinder.file_check``),
+and only when one is set."""
+FILE_CHECK_NEIGHBOURS = 12
+"""Nearest neighbours asked per photo when a file check is set: on the copies bench (groups of
+nine copies among other shots of their scenes), a file check that found every copy it was given
+could reach pair recall 0.57 from 8 neighbours and 0.86 from 12 (16 or 24: no more), at
+:data:`CHANCE_COSINE` (0.60 at 0.75)."""
 NEIGHBOURS = 8
 """Nearest neighbours asked per photo (a group larger than this is still found: its members
 link through the representative)."""
@@ -47,6 +60,9 @@ graph leads it astray (100k photos: 3 of 2,000 planted copies, both photos' sear
 at cosine 0.1): a photo that does not find itself is asked again at the index's ef
 (``DuplicateFinder._knn``). CPU of the kNN pass at 100k: 144 s at ef 32, 92 s at ef 12, 88 s
 at ef 9 (kept at 12: no real gain for more misses)."""
+
+ORDER_CENTRES = 256
+"""Photos drawn at random whose nearest photos are queried together (:func:`near_first`)."""
 
 Pair = tuple[int, int]
 """(a, b) photo ids with a < b."""
@@ -105,6 +121,34 @@ def candidate_arrays(
     first = np.ones(len(a), np.bool_)
     first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
     return a[first], b[first], cos[first]
+
+
+def near_first(ids: npt.NDArray[np.int64],
+               vectors_of: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float32]],
+               centres: int = ORDER_CENTRES, block: int = 8192
+               ) -> npt.NDArray[np.int64]:  # fmt: skip
+    """``ids`` in an order where photos near one another come together, for the kNN queries.
+
+    Each photo goes with the closest of ``centres`` photos drawn at random (seeded, so the
+    order is the same for the same photos); photos are sorted by that centre, then by id. A
+    query's beam then walks the part of the graph the previous queries just brought into the
+    CPU's caches.
+
+    Args:
+        ids: (n,) photo ids.
+        vectors_of: (m,) ids → (m, D) unit vectors (read ``block`` at a time).
+        centres: how many photos are drawn.
+        block: photos whose vectors are read at once.
+    """
+    if len(ids) <= centres:
+        return ids
+    drawn = np.sort(np.random.default_rng(0).choice(len(ids), centres, replace=False))
+    anchors = vectors_of(ids[drawn])
+    nearest = np.empty(len(ids), np.int64)
+    for start in range(0, len(ids), block):
+        part = vectors_of(ids[start : start + block])
+        nearest[start : start + block] = (part @ anchors.T).argmax(axis=1)
+    return ids[np.lexsort((ids, nearest))]
 
 
 def pair_keys(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
