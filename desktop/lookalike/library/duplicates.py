@@ -273,9 +273,9 @@ class DuplicateFinder:
             for key, e in self._confirmed(list(zip(pa, pb, strict=True)), found):
                 if e.kind is not None:
                     edges[key] = self._hinted(key, e)
-                else:
+                if e.kind != "copy":
                     unfitted.append((key, e.cosine))
-        edges.update(self._unfitted(unfitted))
+        edges.update(self._unfitted(unfitted))  # a copy the files show replaces a burst edge
         return edges
 
     def _confirmed(self, keys: Sequence[Pair], found: Sequence[Fitted]
@@ -302,9 +302,11 @@ class DuplicateFinder:
 
     def _unfitted(self, pairs: Sequence[tuple[Pair, float]]) -> Edges:
         """The one place the pairs the cells cannot fit as a copy are decided: candidates that
-        the cells' fit and its pixel test call neither a copy nor a burst, and those below
+        the cells' fit and its pixel test do not call a copy, and those below
         :data:`grouping.PREFILTER` (mirrored, turned and 320-px copies). :attr:`file_check`
-        decides them from their files; without one they make no edge."""
+        decides them from their files; its copies are returned (they replace a burst edge:
+        a mirrored copy's cells can pass the burst test, a second take never passes the
+        file check's pixel alignment); without one, nothing."""
         if not pairs:
             return {}
         if self.file_check is None:

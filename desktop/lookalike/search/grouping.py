@@ -3,11 +3,16 @@
 Pure functions over plain data; :mod:`lookalike.library.duplicates` feeds them from the index
 and the catalog and stores the edges.
 
-1. :func:`candidate_pairs`: each photo's nearest neighbours (global cosine, from the index)
-   give the pairs worth checking; only pairs at or above a cosine prefilter are kept (copies and
-   bursts are near the top of the cosine scale, see :data:`PREFILTER`).
+1. :func:`candidate_pairs`: each photo's nearest neighbours (global cosine, from the index,
+   queried in :func:`near_first` order) give the pairs worth checking; only pairs at or above a
+   cosine prefilter are kept (copies and bursts are near the top of the cosine scale, see
+   :data:`PREFILTER`; down to :data:`CHANCE_COSINE` for a file check of mirrored and turned
+   copies).
 2. :func:`check_pairs`: the pair check (:data:`lookalike.search.pair_check.PairCheck`) keeps
-   the pairs it calls a copy or a burst: the edges.
+   the pairs it calls a copy or a burst: the edges. The library's default checks the stored
+   local features and confirms each copy on the pixels
+   (:func:`lookalike.search.pair_check.pixel_confirmed`), as a search's same-photo verdict
+   does.
 3. :func:`build_groups`: per kind, star linkage over the edges of each connected component: a
    photo joins a group only if it is linked to the group's representative or to more than half
    of its members, so one weak link cannot chain unrelated photos together.

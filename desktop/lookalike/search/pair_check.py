@@ -116,7 +116,8 @@ it knows them (defaults otherwise). It must not raise for an unreadable photo: r
 FileCheck = Callable[[Path, Path, float], PairEvidence]
 """``check(path_a, path_b, cosine) -> PairEvidence``: the copy test of a pair from its two
 files alone, for the candidate pairs that the stored local features cannot fit as a copy: no
-fit through :func:`copy_gate`, or one the pixels rejected, and not a burst (mirrored and turned
+fit through :func:`copy_gate`, or one the pixels rejected (bursts included: a copy it finds
+replaces the burst edge; anything else leaves the burst as it is) (mirrored and turned
 copies: the stride-16 codes are neither mirror- nor rotation-invariant, and a turned copy's
 fit is often off; 320-px copies: too coarse). Set as ``DuplicateFinder``'s ``file_check``;
 without one such pairs make no edge.
