@@ -32,6 +32,19 @@ peak RSS 617 MB after opening, 917 MB after grouping; one new photo 0.06-0.12 s;
 planted copies found, 2,019 edges. The previous design (pair-by-pair checks, kNN at ef 32) took
 137 s for 20,400 photos against its 46 s kNN pass (ratio 2.97). From the CPU seconds, a quiet
 2-core machine needs about 85 s (both cores busy throughout), a 4-core one about half.
+
+The synthetic photos have no files: the pixel test that confirms each copy (the finder's
+default since 2026-12-02) cannot read them, so the planted copies are kept as bursts
+(``edges_by_kind``) and neither the pixel test's cost (about 0.08 s of CPU per pair through the
+copy gate, 512-px photos) nor the file check's (``--handoff`` counts its pairs; about 0.1 s
+each) is in these times. Same box, 2026-12-02, load 7-10: before the pixel default 450 s wall /
+153.9 s CPU (kNN 90.9 s, 60,146 pairs checked in 61.6 s CPU) against the reference's 319 s /
+137.2 s; with it (and kNN queries ordered by neighbourhood, since dropped: no gain) 396 s /
+174.3 s CPU (kNN 93.9 s, 60,151 pairs in 59.2 s CPU) against 608 s / 145.8 s. With
+``--handoff`` (a file check set: 12 neighbours, candidates down to ``CHANCE_COSINE`` 0.62):
+264,043 candidate pairs, 264,038 of them handed to the file check, 192.3 s CPU without the
+file check's own work (kNN 91.8 s, cells 93.2 s) against the reference's 135.3 s, peak RSS
+931 MB: at 0.1 s per pair the file check alone would need about 7 CPU-hours.
 """
 
 from __future__ import annotations

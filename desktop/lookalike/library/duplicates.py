@@ -153,7 +153,7 @@ class DuplicateFinder:
         self.store.forget_checked(todo)
         for photo_id in todo:
             done.pop(photo_id, None)
-        order = self._near_first(np.fromiter(sorted(todo), np.int64, len(todo)))
+        order = np.fromiter(sorted(todo), np.int64, len(todo))
         seen = np.zeros(0, np.int64)  # pair keys checked in this update
         for start in range(0, len(order), CHUNK):
             if cancel is not None and cancel.is_set():
@@ -169,21 +169,6 @@ class DuplicateFinder:
             done.update(marked)
         log.info("duplicates: checked %d photos", len(todo))
         return len(todo)
-
-    def _near_first(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """``ids`` in :func:`grouping.near_first`'s order when they fill more than one kNN
-        batch (the indexed ones; the others, e.g. removed since, at the end)."""
-        if len(ids) <= KNN_BATCH:
-            return ids
-
-        def vectors_of(part: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
-            with self._lock:
-                return self._index().vectors(part)
-
-        with self._lock:
-            live = self._index().labels()
-        indexed = np.isin(ids, np.fromiter(live, np.int64, len(live)))
-        return np.concatenate([grouping.near_first(ids[indexed], vectors_of), ids[~indexed]])
 
     def _checked(self) -> dict[int, int]:
         """Photo id → CRC of the vector it was checked with, kept between updates (read again
@@ -312,14 +297,17 @@ class DuplicateFinder:
         if self.file_check is None:
             log.debug("duplicates: %d pairs without a cell fit left unchecked", len(pairs))
             return {}
-        paths = self._paths({p for key, _ in pairs for p in key})
-        edges: Edges = {}
-        for (x, y), cosine in pairs:
-            if x in paths and y in paths:
-                found = self.file_check(paths[x], paths[y], cosine)
-                if found.kind == "copy":
-                    edges[(x, y)] = self._hinted((x, y), found)
-        return edges
+        check, paths = self.file_check, self._paths({p for key, _ in pairs for p in key})
+        todo = [((x, y), c) for (x, y), c in pairs if x in paths and y in paths]
+
+        def run(item: tuple[Pair, float]) -> PairEvidence:
+            (x, y), cosine = item
+            return check(paths[x], paths[y], cosine)
+
+        with ThreadPoolExecutor(min(len(todo), os.cpu_count() or 1) or 1) as pool:
+            found = list(pool.map(run, todo))  # decoding and NumPy release the GIL
+        return {key: self._hinted(key, e) for (key, _), e in zip(todo, found, strict=True)
+                if e.kind == "copy"}  # fmt: skip
 
     def _paths(self, ids: set[int]) -> dict[int, Path]:
         """Photo id → file, for the photos of ``ids`` still in the catalog."""

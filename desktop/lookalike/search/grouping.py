@@ -3,8 +3,8 @@
 Pure functions over plain data; :mod:`lookalike.library.duplicates` feeds them from the index
 and the catalog and stores the edges.
 
-1. :func:`candidate_pairs`: each photo's nearest neighbours (global cosine, from the index,
-   queried in :func:`near_first` order) give the pairs worth checking; only pairs at or above a
+1. :func:`candidate_pairs`: each photo's nearest neighbours (global cosine, from the index)
+   give the pairs worth checking; only pairs at or above a
    cosine prefilter are kept (copies and bursts are near the top of the cosine scale, see
    :data:`PREFILTER`; down to :data:`CHANCE_COSINE` for a file check of mirrored and turned
    copies).
@@ -23,7 +23,7 @@ and the catalog and stores the edges.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +37,10 @@ PREFILTER = 0.75
 of 0.81 or more (half size, quality 50, brighter, 60 % crops: 0.86-0.99; a 512 px quality-60
 copy of a 1024 px photo: 0.81), unrelated photos 0.68 at the 99th percentile. 320 px copies at
 quality 25 (0.63-0.71) are below it, and the stride-16 local features cannot verify them
-anyway (7 inliers: chance)."""
+anyway (7 inliers: chance). It is also the chance level of bench/dev's 46,143 unrelated pairs
+at their 99th percentile (0.748, ``benchmarks/duplicates_chance.py``): in a library of 100k such
+photos about 960 others reach it by chance, so there it bounds nothing and :data:`NEIGHBOURS`
+bounds the pairs checked."""
 CHANCE_COSINE = 0.62
 """Global cosine that unrelated photos reach by chance: the 90th percentile of the unrelated
 pairs of bench/dev with the default preset (``benchmarks/duplicates_chance.py``: 46,143 pairs,
@@ -65,9 +68,6 @@ graph leads it astray (100k photos: 3 of 2,000 planted copies, both photos' sear
 at cosine 0.1): a photo that does not find itself is asked again at the index's ef
 (``DuplicateFinder._knn``). CPU of the kNN pass at 100k: 144 s at ef 32, 92 s at ef 12, 88 s
 at ef 9 (kept at 12: no real gain for more misses)."""
-
-ORDER_CENTRES = 256
-"""Photos drawn at random whose nearest photos are queried together (:func:`near_first`)."""
 
 Pair = tuple[int, int]
 """(a, b) photo ids with a < b."""
@@ -126,34 +126,6 @@ def candidate_arrays(
     first = np.ones(len(a), np.bool_)
     first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
     return a[first], b[first], cos[first]
-
-
-def near_first(ids: npt.NDArray[np.int64],
-               vectors_of: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float32]],
-               centres: int = ORDER_CENTRES, block: int = 8192
-               ) -> npt.NDArray[np.int64]:  # fmt: skip
-    """``ids`` in an order where photos near one another come together, for the kNN queries.
-
-    Each photo goes with the closest of ``centres`` photos drawn at random (seeded, so the
-    order is the same for the same photos); photos are sorted by that centre, then by id. A
-    query's beam then walks the part of the graph the previous queries just brought into the
-    CPU's caches.
-
-    Args:
-        ids: (n,) photo ids.
-        vectors_of: (m,) ids → (m, D) unit vectors (read ``block`` at a time).
-        centres: how many photos are drawn.
-        block: photos whose vectors are read at once.
-    """
-    if len(ids) <= centres:
-        return ids
-    drawn = np.sort(np.random.default_rng(0).choice(len(ids), centres, replace=False))
-    anchors = vectors_of(ids[drawn])
-    nearest = np.empty(len(ids), np.int64)
-    for start in range(0, len(ids), block):
-        part = vectors_of(ids[start : start + block])
-        nearest[start : start + block] = (part @ anchors.T).argmax(axis=1)
-    return ids[np.lexsort((ids, nearest))]
 
 
 def pair_keys(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -125,23 +125,3 @@ def test_default_check_calls_an_exact_copy_a_copy_and_unrelated_nothing() -> Non
     found = check_locals(a, half, 0.9)
     assert found.kind == "copy" and found.coverage_a < 0.6 < found.coverage_b
 
-
-def test_near_first_puts_photos_of_one_neighbourhood_together() -> None:
-    rng = np.random.default_rng(3)
-    centres = rng.standard_normal((10, 32))
-    member = rng.integers(0, 10, 2000)  # 2,000 photos around 10 places, ids in random order
-    vectors = centres[member] + 0.05 * rng.standard_normal((2000, 32))
-    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-    ids = np.arange(10, 2010, dtype=np.int64)
-
-    def vectors_of(part: np.ndarray) -> np.ndarray:
-        return vectors[part - 10]
-
-    order = grouping.near_first(ids, vectors_of, centres=64, block=300)
-    assert sorted(order.tolist()) == ids.tolist()
-    assert np.array_equal(order, grouping.near_first(ids, vectors_of, centres=64, block=300))
-    places = member[order - 10]
-    assert (places[1:] != places[:-1]).sum() < 64  # runs of one place (one per centre drawn)
-    assert (member[1:] != member[:-1]).sum() > 1500  # by id: a jump at almost every photo
-    small = ids[:50]
-    assert np.array_equal(grouping.near_first(small, vectors_of, centres=64), small)
