@@ -124,4 +124,3 @@ def test_default_check_calls_an_exact_copy_a_copy_and_unrelated_nothing() -> Non
     half[:, 1] = half[:, 1].astype(np.float32) * 2
     found = check_locals(a, half, 0.9)
     assert found.kind == "copy" and found.coverage_a < 0.6 < found.coverage_b
-
