@@ -1,7 +1,7 @@
 """Copy groups of ``lookalike duplicates --kind copy`` on a copies bench, scored as pairs.
 
     python benchmarks/duplicates_pairs.py BENCH [--home DIR] [--check cells|pixels|both]
-        [--file-check none|files|oracle] [--json]
+        [--file-check none|oracle] [--json]
 
 BENCH is a bench of ``benchmarks/make_copies_bench.py``. Its photos are indexed into a library
 (``Library.open`` + ``add_root`` + ``sync``, the default preset; ``--home`` keeps it between
@@ -40,7 +40,6 @@ sys.path.insert(0, str(REPO / "desktop"))
 
 from lookalike.embed.model import Embedder  # noqa: E402
 from lookalike.library import Library  # noqa: E402
-from lookalike.library.cleanup import copy_from_files  # noqa: E402
 from lookalike.search import grouping  # noqa: E402
 from lookalike.search.pair_check import FileCheck, PairEvidence  # noqa: E402
 
@@ -100,13 +99,6 @@ def run(bench: Path, home: Path, check: str, file_check: str) -> dict[str, objec
             finder.pixels = check == "pixels"
             if file_check == "oracle":
                 finder.file_check = oracle(bench, handed)
-            elif file_check == "files":  # cleanup.copy_from_files, counted
-
-                def counted(a: Path, b: Path, cosine: float) -> PairEvidence:
-                    handed.append((a.name, b.name))
-                    return copy_from_files(a, b, cosine)
-
-                finder.file_check = counted
             started = time.perf_counter()
             finder.update()
             seconds = time.perf_counter() - started
@@ -130,11 +122,10 @@ def main() -> int:
                         "checked) to see what it costs in recall")
     parser.add_argument("--neighbours", type=int, default=None,
                         help="override grouping.NEIGHBOURS")
-    parser.add_argument("--file-check", choices=("none", "files", "oracle"), default="none",
-                        help="none: the library's finder as it is (no file check); files: "
-                        "cleanup.copy_from_files (mirrored and turned copies from the pixels); "
-                        "oracle: one answering from the ground truth, to see what the finder's "
-                        "side allows (a ceiling, not a result)")
+    parser.add_argument("--file-check", choices=("none", "oracle"), default="none",
+                        help="none: the library's finder as it is (no file check); oracle: one "
+                        "answering from the ground truth, to see what the finder's side allows "
+                        "(a ceiling, not a result)")
     parser.add_argument("--chance", type=float, default=None,
                         help="override grouping.CHANCE_COSINE (the file check's floor)")
     parser.add_argument("--json", action="store_true")

@@ -13,38 +13,21 @@ from lookalike.library.duplicates import DuplicateFinder
 from lookalike.library.trash import Trashed, TrashResult, move_to_trash, restore
 from lookalike.library.writer import CatalogWriter
 from lookalike.scan.events import CREATED, FileEvent
-from lookalike.search.copy_check import copy_by_pixels
-from lookalike.search.copy_pixels import is_pixel_copy
-from lookalike.search.pair_check import PairEvidence
 from lookalike.store.duplicates_store import DuplicatesStore
 
-__all__ = ["DuplicateFinder", "TrashResult", "Trashed", "copy_from_files", "finder", "trash",
-           "untrash"]
+__all__ = ["DuplicateFinder", "TrashResult", "Trashed", "finder", "trash", "untrash"]
 
 
 def finder(writer: CatalogWriter, model_id: str) -> DuplicateFinder:
     """A duplicate finder over the writer's catalog and (current) index.
 
-    It has no file check yet: :func:`copy_from_files` finds mirrored and turned copies (copies
-    bench: pair recall 0.25 -> 0.69) but is handed every candidate the cells do not call a copy,
-    264,038 pairs at 100k photos (``benchmarks/duplicates_speed.py --handoff``) at about 0.1 s
-    of CPU each: hours. Pass ``file_check=copy_from_files`` here once its pairs are bounded.
+    It has no file check (``DuplicateFinder.file_check``) yet. Measured with branch
+    ``copies``' ``copy_check.copy_by_pixels`` as one (copies bench: pair recall 0.25 -> 0.69),
+    it would be handed every candidate the cells do not call a copy: 264,038 pairs at 100k
+    photos (``benchmarks/duplicates_speed.py --handoff``) at about 0.1 s of CPU each, hours.
     """
     store = DuplicatesStore.open(writer.catalog.path)
     return DuplicateFinder(writer.catalog, lambda: writer.index, writer.lock, model_id, store)
-
-
-def copy_from_files(path_a: Path, path_b: Path, cosine: float) -> PairEvidence:
-    """A file check for the finder (:data:`lookalike.search.pair_check.FileCheck`): the
-    search's pixel copy test of two files with the map found on the pixels alone, over the
-    eight quarter-turn and mirror variants (:func:`lookalike.search.copy_check.copy_by_pixels`).
-
-    Its evidence says only "copy" or not: no turns or coverage (a turned or cropped copy found
-    this way is not described as "rotated" or "cropped").
-    """
-    if is_pixel_copy(copy_by_pixels(path_a, path_b)):
-        return PairEvidence("copy", cosine, coverage_a=1.0, coverage_b=1.0)
-    return PairEvidence(None, cosine)
 
 
 def trash(writer: CatalogWriter, paths: Sequence[Path], references: Sequence[Path]

@@ -15,7 +15,7 @@ from PIL import Image
 from tests.duplicate_photos import scene
 from tests.fakes import FakeEmbedder, write_photo
 
-from lookalike.library import Library, cleanup, duplicates
+from lookalike.library import Library, duplicates
 from lookalike.library.duplicates import DuplicateFinder
 from lookalike.search import grouping
 from lookalike.search.pair_batch import Fitted
@@ -130,13 +130,11 @@ def test_the_default_check_reads_stored_local_features_and_confirms_copies_on_th
         monkeypatch.setattr("lookalike.library.duplicates.check_batch_fits", recording)
         monkeypatch.setattr(grouping, "PREFILTER", -1.0)  # every neighbour is a candidate
         finder = library.duplicates()
-        finder.file_check = cleanup.copy_from_files
         assert finder.pixels and finder.update() == len(photos)
         assert len(checked) == len(set(checked)) and len(checked) >= len(photos)
         assert all(a < b for a, b in checked)
         copies = [{p.path for p in g.photos} for g in finder.groups("copy")]
-        # the mirror image: no cell fit, found by the file check (cleanup.copy_from_files)
-        assert copies == [{photos["original"], photos["small"], photos["mirror"]}]
+        assert copies == [{photos["original"], photos["small"]}]  # the mirror: no file check
 
         cells_only = DuplicateFinder(library._catalog, lambda: library._writer.index,
                                      library._writer.lock, "fake", finder.store, pixels=False)
