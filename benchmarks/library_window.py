@@ -19,6 +19,8 @@ that others read. Measured, in this order, in one process (offscreen Qt unless
 - idle RSS: resident memory once that search is done and the window is idle (the model's
   buffers allocated); also before the library is opened (the model's session made), after it
   is opened (the index loaded) and once visible;
+- idle RSS once the window has given the model's working memory back
+  (``gui/idle_memory.py``, after its quiet time), and the next drop → results;
 - drop → results over ``--drops`` more drops of different photos, and drag → drop → results
   where each photo was dragged over the window ``--hover`` ms before it was dropped (the
   window embeds it meanwhile);
@@ -45,7 +47,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from gui_latency import drag_enter, drop, open_window, timed  # noqa: E402
-from query_speed import PHOTOS, StandIn, storage  # noqa: E402
+from query_speed import PHOTOS, StandIn, reference_ms, storage  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -70,37 +72,72 @@ def idle(app: Any, window: Any) -> None:
     app.processEvents()
 
 
-def reference_ms() -> float:
-    """Median milliseconds of a fixed NumPy workload (a 2-core machine's speed right now)."""
-    import numpy as np
+class Calls:
+    """perf_counter times at which the window's calls of ``library.search`` started and
+    returned (the instance attribute shadows the method while the benchmark runs)."""
 
-    a = np.random.default_rng(0).standard_normal((384, 384), dtype=np.float32)
-    runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(20):
-            a = np.tanh(a @ a.T / 384)
-        runs.append(time.perf_counter() - start)
-    return round(statistics.median(runs) * 1000, 1)
+    def __init__(self, library: Any) -> None:
+        self.library, self.original = library, library.search
+        self.spans: list[tuple[float, float]] = []
+
+        def search(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return self.original(*args, **kwargs)
+            finally:
+                self.spans.append((start, time.perf_counter()))
+
+        library.search = search
+        self.prepared: list[tuple[float, float]] = []
+        self.prepare = library.prepare
+
+        def prepare(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return self.prepare(*args, **kwargs)
+            finally:
+                self.prepared.append((start, time.perf_counter()))
+
+        library.prepare = prepare
+
+    def restore(self) -> None:
+        del self.library.search, self.library.prepare
 
 
-def drops(app: Any, window: Any, photos: list[Path], hover_ms: float) -> list[float]:
-    """Drop → results seconds per photo; with ``hover_ms``, each is dragged over the window
-    that long before its drop (the clock starts at the drop)."""
-    out = []
+def drops(app: Any, window: Any, photos: list[Path], hover_ms: float, calls: Calls
+          ) -> tuple[list[float], dict[str, list[float]]]:  # fmt: skip
+    """Drop → results seconds per photo, and the seconds of its parts; with ``hover_ms``,
+    each is dragged over the window that long before its drop (the clock starts at the
+    drop). Parts: the window's work from the drop until the library call starts (Qt, the
+    runner's queue), the library call, and from its return to the results shown (Qt)."""
+    out: list[float] = []
+    parts: dict[str, list[float]] = {}
     for photo in photos:
         idle(app, window)
         if hover_ms:
             drag_enter(window, photo)
             settle(app, hover_ms / 1000)
+        calls.spans.clear()
+        at = time.perf_counter()
         out.append(timed(window.search.resultsShown, lambda p=photo: drop(window, p)))
+        (begin, end), shown = calls.spans[-1], at + out[-1]
+        for name, sec in (("window: drop → library call starts", begin - at),
+                          ("library call: Library.search", end - begin),
+                          ("window: call returns → results shown", shown - end)):  # fmt: skip
+            parts.setdefault(name, []).append(sec)
+        if hover_ms and calls.prepared:
+            first, last = calls.prepared[-1]
+            parts.setdefault("Library.prepare while dragged (ends after the drop)",
+                             []).append(last - first)  # fmt: skip
         idle(app, window)
-    return out
+    return out, parts
 
 
 def ms(seconds: list[float]) -> dict[str, float]:
     values = sorted(s * 1000 for s in seconds)
-    return {"p50": round(statistics.median(values)), "max": round(values[-1]), "n": len(values)}
+    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+    return {"p50": round(statistics.median(values)), "p95": round(p95),
+            "max": round(values[-1]), "n": len(values)}  # fmt: skip
 
 
 def measure(home: Path, photos: list[Path], preset: str, args: argparse.Namespace
@@ -108,7 +145,10 @@ def measure(home: Path, photos: list[Path], preset: str, args: argparse.Namespac
     from lookalike.embed.model import Embedder
     from lookalike.library.facade import Library
 
-    result: dict[str, Any] = {"preset": preset, "load_average_start": os.getloadavg()}
+    result: dict[str, Any] = {"preset": preset, "load_average_start": os.getloadavg(),
+                              # no cached bytecode (PYTHONDONTWRITEBYTECODE): "visible" then
+                              # includes compiling the GUI modules, which an install has not
+                              "python_writes_bytecode": not sys.dont_write_bytecode}
     result["reference_ms_start"] = reference_ms()
     stand_in = StandIn()
     stand_in.real = Embedder.from_preset(preset)
@@ -134,11 +174,25 @@ def measure(home: Path, photos: list[Path], preset: str, args: argparse.Namespac
         settle(app, 1.0)
         window.grab().save(str(args.shot))
     others = (photos[1:] * args.drops)[: args.drops] or photos[:1]
-    result["drop_to_results_ms"] = ms(drops(app, window, others, 0.0))
-    result["drag_drop_to_results_ms"] = ms(drops(app, window, others, args.hover))
+    calls = Calls(library)
+    whole, parts = drops(app, window, others, 0.0, calls)
+    result["drop_to_results_ms"] = ms(whole)
+    result["drop_stages_ms"] = {name: ms(sec) for name, sec in parts.items()}
+    whole, parts = drops(app, window, others, args.hover, calls)
+    result["drag_drop_to_results_ms"] = ms(whole)
+    result["drag_drop_stages_ms"] = {name: ms(sec) for name, sec in parts.items()}
+    calls.restore()
     result["hover_ms"] = args.hover
     result["results_shown"] = search.model.rowCount()
     result["rss_after_searches_mib"] = round(rss_mib())
+    settle(app, window.idle_memory._timer.interval() / 1000 + 0.5)  # the window's idle release
+    idle(app, window)
+    settle(app, 0.5)
+    result["idle_released_rss_mib"] = round(rss_mib())
+    again = Calls(library)
+    whole, _ = drops(app, window, others[:1], 0.0, again)  # the arena grows again
+    again.restore()
+    result["drop_after_release_ms"] = ms(whole)
     window.close()
     library.close()
     result["storage"] = storage(home)

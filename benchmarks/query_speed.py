@@ -260,8 +260,7 @@ class Stages:
             (pipeline, "_augmented", "DBA on shortlist"),
             (library._catalog, "locals_of", "read candidate locals (SQLite)"),
             (searching, "decode_locals", "decode locals blobs"),
-            (rerank, "_mutual_block", "re-rank: mutual NN"),
-            (rerank, "ransac_affine", "re-rank: RANSAC"),
+            (verdict, "rerank_fits", "re-rank: mutual NN + RANSAC (all cores)"),
             (verdict, "evidence_of", "verdicts (pair evidence)"),
             *extra,
         ]
@@ -272,10 +271,23 @@ class Stages:
             yield
         finally:
             for obj, attr, original in reversed(saved):
-                if isinstance(obj, ModuleType):
+                if isinstance(obj, ModuleType | type):
                     setattr(obj, attr, original)
                 else:
                     delattr(obj, attr)  # drop the instance attribute: the method shows again
+
+
+def reference_ms() -> float:
+    """Median milliseconds of a fixed NumPy workload on one thread: the machine's speed right
+    now (a shared 2-core machine), so that runs can be compared by their ratio to it."""
+    a = np.random.default_rng(0).standard_normal((384, 384), dtype=np.float32)
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(20):
+            a = np.tanh(a @ a.T / 384)
+        runs.append(time.perf_counter() - start)
+    return round(float(np.median(runs)) * 1000, 1)
 
 
 def summary_ms(seconds: list[float]) -> dict[str, float]:
@@ -328,6 +340,7 @@ def query_stages(library: Library, real: Any) -> tuple[Target, ...]:
     """The stages of turning a dragged-in file into its embedding (besides the search's)."""
     from lookalike.decode import query
     from lookalike.embed import model
+    from lookalike.library import search_calls
 
     return (
         (query, "decode", "decode (DCT-scaled, EXIF turn)"),
@@ -337,6 +350,8 @@ def query_stages(library: Library, real: Any) -> tuple[Target, ...]:
         (model, "extract_locals", "local features"),
         (model, "make_peaks", "peaks"),
         (library._catalog, "get_photo", "catalog lookup of the path"),
+        (search_calls, "copy_image", "copy-test pixels (QueryImage)"),
+        (searching.IndexStore, "to_index_space", "query to index space"),
     )
 
 
@@ -378,6 +393,8 @@ def dragged_in(library: Library, stand_in: StandIn, presets: list[str], photos: 
         out[preset] = {"embed": summary_ms(embed), "search_path_rerank": summary_ms(whole),
                        "stages_p50_ms": {k: round(float(np.median(v)), 1)
                                          for k, v in per_stage.items()},
+                       "stages_p95_ms": {k: round(float(np.percentile(v, 95)), 1)
+                                         for k, v in per_stage.items()},
                        "session_s": round(loaded, 2), "cold_search_ms": round(cold * 1000),
                        "has_locals": has_locals, "threads": real.threads}  # fmt: skip
     return out
@@ -416,6 +433,7 @@ def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     }
     result["build"] = prepare_home(home, args.n, args.seed)
     result["load_average_start"] = [round(x, 2) for x in os.getloadavg()]
+    result["reference_ms_start"] = reference_ms()
     result["storage"] = storage(home)
     labels = np.load(home / LABELS)
     rng = np.random.default_rng(args.seed + 1)
@@ -434,6 +452,7 @@ def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
         photos = sorted(args.perf.glob("*.jpg"))[: args.photos]
         result["dragged_in"] = dragged_in(library, stand_in, args.presets, photos)
     result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["reference_ms_end"] = reference_ms()
     scale = 1 if sys.platform == "darwin" else 1024
     result["peak_rss_mib"] = round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
@@ -467,6 +486,8 @@ def table(r: dict[str, Any]) -> str:
         rows.append(("  stages", shares))
     rows += dragged_rows(r)
     rows += [("load average (1/5/15 min)", f"{r['load_average_start']} → {r['load_average_end']}"),
+             ("reference workload (NumPy, 1 thread)",
+              f"{r['reference_ms_start']} → {r['reference_ms_end']} ms"),
              ("peak RSS", f"{r['peak_rss_mib']:,} MiB")]  # fmt: skip
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
@@ -493,7 +514,9 @@ def dragged_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append((f"  Library.search(path), DBA + rerank ({preset})",
                      f"p50 {w['p50_ms']} / p95 {w['p95_ms']} ms; first search of a fresh "
                      f"session {p['cold_search_ms']} ms (session opened in {p['session_s']} s)"))
-        rows += [(f"    {name}", f"{ms} ms") for name, ms in p["stages_p50_ms"].items()]
+        p95 = p.get("stages_p95_ms", {})
+        rows += [(f"    {name} (p50 / p95)", f"{ms} / {p95.get(name, '?')} ms")
+                 for name, ms in p["stages_p50_ms"].items()]  # fmt: skip
     return rows
 
 

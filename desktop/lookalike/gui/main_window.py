@@ -6,12 +6,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import (
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QGuiApplication,
-)
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
@@ -29,6 +24,7 @@ from lookalike.gui.album_view import AlbumView
 from lookalike.gui.drops import DropContent, read_mime
 from lookalike.gui.duplicates_page import DuplicatesPage
 from lookalike.gui.icons import action_icon, app_icon
+from lookalike.gui.idle_memory import IdleMemory
 from lookalike.gui.index_status import IndexStatus
 from lookalike.gui.learning import LearningCommands
 from lookalike.gui.library_sidebar import LibrarySidebar
@@ -92,6 +88,7 @@ class MainWindow(QMainWindow):
         self.decoder = TaskRunner(2, self)  # decoding for display, match details
         self.sync = SyncRunner(library, self)
         self.watch_bridge = WatchBridge(self)
+        self.idle_memory = IdleMemory(library, self.runner, self.sync, self.watch_bridge, self)
         self._build_widgets()
         self.commands = WindowActions(self)
         self.learning = LearningCommands(self, library, self.commands.learn, self.commands.forget)

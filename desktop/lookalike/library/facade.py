@@ -215,6 +215,13 @@ class Library(SearchCalls):
         if callable(warm):
             warm()
 
+    def release_memory(self) -> None:
+        """Give the model's working memory back after a while without searches or indexing
+        (about 190 MB; the next search's embedding is a little slower)."""
+        release = getattr(self._embedder, "release_memory", None)  # only a real model has one
+        if callable(release):
+            release()
+
     def set_threads(self, threads: int) -> bool:
         """Analyse photos with ``threads`` threads (0: every core) from the next batch on, no
         restart needed; False if the embedder cannot change them or already uses that many."""

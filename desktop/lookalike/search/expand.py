@@ -68,13 +68,29 @@ def dba_shortlist(
         chosen[row, : len(take_ids)] = take_ids
         weights[row, : len(take_ids)] = np.maximum(take_sims, 0.0) ** alpha
     unique, where = np.unique(chosen[chosen >= 0], return_inverse=True)
-    table = fetch(unique) if len(unique) else np.zeros((0, vectors.shape[1]), np.float32)
+    table = _neighbour_vectors(unique, ids, vectors, fetch)
     slots = np.zeros((m, k), np.int64)
     slots[chosen >= 0] = where
     gathered = table[slots] if len(table) else np.zeros((m, k, vectors.shape[1]), np.float32)
     gathered[chosen < 0] = 0.0
     augmented = l2n(vectors + np.einsum("mk,mkd->md", weights, gathered))
     return np.asarray(augmented @ query, dtype=np.float32)
+
+
+def _neighbour_vectors(unique: Ids, ids: Ids, vectors: Floats, fetch: Fetch) -> Floats:
+    """(u, D) vectors of the sorted ``unique`` neighbour ids: those of the shortlist ``ids``
+    are taken from its ``vectors`` (in a library most neighbours of a shortlisted photo are
+    shortlisted too), only the others are fetched."""
+    table = np.zeros((len(unique), vectors.shape[1]), np.float32)
+    if not len(unique):
+        return table
+    order = np.argsort(ids, kind="stable")
+    at = np.minimum(np.searchsorted(ids[order], unique), len(ids) - 1)
+    known = ids[order][at] == unique
+    table[known] = vectors[order[at[known]]]
+    if not known.all():
+        table[~known] = fetch(unique[~known])
+    return table
 
 
 def alpha_expand(

@@ -16,7 +16,9 @@ Everything is pure NumPy and deterministic (fixed RANSAC seed).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -312,23 +314,59 @@ def rerank_fits(
     for i, c in enumerate(candidates):
         if c is not None and c.ndim == 2 and c.shape[1] == q.shape[1] and len(c):
             groups.setdefault(len(c), []).append(i)
-    codes = np.ascontiguousarray(q[:, 2:])
-    for k, members in groups.items():
-        block = np.stack([np.asarray(candidates[i]) for i in members])  # (g, K, 2 + d)
-        flat = np.ascontiguousarray(block[:, :, 2:], np.float32).reshape(-1, q.shape[1] - 2)
-        sim = (codes @ flat.T).reshape(len(q), len(members), k)
-        mutual, fwd = _mutual_block(sim, params.min_similarity)
-        # inliers <= matches: with no more matches than the baseline, no boost is possible
-        for col in np.flatnonzero(mutual.sum(axis=0) > params.baseline):
-            iq = np.flatnonzero(mutual[:, col])
-            q_xy = np.ascontiguousarray(q[iq, :2])
-            c_xy = block[col, fwd[iq, col], :2].astype(np.float32)
-            affine, mask = ransac_affine(q_xy, c_xy, params.tolerance, params.iterations,
-                                         params.max_scale)  # fmt: skip
-            fit = Fit(q_xy, c_xy, affine, mask)
-            fits[members[col]] = fit
-            out[members[col]] += boost(fit.inliers, params)
+    # Each group is cut into one block per core, verified on threads (NumPy's products,
+    # argmaxes and RANSAC's larger array operations run without Python's lock); every fit is
+    # the same as on one thread (RANSAC's seed is fixed per candidate).
+    blocks = [part for members in groups.values() for part in _split(members, _cores())]
+    if len(blocks) > 1:
+        with ThreadPoolExecutor(len(blocks), thread_name_prefix="rerank") as pool:
+            found = list(pool.map(lambda part: _verify_block(q, candidates, part, params),
+                                  blocks))  # fmt: skip
+    else:
+        found = [_verify_block(q, candidates, part, params) for part in blocks]
+    for verified in found:
+        for i, fit in verified:
+            fits[i] = fit
+            out[i] += boost(fit.inliers, params)
     return out, fits
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _split(members: list[int], parts: int, least: int = 8) -> list[list[int]]:
+    """``members`` cut into at most ``parts`` runs of nearly equal length, each of at least
+    ``least`` (a thread costs more than verifying a handful of candidates)."""
+    n = max(1, min(parts, len(members) // least))
+    size = -(-len(members) // n)
+    return [members[i : i + size] for i in range(0, len(members), size)]
+
+
+def _verify_block(
+    q: Floats, candidates: Sequence[Locals | None], members: list[int], params: RerankParams
+) -> list[tuple[int, Fit]]:
+    """Fits of the ``members`` (indices into ``candidates``, all with the same number of
+    cells K) that have more mutual matches with the query ``q`` (Kq, 2 + d) than the
+    baseline."""
+    block = np.stack([np.asarray(candidates[i]) for i in members])  # (g, K, 2 + d)
+    k = block.shape[1]
+    flat = np.ascontiguousarray(block[:, :, 2:], np.float32).reshape(-1, q.shape[1] - 2)
+    sim = (np.ascontiguousarray(q[:, 2:]) @ flat.T).reshape(len(q), len(members), k)
+    mutual, fwd = _mutual_block(sim, params.min_similarity)
+    out: list[tuple[int, Fit]] = []
+    # inliers <= matches: with no more matches than the baseline, no boost is possible
+    for col in np.flatnonzero(mutual.sum(axis=0) > params.baseline):
+        iq = np.flatnonzero(mutual[:, col])
+        q_xy = np.ascontiguousarray(q[iq, :2])
+        c_xy = block[col, fwd[iq, col], :2].astype(np.float32)
+        affine, mask = ransac_affine(q_xy, c_xy, params.tolerance, params.iterations,
+                                     params.max_scale)  # fmt: skip
+        out.append((members[col], Fit(q_xy, c_xy, affine, mask)))
+    return out
 
 
 def rerank_matches(

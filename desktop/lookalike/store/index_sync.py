@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from lookalike.errors import DiskFull
+from lookalike.store import vector_rows
 from lookalike.store.catalog import Catalog
 from lookalike.store.hnsw import Ids, IndexParams, IndexUnusable, VectorIndex
 from lookalike.store.whitening import Whitening
@@ -123,15 +126,19 @@ def load_or_rebuild(
     Returns:
         The index, and None if it was used as saved, else why it was rebuilt or patched.
     """
+    checksum = _checksum_beside(catalog, model_id)
     try:
         index = VectorIndex.load(path, model_id, dim, params, whitening)
     except IndexUnusable as e:
+        checksum()  # the catalog is read again below: let the thread finish first
         index, reason = build_from_catalog(catalog, model_id, dim, params, whitening), e.reason
         if reason == "missing" and not index.live_count:
             log.info("index %s created (empty catalog)", path)
         else:
             log.warning("index %s rebuilt: %s", path, reason)
     else:
+        if checksum() == _index_checksum(index):  # the usual case: nothing to compare id by id
+            return index, None
         found = diff(index, catalog)
         if not found.size:
             return index, None
@@ -144,6 +151,36 @@ def load_or_rebuild(
             log.warning("index %s patched from the catalog: %s", path, reason)
     _save_quietly(index, path)
     return index, reason
+
+
+def _checksum_beside(catalog: Catalog, model_id: str
+                     ) -> Callable[[], tuple[int, int, int] | None]:  # fmt: skip
+    """Start the catalog's checksum of ``model_id``'s searchable vectors
+    (``vector_rows.vector_checksum``) on a thread: SQLite sums them while the index loads
+    (hnswlib holds Python's lock while it reads the file). Returns the function that waits for
+    it: the checksum, or None when the catalog failed (the full :func:`diff` then raises)."""
+    out: list[tuple[int, int, int] | None] = [None]
+
+    def run() -> None:
+        try:
+            out[0] = vector_rows.vector_checksum(catalog, model_id)
+        except Exception:  # the main thread's diff reads the same rows and reports it
+            log.debug("catalog checksum failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="catalog-checksum", daemon=True)
+    thread.start()
+
+    def wait() -> tuple[int, int, int] | None:
+        thread.join()
+        return out[0]
+
+    return wait
+
+
+def _index_checksum(index: VectorIndex) -> tuple[int, int, int]:
+    held = index.digests()
+    ids = np.fromiter(held.keys(), np.int64, len(held))
+    return vector_rows.digests_checksum(ids, np.fromiter(held.values(), np.int64, len(held)))
 
 
 def _save_quietly(index: VectorIndex, path: Path) -> None:

@@ -120,3 +120,31 @@ def vector_digests(catalog: Catalog, model_id: str) -> tuple[Ids, npt.NDArray[np
 def count_indexed(catalog: Catalog, model_id: str) -> int:
     """How many vectors :func:`iter_vectors` would yield."""
     return int(catalog._one(f"SELECT count(*) {SEARCHABLE}", (model_id,)))
+
+
+CHECKSUM_PRIME = 2147483647
+"""2**31 - 1: each row's terms stay below 2**62 in SQLite's 64-bit integers."""
+_TERM = f"((v.photo_id * 1000003 + v.vector_crc32) % {CHECKSUM_PRIME})"
+
+
+def digests_checksum(ids: Ids, crcs: npt.NDArray[np.integer]) -> tuple[int, int, int]:
+    """An order-free checksum of (photo id, vector CRC-32) pairs: their count, the sum of
+    ``t = (id * 1000003 + crc) mod p`` and the sum of ``t * t mod p`` (``p`` =
+    :data:`CHECKSUM_PRIME`). Two sets that differ (a pair missing, extra or changed) give the
+    same three numbers only by an accident far rarer than a damaged disk sector.
+
+    Args:
+        ids: (n,) int64 photo ids.
+        crcs: (n,) their vector CRC-32s (0..2**32 - 1).
+    """
+    t = (np.asarray(ids, np.int64) * 1000003 + np.asarray(crcs, np.int64)) % CHECKSUM_PRIME
+    return len(t), int(t.sum()), int((t * t % CHECKSUM_PRIME).sum())
+
+
+def vector_checksum(catalog: Catalog, model_id: str) -> tuple[int, int, int]:
+    """:func:`digests_checksum` of :func:`vector_digests`, summed inside SQLite: one row comes
+    back (about 3x faster than the 100k rows at 100k photos), and SQLite computes it without
+    Python's lock, so it can run while another thread loads the index."""
+    sql = f"SELECT count(*), sum({_TERM}), sum({_TERM} * {_TERM} % {CHECKSUM_PRIME}) {SEARCHABLE}"
+    count, first, second = catalog._all(sql, (model_id,))[0]
+    return int(count), int(first or 0), int(second or 0)

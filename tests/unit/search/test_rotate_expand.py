@@ -95,3 +95,23 @@ def test_dba_shortlist_lifts_a_photo_whose_neighbour_matches_the_query() -> None
     before = db[ids] @ q
     after = dba_shortlist(q, ids, db[ids], _exact(db), lambda x: db[x], k=1, alpha=1.0)
     assert before[0] > before[1] and after[1] > after[0]
+
+
+def test_dba_shortlist_fetches_only_neighbours_outside_the_shortlist() -> None:
+    db = _units(60, 8, seed=5)
+    q = _units(1, 8, seed=6)[0]
+    twin = int(_exact(db)(db[7:8], 2)[0][0, 1])  # the nearest other photo of photo 7
+    ids = np.array([7, 3, 50, twin, 44, 12], np.int64)
+    assert len(set(ids.tolist())) == len(ids)
+    asked: list[int] = []
+
+    def fetch(x: np.ndarray) -> np.ndarray:
+        asked.extend(x.tolist())
+        return db[x]
+
+    scores = dba_shortlist(q, ids, db[ids], _exact(db), fetch, k=4, alpha=3.0)
+    np.testing.assert_allclose(scores, alpha_dba(db, k=4, alpha=3.0)[ids] @ q, atol=1e-5)
+    nn = _exact(db)(db[ids], 5)[0]
+    chosen = {int(j) for row, own in zip(nn, ids, strict=True) for j in row if j != own}
+    assert set(asked) == chosen - set(ids.tolist())
+    assert chosen & set(ids.tolist())  # a shortlisted photo is another's neighbour here

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from lookalike.store import index_sync as index_module
+from lookalike.store import vector_rows
 from lookalike.store.catalog import Catalog
 from lookalike.store.hnsw import VectorIndex
 from lookalike.store.index_sync import diff, load_or_rebuild
@@ -175,3 +176,17 @@ def test_an_index_of_another_whitening_is_rebuilt(
     assert_matches_catalog(index, catalog)  # CRCs are the catalog's, whitened or not
     assert load_or_rebuild(path, catalog, MODEL, DIM, whitening=white)[1] is None
     assert "whitening" in str(load_or_rebuild(path, catalog, MODEL, DIM)[1])  # undone
+
+
+def test_catalog_checksum_is_the_digests_checksum_and_sees_one_changed_vector(
+    catalog: Catalog, fill: Fill, root: Path, unit_vectors: UnitVectors
+) -> None:
+    ids = fill(25)
+    digests = catalog.vector_digests(MODEL)
+    before = vector_rows.vector_checksum(catalog, MODEL)
+    assert before == vector_rows.digests_checksum(*digests)
+    assert before[0] == 25
+    catalog.set_indexed(ids[3], MODEL, unit_vectors(1, seed=7)[0], b"")  # same id, new vector
+    after = vector_rows.vector_checksum(catalog, MODEL)
+    assert after != before and after == vector_rows.digests_checksum(*catalog.vector_digests(MODEL))
+    assert vector_rows.vector_checksum(catalog, "another-model") == (0, 0, 0)
