@@ -1,6 +1,7 @@
 """Copy groups of ``lookalike duplicates --kind copy`` on a copies bench, scored as pairs.
 
-    python benchmarks/duplicates_pairs.py BENCH [--home DIR] [--check cells|pixels] [--json]
+    python benchmarks/duplicates_pairs.py BENCH [--home DIR] [--check cells|pixels|both]
+        [--file-check none|oracle] [--json]
 
 BENCH is a bench of ``benchmarks/make_copies_bench.py``. Its photos are indexed into a library
 (``Library.open`` + ``add_root`` + ``sync``, the default preset; ``--home`` keeps it between
@@ -8,15 +9,18 @@ runs, and a copy of it is used so that every run checks every pair afresh), then
 duplicate finder runs as the ``duplicates`` command runs it (``update()``, then
 ``groups("copy")``), with its pair check:
 
-- ``cells``: the finder's default (``pair_check.check_locals`` on stored local features);
-- ``pixels``: the same, with each photo pair's files for the pixel copy test
-  (``check_locals(..., paths=...)``, see ``search.copy_pixels``), set as the finder's
-  ``pair_check`` (its documented hook).
+- ``pixels``: the finder's default (the cells' fit of the stored local features, batched, with
+  each copy confirmed on the two files' pixels: ``pair_check.pixel_confirmed``, see
+  ``search.copy_pixels``);
+- ``cells``: the cells' copy test only (``DuplicateFinder.pixels`` off), as before.
 
 Scores (ground truth: the bench's copy groups): pair precision (pairs of photos inside one
 reported copy group that are copies of each other), pair recall (copy pairs found inside one
 group), and the other shots of a scene (``scenes``) or distractors put into a copy group (the
-target is none). Also the time of ``update()`` and the machine's load. Measures only.
+target is none). Also the time of ``update()``, the machine's load, and the pairs handed to
+the file check (``DuplicateFinder.file_check``: the pairs the cells cannot fit as a copy).
+``--file-check oracle`` sets one that answers from the ground truth: what the finder's side
+(neighbours, floor, hand-off, grouping) allows a real file check to reach. Measures only.
 """
 
 from __future__ import annotations
@@ -34,13 +38,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "desktop"))
 
-import numpy as np  # noqa: E402
-
 from lookalike.embed.model import Embedder  # noqa: E402
 from lookalike.library import Library  # noqa: E402
 from lookalike.search import grouping  # noqa: E402
-from lookalike.search.pair_check import PairCheck, PairEvidence, check_locals  # noqa: E402
-from lookalike.types import locals_from_bytes  # noqa: E402
+from lookalike.search.pair_check import FileCheck, PairEvidence  # noqa: E402
 
 
 def index(bench: Path, home: Path) -> None:
@@ -50,27 +51,6 @@ def index(bench: Path, home: Path) -> None:
             library.add_root(bench)
         for _ in library.sync():
             pass
-
-
-def pixel_check(library: Library) -> PairCheck:
-    """The finder's default check plus the pixel copy test (files looked up per pair)."""
-    writer = library._writer  # a benchmark reads the library's own catalog
-    cosines: dict[tuple[int, int], float] = {}
-    index = writer.index
-
-    def check(a: int, b: int) -> PairEvidence:
-        with writer.lock:
-            blobs = writer.catalog.locals_of([a, b])
-            rows = writer.catalog.photo_by_id(a), writer.catalog.photo_by_id(b)
-            if (a, b) not in cosines:
-                va, vb = index.vectors(np.asarray([a, b], np.int64))
-                cosines[(a, b)] = float(va @ vb)
-        if a not in blobs or b not in blobs or rows[0] is None or rows[1] is None:
-            return PairEvidence(None, cosines[(a, b)])
-        return check_locals(locals_from_bytes(blobs[a]), locals_from_bytes(blobs[b]),
-                            cosines[(a, b)], paths=(rows[0].path, rows[1].path))  # fmt: skip
-
-    return check
 
 
 def score(bench: Path, groups: list[list[Path]]) -> dict[str, object]:
@@ -91,23 +71,44 @@ def score(bench: Path, groups: list[list[Path]]) -> dict[str, object]:
             "other_shots_or_distractors_in_copy_groups": intruders}  # fmt: skip
 
 
-def run(bench: Path, home: Path, check: str) -> dict[str, object]:
-    """Copy the indexed library, run the finder with ``check``, score its copy groups."""
+def oracle(bench: Path, handed: list[tuple[str, str]]) -> FileCheck:
+    """A file check that knows the answer (the bench's copy groups) and records what it is
+    given: the ceiling of the finder's side (its candidates, hand-off and grouping) for a file
+    check that finds every copy; a measurement, never a product check."""
+    truth = json.loads((bench / "groundtruth.json").read_text())
+    group_of = {(bench / p).resolve(): name for name, ps in truth["groups"].items() for p in ps}
+
+    def check(a: Path, b: Path, cosine: float) -> PairEvidence:
+        handed.append((a.name, b.name))
+        same = group_of.get(a.resolve()) is not None and group_of.get(a.resolve()) == (
+            group_of.get(b.resolve()))
+        return PairEvidence("copy" if same else None, cosine, coverage_a=1.0, coverage_b=1.0)
+
+    return check
+
+
+def run(bench: Path, home: Path, check: str, file_check: str) -> dict[str, object]:
+    """Copy the indexed library, run the finder with ``check`` (and the ``oracle`` file check
+    if asked), score its copy groups."""
+    handed: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(dir=home.parent) as tmp:
         work = Path(tmp) / "home"
         shutil.copytree(home, work)
         with Library.open(work, Embedder.from_preset()) as library:
             finder = library.duplicates()
-            if check == "pixels":
-                finder.pair_check = pixel_check(library)
+            finder.pixels = check == "pixels"
+            if file_check == "oracle":
+                finder.file_check = oracle(bench, handed)
             started = time.perf_counter()
             finder.update()
             seconds = time.perf_counter() - started
             groups = [[p.path.resolve() for p in g.photos] for g in finder.groups("copy")]
+            neighbours, floor = finder._neighbours(), finder._floor()
     out = score(bench, groups)
-    return {"check": check, "update_s": round(seconds, 2),
-            "load": round(os.getloadavg()[0], 1), "neighbours": grouping.NEIGHBOURS,
-            "prefilter": grouping.PREFILTER} | out
+    return {"check": check, "file_check": file_check, "update_s": round(seconds, 2),
+            "load": round(os.getloadavg()[0], 1), "neighbours": neighbours,
+            "prefilter": grouping.PREFILTER, "floor": floor,
+            "pairs_handed_to_file_check": len(handed)} | out
 
 
 def main() -> int:
@@ -121,25 +122,34 @@ def main() -> int:
                         "checked) to see what it costs in recall")
     parser.add_argument("--neighbours", type=int, default=None,
                         help="override grouping.NEIGHBOURS")
+    parser.add_argument("--file-check", choices=("none", "oracle"), default="none",
+                        help="none: the library's finder as it is (no file check); oracle: one "
+                        "answering from the ground truth, to see what the finder's side allows "
+                        "(a ceiling, not a result)")
+    parser.add_argument("--chance", type=float, default=None,
+                        help="override grouping.CHANCE_COSINE (the file check's floor)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.prefilter is not None:  # candidate_pairs binds it as its default
+    if args.prefilter is not None:  # the finder reads it at each update
         grouping.PREFILTER = args.prefilter
-        grouping.candidate_pairs.__defaults__ = (args.prefilter,)
     if args.neighbours is not None:
         grouping.NEIGHBOURS = args.neighbours
+    if args.chance is not None:
+        grouping.CHANCE_COSINE = args.chance
     bench = args.bench.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         home = (args.home or Path(tmp) / "library").resolve()
         home.parent.mkdir(parents=True, exist_ok=True)
         index(bench, home)
         checks = ["cells", "pixels"] if args.check == "both" else [args.check]
-        results = [run(bench, home, c) for c in checks]
+        results = [run(bench, home, c, args.file_check) for c in checks]
     for r in results:
         if args.json:
             print(json.dumps(r))
         else:
-            print(f"{r['check']:7s} prefilter {r['prefilter']} neighbours {r['neighbours']}: "
+            print(f"{r['check']:7s} file check {r['file_check']} (given "
+                  f"{r['pairs_handed_to_file_check']} pairs) prefilter {r['prefilter']} floor "
+                  f"{r['floor']} neighbours {r['neighbours']}: "
                   f"pair precision {r['pair_precision']:.4f}  recall "
                   f"{r['pair_recall']:.4f}  groups {r['copy_groups']}  update "
                   f"{r['update_s']} s (load {r['load']})  intruders "

@@ -32,6 +32,19 @@ peak RSS 617 MB after opening, 917 MB after grouping; one new photo 0.06-0.12 s;
 planted copies found, 2,019 edges. The previous design (pair-by-pair checks, kNN at ef 32) took
 137 s for 20,400 photos against its 46 s kNN pass (ratio 2.97). From the CPU seconds, a quiet
 2-core machine needs about 85 s (both cores busy throughout), a 4-core one about half.
+
+The synthetic photos have no files: the pixel test that confirms each copy (the finder's
+default since 2026-12-02) cannot read them, so the planted copies are kept as bursts
+(``edges_by_kind``) and neither the pixel test's cost (about 0.08 s of CPU per pair through the
+copy gate, 512-px photos) nor the file check's (``--handoff`` counts its pairs; about 0.1 s
+each) is in these times. Same box, 2026-12-02, load 7-10: before the pixel default 450 s wall /
+153.9 s CPU (kNN 90.9 s, 60,146 pairs checked in 61.6 s CPU) against the reference's 319 s /
+137.2 s; with it (and kNN queries ordered by neighbourhood, since dropped: no gain) 396 s /
+174.3 s CPU (kNN 93.9 s, 60,151 pairs in 59.2 s CPU) against 608 s / 145.8 s. With
+``--handoff`` (a file check set: 12 neighbours, candidates down to ``CHANCE_COSINE`` 0.62):
+264,043 candidate pairs, 264,038 of them handed to the file check, 192.3 s CPU without the
+file check's own work (kNN 91.8 s, cells 93.2 s) against the reference's 135.3 s, peak RSS
+931 MB: at 0.1 s per pair the file check alone would need about 7 CPU-hours.
 """
 
 from __future__ import annotations
@@ -55,6 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import query_speed as qs
 from lookalike.library.facade import CATALOG_FILE, Library
 from lookalike.search import grouping
+from lookalike.search.pair_check import PairEvidence
 from lookalike.store.catalog import Catalog
 from lookalike.types import (
     Embedding,
@@ -155,7 +169,20 @@ def one_new_photo(library: Library, rng: np.random.Generator) -> float:
     return took
 
 
-def measure(home: str, planted: dict[str, Any], out: Any) -> None:
+def count_handoff(finder: Any) -> list[int]:
+    """Set a file check on ``finder`` that only counts the pairs handed to it (the synthetic
+    photos have no files): what the file check of turned and mirrored copies would be given."""
+    handed = [0]
+
+    def file_check(a: Path, b: Path, cosine: float) -> PairEvidence:
+        handed[0] += 1
+        return PairEvidence(None, cosine)
+
+    finder.file_check = file_check
+    return handed
+
+
+def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False) -> None:
     """Runs in a fresh process; puts the result dict on ``out``."""
     library = Library.open(Path(home), qs.StandIn())
     with sqlite3.connect(Path(home) / CATALOG_FILE) as db:  # from scratch
@@ -163,6 +190,7 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
         db.execute("DROP TABLE IF EXISTS dup_checked")
     opened_mb = peak_mb()
     finder = library.duplicates()
+    handed = count_handoff(finder) if handoff else [None]
     phases = timed(finder, ("_candidates", "_verify"))
     verify = finder._verify
     pairs = [0]
@@ -182,6 +210,7 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
     reference_s, reference_cpu = knn_pass(library)
     load_knn = os.getloadavg()[0]
     found = {grouping.pair(a, b) for a, b in planted["pairs"]} & set(edges)
+    finder.file_check = None
     one = [one_new_photo(library, np.random.default_rng(s)) for s in range(5)]
     library.close()
     out.put({
@@ -194,6 +223,9 @@ def measure(home: str, planted: dict[str, Any], out: Any) -> None:
         "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
         "one_photo_s": [round(t, 3) for t in one],
         "phases_s": {k: round(v, 2) for k, v in phases.items()}, "pairs_checked": pairs[0],
+        "edges_by_kind": {k: sum(e.kind == k for e in edges.values()) for k in ("copy", "burst")},
+        "file_check_pairs": handed[0], "neighbours": grouping.NEIGHBOURS,
+        "prefilter": grouping.PREFILTER, "chance_cosine": grouping.CHANCE_COSINE,
     })
 
 
@@ -203,6 +235,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, help="library home to build once and reuse")
+    ap.add_argument("--handoff", action="store_true",
+                    help="count the pairs a file check would be given (candidates down to "
+                    "grouping.CHANCE_COSINE that the cells do not call a copy or a burst)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = args.keep or Path(tmp)
@@ -215,7 +250,7 @@ def main() -> None:
             os.environ.setdefault(blas, "1")
         ctx = multiprocessing.get_context("spawn")
         out = ctx.Queue()
-        child = ctx.Process(target=measure, args=(str(home), planted, out))
+        child = ctx.Process(target=measure, args=(str(home), planted, out, args.handoff))
         child.start()
         result = out.get()
         child.join()

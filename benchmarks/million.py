@@ -10,9 +10,10 @@ needs both), each writing its figures to ``HOME/million-<phase>.json``:
     asserts the bulk rows equal the API's byte for byte. Resumable: it continues after the
     last photo written.
 ``index``    adds the same vectors (regenerated from the seed, chunk by chunk) to the app's
-    :class:`~lookalike.store.hnsw.VectorIndex` with the default ``IndexParams`` and all
-    cores, until N or ``--budget-s`` (the catalog stops at its budget too); then saves
-    ``HOME/index.hnsw`` (time, peak RSS, size).
+    :class:`~lookalike.store.hnsw.VectorIndex` with the default ``IndexParams``, the
+    default projection (``lookalike.store.projection``: 1280 → 384 dims) and all cores, until
+    N or ``--budget-s`` (the catalog stops at its budget too); then saves ``HOME/index.hnsw``
+    (time, peak RSS, size).
 ``search``   opens the home with ``Library.open`` (twice: the first open checks the new
     catalog file; the second is a normal open), then times ``search_photo`` of ``--queries``
     library photos with the default ``SearchOptions`` (DBA + spatial re-ranking) and plain
@@ -275,6 +276,7 @@ def build_index(args: argparse.Namespace) -> dict[str, Any]:
         "build_s": round(build_s, 1), "vectors_per_s": round(added / build_s, 1),
         "build_cpu_s": round(cpu, 1), "vectors_per_cpu_s": round(added / max(cpu, 0.01), 1),
         "generation_s": round(gen_s, 1), "threads": params.num_threads, "m": params.m,
+        "dim": index.dim, "index_dim": index.index_dim,
         "ef_construction": params.ef_construction, "ef_search": params.ef_search,
         "load_min_max": [min(loads), max(loads)], "load_mean": round(float(np.mean(loads)), 1),
     }  # fmt: skip

@@ -229,6 +229,16 @@ class StandIn:
     def embed_files(self, paths: Any) -> Any:
         raise NotImplementedError("the benchmark never syncs")
 
+    def warm_up(self) -> None:
+        """The real model's warm-up, as the window runs it at start."""
+        if self.real is not None:
+            self.real.warm_up()
+
+    def release_memory(self) -> None:
+        """The real model's idle release (``gui/idle_memory.py``)."""
+        if self.real is not None:
+            self.real.release_memory()
+
 
 Target = tuple[Any, str, str]
 """(object, attribute, stage name): a function or method whose time is summed as a stage."""

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,8 +26,15 @@ from lookalike.errors import UnreadablePhoto
 from lookalike.search import grouping
 from lookalike.search.grouping import Candidates, Edges, Pair
 from lookalike.search.keep_choice import PhotoFacts, explain_group
-from lookalike.search.pair_batch import LocalsTable, check_batch
-from lookalike.search.pair_check import Kind, PairCheck, PairEvidence
+from lookalike.search.pair_batch import Fitted, LocalsTable, check_batch_fits
+from lookalike.search.pair_check import (
+    FileCheck,
+    Kind,
+    PairCheck,
+    PairEvidence,
+    copy_gate,
+    pixel_confirmed,
+)
 from lookalike.store.catalog import Catalog
 from lookalike.store.duplicates_store import DuplicatesStore, EdgeRow
 from lookalike.store.hnsw import VectorIndex
@@ -109,13 +117,19 @@ class DuplicateFinder:
         store: where edges, checked photos and reference folders live.
         pair_check: replaces the default check from stored local features
             (:func:`lookalike.search.pair_check.check_locals`), e.g. a learned verifier.
+        pixels: the default check confirms each copy on the pixels of both files
+            (:func:`lookalike.search.pair_check.pixel_confirmed`: the same copy test as a
+            search's same-photo verdict); False: the cells' copy test only (measuring).
+        file_check: the copy test of the pairs the cells cannot fit, from their files
+            (:data:`lookalike.search.pair_check.FileCheck`); None: such pairs make no edge.
     """
 
     def __init__(self, catalog: Catalog, index: Callable[[], VectorIndex], lock: threading.RLock,
-                 model_id: str, store: DuplicatesStore,
-                 pair_check: PairCheck | None = None) -> None:  # fmt: skip
+                 model_id: str, store: DuplicatesStore, pair_check: PairCheck | None = None,
+                 *, pixels: bool = True, file_check: FileCheck | None = None) -> None:  # fmt: skip
         self._catalog, self._index, self._lock = catalog, index, lock
         self._model_id, self.store, self.pair_check = model_id, store, pair_check
+        self.pixels, self.file_check = pixels, file_check
         self._done: dict[int, int] | None = None
 
     def update(self, cancel: threading.Event | None = None) -> int:
@@ -176,8 +190,8 @@ class DuplicateFinder:
                                    if i in labels], np.int64)  # fmt: skip
                 if not len(live):
                     continue
-                neighbours, cosines = self._knn(index, live)
-            parts.append(grouping.candidate_arrays(live, neighbours, cosines, grouping.PREFILTER))
+                neighbours, cosines = self._knn(index, live, self._neighbours())
+            parts.append(grouping.candidate_arrays(live, neighbours, cosines, self._floor()))
         if not parts:
             none = np.zeros(0, np.int64)
             return none, none, np.zeros(0, np.float32)
@@ -186,14 +200,30 @@ class DuplicateFinder:
         _, first = np.unique(keys, return_index=True)  # a pair found from both sides: once
         return a[first], b[first], cos[first]
 
+    def _floor(self) -> float:
+        """The lowest cosine of a candidate pair: :data:`grouping.PREFILTER` (where the cells
+        can fit a copy), down to :data:`grouping.CHANCE_COSINE` when a file check can decide
+        the pairs the cells cannot fit."""
+        if self.file_check is not None and self.pair_check is None:
+            return min(grouping.CHANCE_COSINE, grouping.PREFILTER)
+        return grouping.PREFILTER
+
+    def _neighbours(self) -> int:
+        """Neighbours asked per photo (:data:`grouping.FILE_CHECK_NEIGHBOURS` with a file
+        check, else :data:`grouping.NEIGHBOURS`)."""
+        if self.file_check is not None and self.pair_check is None:
+            return max(grouping.FILE_CHECK_NEIGHBOURS, grouping.NEIGHBOURS)
+        return grouping.NEIGHBOURS
+
     @staticmethod
-    def _knn(index: VectorIndex, ids: npt.NDArray[np.int64]
+    def _knn(index: VectorIndex, ids: npt.NDArray[np.int64], count: int
              ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:  # fmt: skip
-        """Nearest neighbours of indexed photos at :data:`grouping.SEARCH_EF`, on all cores; a
-        photo that is not among its own neighbours was not reached by the narrow search (the
-        graph led it astray), and is asked again at the index's own ef (lock held)."""
+        """``count`` nearest neighbours of indexed photos at :data:`grouping.SEARCH_EF`,
+        on all cores; a photo that is not among its own neighbours was not reached by the
+        narrow search (the graph led it astray), and is asked again at the index's own ef
+        (lock held)."""
         vectors = index.vectors(ids)
-        k, threads = grouping.NEIGHBOURS + 1, os.cpu_count() or 1
+        k, threads = count + 1, os.cpu_count() or 1
         neighbours, cosines = index.knn(vectors, k, whitened=True, threads=threads,
                                         ef=grouping.SEARCH_EF)  # fmt: skip
         lost = np.flatnonzero(~(neighbours == ids[:, None]).any(axis=1))
@@ -212,18 +242,78 @@ class DuplicateFinder:
             check = self.pair_check
             pairs = zip(a.tolist(), b.tolist(), strict=True)
             return {p: self._hinted(p, e) for p in pairs if (e := check(*p)).kind is not None}
+        cells = cosine >= grouping.PREFILTER
         edges: Edges = {}
+        unfitted: list[tuple[Pair, float]] = [
+            ((x, y), c) for x, y, c in zip(a[~cells].tolist(), b[~cells].tolist(),
+                                           cosine[~cells].tolist(), strict=True)]  # fmt: skip
+        a, b, cosine = a[cells], b[cells], cosine[cells]
         for start in range(0, len(a), PAIR_BATCH):
             pa, pb = a[start : start + PAIR_BATCH].tolist(), b[start : start + PAIR_BATCH].tolist()
             with self._lock:
                 blobs = self._catalog.locals_of(sorted(set(pa) | set(pb)))
             table = LocalsTable.from_blobs(blobs)
-            found = check_batch(table, pa, pb, cosine[start : start + PAIR_BATCH].tolist(),
-                                threads=os.cpu_count() or 1)
-            for key, e in zip(zip(pa, pb, strict=True), found, strict=True):
+            found = check_batch_fits(table, pa, pb, cosine[start : start + PAIR_BATCH].tolist(),
+                                     threads=os.cpu_count() or 1)  # fmt: skip
+            for key, e in self._confirmed(list(zip(pa, pb, strict=True)), found):
                 if e.kind is not None:
                     edges[key] = self._hinted(key, e)
+                if e.kind != "copy":
+                    unfitted.append((key, e.cosine))
+        edges.update(self._unfitted(unfitted))  # a copy the files show replaces a burst edge
         return edges
+
+    def _confirmed(self, keys: Sequence[Pair], found: Sequence[Fitted]
+                   ) -> list[tuple[Pair, PairEvidence]]:  # fmt: skip
+        """The cells' evidence of each pair, with the copy decided by the pixels
+        (:func:`pixel_confirmed`) for the fits through the copy gate when :attr:`pixels` is
+        set (the files are decoded in parallel: decoding and NumPy release the GIL)."""
+        out = [(k, e) for k, (e, _) in zip(keys, found, strict=True)]
+        gated = [i for i, (e, fit) in enumerate(found) if fit is not None and copy_gate(e)]
+        if not self.pixels or not gated:
+            return out
+        paths = self._paths({p for i in gated for p in keys[i]})
+
+        def confirm(i: int) -> PairEvidence:
+            (e, fit), (x, y) = found[i], keys[i]
+            if fit is None or x not in paths or y not in paths:
+                return replace(e, kind=None if e.kind == "copy" else e.kind)
+            return pixel_confirmed(e, fit, (paths[x], paths[y]))
+
+        with ThreadPoolExecutor(min(len(gated), os.cpu_count() or 1)) as pool:
+            for i, e in zip(gated, pool.map(confirm, gated), strict=True):
+                out[i] = (keys[i], e)
+        return out
+
+    def _unfitted(self, pairs: Sequence[tuple[Pair, float]]) -> Edges:
+        """The one place the pairs the cells cannot fit as a copy are decided: candidates that
+        the cells' fit and its pixel test do not call a copy, and those below
+        :data:`grouping.PREFILTER` (mirrored, turned and 320-px copies). :attr:`file_check`
+        decides them from their files; its copies are returned (they replace a burst edge:
+        a mirrored copy's cells can pass the burst test, a second take never passes the
+        file check's pixel alignment); without one, nothing."""
+        if not pairs:
+            return {}
+        if self.file_check is None:
+            log.debug("duplicates: %d pairs without a cell fit left unchecked", len(pairs))
+            return {}
+        check, paths = self.file_check, self._paths({p for key, _ in pairs for p in key})
+        todo = [((x, y), c) for (x, y), c in pairs if x in paths and y in paths]
+
+        def run(item: tuple[Pair, float]) -> PairEvidence:
+            (x, y), cosine = item
+            return check(paths[x], paths[y], cosine)
+
+        with ThreadPoolExecutor(min(len(todo), os.cpu_count() or 1) or 1) as pool:
+            found = list(pool.map(run, todo))  # decoding and NumPy release the GIL
+        return {key: self._hinted(key, e) for (key, _), e in zip(todo, found, strict=True)
+                if e.kind == "copy"}  # fmt: skip
+
+    def _paths(self, ids: set[int]) -> dict[int, Path]:
+        """Photo id → file, for the photos of ``ids`` still in the catalog."""
+        with self._lock:
+            rows = [self._catalog.photo_by_id(i) for i in sorted(ids)]
+        return {r.id: r.path for r in rows if r is not None}
 
     def _hinted(self, key: Pair, found: PairEvidence) -> PairEvidence:
         """``found``, with one hint from EXIF: a pair the image calls a copy whose two files

@@ -91,8 +91,25 @@ class IndexStore:
         return knn_among(self._writer.catalog, self._writer.index, queries, k, allowed)
 
     def vectors(self, ids: Ids) -> Floats:
-        """The index-space vectors of live ids."""
-        return self._writer.index.vectors(ids)
+        """The exact index-space vectors of searchable ids, read from the catalog (the index
+        may hold them projected); KeyError for any other id."""
+        wanted = np.asarray(ids, np.int64).reshape(-1)
+        known, vectors = self.vectors_of(wanted)
+        row_of = {int(i): r for r, i in enumerate(known.tolist())}
+        missing = [int(i) for i in wanted.tolist() if int(i) not in row_of]
+        if missing:
+            raise KeyError(f"not searchable: {missing[:5]}")
+        return np.ascontiguousarray(vectors[[row_of[int(i)] for i in wanted.tolist()]])
+
+    def vectors_of(self, ids: Ids) -> tuple[Ids, Floats]:
+        """Those of ``ids`` the catalog holds searchable vectors for (ascending) and their
+        (m, D) index-space vectors."""
+        index = self._writer.index
+        blocks = list(self._writer.catalog.iter_vectors(index.model_id, ids=ids.tolist()))
+        if not blocks:
+            return np.zeros(0, np.int64), np.zeros((0, index.dim), np.float32)
+        found = np.concatenate([b[0] for b in blocks])
+        return found, index.to_index_space(np.concatenate([b[1] for b in blocks]))
 
     def to_index_space(self, vectors: Floats) -> Floats:
         """Model vectors → index space (whitened if the library learned a whitening)."""

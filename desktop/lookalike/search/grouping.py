@@ -5,9 +5,13 @@ and the catalog and stores the edges.
 
 1. :func:`candidate_pairs`: each photo's nearest neighbours (global cosine, from the index)
    give the pairs worth checking; only pairs at or above a cosine prefilter are kept (copies and
-   bursts are near the top of the cosine scale, see :data:`PREFILTER`).
+   bursts are near the top of the cosine scale, see :data:`PREFILTER`; down to
+   :data:`CHANCE_COSINE` for a file check of mirrored and turned copies).
 2. :func:`check_pairs`: the pair check (:data:`lookalike.search.pair_check.PairCheck`) keeps
-   the pairs it calls a copy or a burst: the edges.
+   the pairs it calls a copy or a burst: the edges. The library's default checks the stored
+   local features and confirms each copy on the pixels
+   (:func:`lookalike.search.pair_check.pixel_confirmed`), as a search's same-photo verdict
+   does.
 3. :func:`build_groups`: per kind, star linkage over the edges of each connected component: a
    photo joins a group only if it is linked to the group's representative or to more than half
    of its members, so one weak link cannot chain unrelated photos together.
@@ -32,7 +36,24 @@ PREFILTER = 0.75
 of 0.81 or more (half size, quality 50, brighter, 60 % crops: 0.86-0.99; a 512 px quality-60
 copy of a 1024 px photo: 0.81), unrelated photos 0.68 at the 99th percentile. 320 px copies at
 quality 25 (0.63-0.71) are below it, and the stride-16 local features cannot verify them
-anyway (7 inliers: chance)."""
+anyway (7 inliers: chance). It is also the chance level of bench/dev's 46,143 unrelated pairs
+at their 99th percentile (0.748, ``benchmarks/duplicates_chance.py``): in a library of 100k such
+photos about 960 others reach it by chance, so there it bounds nothing and :data:`NEIGHBOURS`
+bounds the pairs checked."""
+CHANCE_COSINE = 0.62
+"""Global cosine that unrelated photos reach by chance: the 90th percentile of the unrelated
+pairs of bench/dev with the default preset (``benchmarks/duplicates_chance.py``: 46,143 pairs,
+p90 0.616, p95 0.662, p99 0.748; :data:`PREFILTER` is at its p99). Pairs between this and
+:data:`PREFILTER` have no cell fit worth trying (every copy the cells verify has 0.81 or more),
+but may be mirrored, turned or 320-px copies (copies bench: 27 % of copy pairs lie below 0.75,
+13 % below 0.65): they go to the finder's file check only (``DuplicateFinder.file_check``),
+and only when one is set."""
+FILE_CHECK_NEIGHBOURS = 12
+"""Nearest neighbours asked per photo when a file check is set. Copies bench (groups of nine
+copies among other shots of their scenes), with a file check that answers from the ground truth
+(``benchmarks/duplicates_pairs.py --file-check oracle``): pair recall 0.856 from 12 neighbours
+down to :data:`CHANCE_COSINE` (518 pairs given for 130 photos), the same from 16, 1.0 from 16
+down to 0.50 (828 pairs); from 8 neighbours at most 0.57 (exact neighbours)."""
 NEIGHBOURS = 8
 """Nearest neighbours asked per photo (a group larger than this is still found: its members
 link through the representative)."""

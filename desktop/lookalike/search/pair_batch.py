@@ -48,6 +48,8 @@ RANSAC's (64, 128, m) scores a few times that."""
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Ids = npt.NDArray[np.int64]
+Fitted = tuple[PairEvidence, F64 | None]
+"""A pair's evidence and the (3, 2) affine map of a's positions onto b's (None: no fit)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,13 @@ def _decode_same_size(ids: Sequence[int], blobs: Sequence[bytes]) -> list[Block]
 
 def check_batch(table: LocalsTable, a: Sequence[int], b: Sequence[int],
                 cosine: Sequence[float], threads: int = 1) -> list[PairEvidence]:  # fmt: skip
+    """The pair check of each pair (``a[i]``, ``b[i]``): :func:`check_batch_fits` without
+    the maps."""
+    return [e for e, _ in check_batch_fits(table, a, b, cosine, threads)]
+
+
+def check_batch_fits(table: LocalsTable, a: Sequence[int], b: Sequence[int],
+                     cosine: Sequence[float], threads: int = 1) -> list[Fitted]:  # fmt: skip
     """The pair check of each pair (``a[i]``, ``b[i]``) with global cosine ``cosine[i]``.
 
     Args:
@@ -155,10 +164,12 @@ def check_batch(table: LocalsTable, a: Sequence[int], b: Sequence[int],
             products and passes that take most of the time).
 
     Returns:
-        One evidence per pair, as ``check_locals`` would give it (``kind`` None for a photo
-        missing from ``table``).
+        One (evidence, map) per pair: the evidence as ``check_locals`` gives it without its
+        pixel test (``kind`` None for a photo missing from ``table``), and the (3, 2) map of
+        a's positions onto b's that RANSAC fitted (None: no fit above chance), which the
+        pixel test (:func:`lookalike.search.pair_check.pixel_confirmed`) refines.
     """
-    out = [PairEvidence(None, float(c)) for c in cosine]
+    out: list[Fitted] = [(PairEvidence(None, float(c)), None) for c in cosine]
     ra = np.asarray([table.rows.get(int(i), -1) for i in a], np.int64)
     rb = np.asarray([table.rows.get(int(i), -1) for i in b], np.int64)
     cos = np.asarray(cosine, np.float64)
@@ -167,7 +178,7 @@ def check_batch(table: LocalsTable, a: Sequence[int], b: Sequence[int],
     todo = np.flatnonzero(ok)
     blocks = [todo[start : start + BATCH] for start in range(0, len(todo), BATCH)]
 
-    def run(block: Ids) -> list[PairEvidence]:
+    def run(block: Ids) -> list[Fitted]:
         return _check_block(table, ra[block], rb[block], cos[block])
 
     if threads > 1 and len(blocks) > 1:
@@ -204,11 +215,11 @@ def _mutual(table: LocalsTable, ra: Ids, rb: Ids) -> tuple[npt.NDArray[np.bool_]
     return mutual, fwd
 
 
-def _check_block(table: LocalsTable, ra: Ids, rb: Ids, cosine: F64) -> list[PairEvidence]:
-    """``check_batch`` for at most :data:`BATCH` pairs of photos that are in the table."""
+def _check_block(table: LocalsTable, ra: Ids, rb: Ids, cosine: F64) -> list[Fitted]:
+    """``check_batch_fits`` for at most :data:`BATCH` pairs of photos that are in the table."""
     mutual, fwd = _mutual(table, ra, rb)
     matches = mutual.sum(axis=1)
-    out = [PairEvidence(None, float(c)) for c in cosine]
+    out: list[Fitted] = [(PairEvidence(None, float(c)), None) for c in cosine]
     fit = np.flatnonzero(matches > CHANCE_INLIERS)  # inliers <= matches: else nothing to find
     if not len(fit):
         return out
@@ -225,8 +236,9 @@ def _check_block(table: LocalsTable, ra: Ids, rb: Ids, cosine: F64) -> list[Pair
         n = int(matches[i])
         affine = None if np.isnan(maps[j]).any() else maps[j]
         ka, kb = int(table.count[ra[i]]), int(table.count[rb[i]])
-        out[i] = judge_fit(table.xy[ra[i], :ka], table.xy[rb[i], :kb], src[j, :n], dst[j, :n],
-                           affine, masks[j, :n], float(cosine[i]))  # fmt: skip
+        found = judge_fit(table.xy[ra[i], :ka], table.xy[rb[i], :kb], src[j, :n], dst[j, :n],
+                          affine, masks[j, :n], float(cosine[i]))  # fmt: skip
+        out[i] = (found, affine if found.inliers > CHANCE_INLIERS else None)
     return out
 
 

@@ -113,6 +113,24 @@ it knows them (defaults otherwise). It must not raise for an unreadable photo: r
 ``PairEvidence(None, cosine)``. A same-place verdict maps to None (never a duplicate)."""
 
 
+FileCheck = Callable[[Path, Path, float], PairEvidence]
+"""``check(path_a, path_b, cosine) -> PairEvidence``: the copy test of a pair from its two
+files alone, for the candidate pairs that the stored local features cannot fit as a copy: no
+fit through :func:`copy_gate`, or one the pixels rejected (bursts included: a copy it finds
+replaces the burst edge; anything else leaves the burst as it is) (mirrored and turned
+copies: the stride-16 codes are neither mirror- nor rotation-invariant, and a turned copy's
+fit is often off; 320-px copies: too coarse). Set as ``DuplicateFinder``'s ``file_check``;
+without one such pairs make no edge.
+
+Contract: called from the thread that runs ``DuplicateFinder.update``, without the library lock,
+for pairs whose global cosine reached :data:`lookalike.search.grouping.CHANCE_COSINE`; returns
+``kind`` "copy" (the files are one image under one of the 8 quarter-turn/mirror variants) or
+None (never "burst": bursts come from the cells' fit), ``cosine`` as given, ``turns`` when it
+knows them, and ``coverage_a``/``coverage_b`` (share of each frame the other shows; 1.0 for an
+uncropped copy: the keep suggestion words "cropped" from them). It must not raise for an
+unreadable file: return ``PairEvidence(None, cosine)``."""
+
+
 def _coverage(xy: npt.NDArray[np.float32], frame: npt.NDArray[np.float32]) -> float:
     """Area of the bounding box of ``xy`` over that of ``frame`` (both (n, 2) positions)."""
     if len(xy) < 3 or len(frame) < 3:

@@ -5,7 +5,9 @@ call :func:`search`; only the store they pass differs (the library's hnswlib ind
 or the bench's vectors held in memory). Steps, each switched by :class:`SearchOptions`:
 
 1. alpha query expansion (``qe``) in the store's space;
-2. k nearest photos (among those in ``scope`` when set);
+2. k nearest photos (among those in ``scope`` when set): the store's index (approximate, over
+   projected vectors) shortlists ``OVERFETCH`` times k, which are rescored with their exact
+   vectors (:func:`exact_knn`);
 3. alpha-DBA on the shortlist (``dba``, ``dba_depth``, ``alpha``);
 4. spatial re-ranking of the top ``rerank_params.depth`` by local features (``rerank``), which
    also gives each of them its verdict (``search.verdict``);
@@ -29,6 +31,7 @@ from lookalike.search.rerank import DEFAULT_PARAMS, RerankParams
 from lookalike.search.rotate import merge_max
 from lookalike.search.similar import Match, clamp_k, rank
 from lookalike.search.verdict import verified_matches
+from lookalike.store.projection import OVERFETCH
 from lookalike.store.scope import Scope
 from lookalike.types import Embedding, Locals
 
@@ -72,8 +75,10 @@ DEFAULT_OPTIONS = SearchOptions()
 class VectorStore(Protocol):
     """Read access to the stored vectors and local features a search needs.
 
-    Vectors in "index space" are what the store ranks by: the model's vectors, whitened if
-    the library learned a whitening.
+    Vectors in "index space" are what a search ranks by: the model's (N, D) vectors, whitened
+    if the library learned a whitening. The store's nearest-neighbour index may hold them
+    projected to fewer dimensions (``lookalike.store.projection``): its scores are then
+    approximate, and :func:`exact_knn` rescores its shortlist with :meth:`vectors_of`.
     """
 
     @property
@@ -82,7 +87,8 @@ class VectorStore(Protocol):
         ...
 
     def knn(self, queries: Floats, k: int) -> tuple[Ids, Floats]:
-        """(Q, D) index-space queries → ids (Q, k') and cosine scores (Q, k'), best first."""
+        """(Q, D) index-space queries → ids (Q, k') and their index's scores (Q, k'), best
+        first (cosines, or approximations of them when the index projects)."""
         ...
 
     def knn_within(self, queries: Floats, k: int, scope: Scope) -> tuple[Ids, Floats]:
@@ -90,7 +96,11 @@ class VectorStore(Protocol):
         ...
 
     def vectors(self, ids: Ids) -> Floats:
-        """(n,) ids → their (n, D) index-space vectors (KeyError for an unknown id)."""
+        """(n,) ids → their exact (n, D) index-space vectors (KeyError for an unknown id)."""
+        ...
+
+    def vectors_of(self, ids: Ids) -> tuple[Ids, Floats]:
+        """As :meth:`vectors`, for those of ``ids`` the store has (m ≤ n; ids (m,), (m, D))."""
         ...
 
     def to_index_space(self, vectors: Floats) -> Floats:
@@ -169,12 +179,36 @@ def nearest(store: VectorStore, vector: Floats, k: int, exclude: Collection[int]
     n = clamp_k(k, store.live_count, len(exclude))
     if n == 0:
         return []
-    query = np.ascontiguousarray(vector, np.float32)
-    if scope is not None and not scope.unlimited:
-        ids, scores = store.knn_within(query, n, scope)
-    else:
-        ids, scores = store.knn(query, n)
+    ids, scores = exact_knn(store, np.ascontiguousarray(vector, np.float32), n, scope)
     return rank(ids[0], scores[0], k, exclude, store.path_of)
+
+
+def exact_knn(store: VectorStore, queries: Floats, k: int,
+              scope: Scope | None = None) -> tuple[Ids, Floats]:  # fmt: skip
+    """The ``k`` nearest photos of (Q, D) index-space queries by exact cosine: the store's
+    index shortlists ``OVERFETCH * k`` (in ``scope`` if set), rescored with their vectors.
+
+    Returns:
+        ids (Q, k') int64 and cosines (Q, k') float32, best first (ties: the index's order);
+        an id the store no longer has a vector for is left out.
+    """
+    fetch = min(OVERFETCH * k, store.live_count)
+    if fetch <= 0 or not len(queries):
+        return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
+    if scope is not None and not scope.unlimited:
+        found, _ = store.knn_within(queries, fetch, scope)
+    else:
+        found, _ = store.knn(queries, fetch)
+    known, vectors = store.vectors_of(np.unique(found))
+    row_of = {int(i): r for r, i in enumerate(known.tolist())}
+    rows = [[row_of[i] for i in hits if i in row_of] for hits in found.tolist()]
+    width = min(k, min((len(r) for r in rows), default=0))
+    ids, scores = np.zeros((len(rows), width), np.int64), np.zeros((len(rows), width), np.float32)
+    for q, held in enumerate(rows):
+        sims = vectors[held] @ queries[q]
+        best = np.argsort(-sims, kind="stable")[:width]
+        ids[q], scores[q] = known[np.asarray(held, np.int64)[best]], sims[best]
+    return ids, scores
 
 
 def _expanded(store: VectorStore, query: Floats, exclude: Collection[int],
@@ -183,7 +217,7 @@ def _expanded(store: VectorStore, query: Floats, exclude: Collection[int],
     k = clamp_k(options.qe, store.live_count, len(exclude))
     if k == 0:
         return query
-    ids, _ = store.knn(query, k)
+    ids, _ = exact_knn(store, query, k)
     keep = np.asarray([i for i in ids[0].tolist() if i not in exclude][: options.qe], np.int64)
     if not len(keep):
         return query
@@ -201,8 +235,8 @@ def _augmented(store: VectorStore, query: Floats, matches: list[Match],
         vectors = store.vectors(ids)
     except KeyError:  # removed meanwhile: keep the plain order
         return matches
-    scores = dba_shortlist(query, ids, vectors, store.knn, store.vectors, options.dba,
-                           options.alpha)  # fmt: skip
+    scores = dba_shortlist(query, ids, vectors, lambda qs, k: exact_knn(store, qs, k),
+                           store.vectors, options.dba, options.alpha)  # fmt: skip
     order = np.argsort(-scores, kind="stable")
     return [replace(matches[i], score=float(scores[i]), rank=r + 1)
             for r, i in enumerate(order.tolist())]  # fmt: skip

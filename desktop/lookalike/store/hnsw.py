@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,10 @@ from lookalike.errors import BugError
 from lookalike.store.hnsw_files import IndexUnusable as IndexUnusable
 from lookalike.store.hnsw_files import read_sidecar, save_checked, sidecar
 from lookalike.store.hnsw_files import sidecar_path as sidecar_path
+from lookalike.store.projection import Projection, resolve
+from lookalike.store.vectors import UNIT_NORM_TOLERANCE as UNIT_NORM_TOLERANCE
+from lookalike.store.vectors import check_vectors as check_vectors
+from lookalike.store.vectors import vector_crc32 as vector_crc32
 from lookalike.store.whitening import Whitening
 from lookalike.types import Vectors
 
@@ -31,9 +34,6 @@ log = logging.getLogger(__name__)
 
 Ids = npt.NDArray[np.int64]
 """(N,) int64 photo ids (hnswlib labels)."""
-
-UNIT_NORM_TOLERANCE = 1e-3
-
 
 SERIAL_START = 2048
 """The first nodes of a graph are added on one thread: hnswlib's threads racing over a
@@ -60,34 +60,6 @@ class IndexParams:
     num_threads: int = 1
 
 
-def check_vectors(vectors: object, dim: int | None = None) -> Vectors:
-    """Validate (N, D) float32 descriptors with finite, L2-normalised rows (D = ``dim`` if set).
-
-    Returns:
-        The same data, C-contiguous (no copy when it already was).
-
-    Raises:
-        BugError: wrong type, dtype, shape, a non-finite value or a norm off by more than 1e-3.
-    """
-    if not isinstance(vectors, np.ndarray) or vectors.dtype != np.float32:
-        kind = getattr(vectors, "dtype", type(vectors))
-        raise BugError(f"vectors must be a float32 ndarray, got {kind}")
-    if vectors.ndim != 2 or vectors.shape[1] < 1 or (dim is not None and vectors.shape[1] != dim):
-        raise BugError(f"vectors must be (N, {dim or 'D'}), got {vectors.shape}")
-    arr: Vectors = np.ascontiguousarray(vectors)
-    if not np.isfinite(arr).all():
-        raise BugError("vectors contain NaN or infinity")
-    norms = np.linalg.norm(arr, axis=1)
-    if norms.size and float(np.abs(norms - 1.0).max()) > UNIT_NORM_TOLERANCE:
-        raise BugError(f"vectors must be L2-normalised, norms range {norms.min()}..{norms.max()}")
-    return arr
-
-
-def vector_crc32(vector: npt.NDArray[np.float32]) -> int:
-    """CRC-32 of one (D,) float32 descriptor's bytes, as stored in ``vectors.vector_crc32``."""
-    return zlib.crc32(np.ascontiguousarray(vector, dtype=np.float32).data)
-
-
 class VectorIndex:
     """hnswlib HNSW index over unit vectors, labelled by photo id; every method is thread-safe.
 
@@ -95,15 +67,21 @@ class VectorIndex:
     resize is safe with nothing. Re-adding a live or removed label rewrites its vector in its
     own slot; removing marks it deleted; new labels fill deleted slots before the index grows.
 
-    With a ``whitening``, vectors are given to :meth:`add` and queries to :meth:`knn` as the
-    model makes them (the catalog's form) and whitened on the way in; CRCs and the sidecar
-    describe the unwhitened vectors, so diffs against the catalog work the same.
+    Vectors are given to :meth:`add` and queries to :meth:`knn` as the model makes them (the
+    catalog's form), whitened on the way in with a ``whitening``, then projected to D' dims
+    with a ``projection`` (``lookalike.store.projection``; by default the one for D). CRCs and
+    the sidecar describe the catalog's vectors, so diffs against the catalog work the same.
+    With a projection, :meth:`knn`'s scores are inner products of projected vectors: the
+    exact cosine less its part outside the projection's span (searches rescore the shortlist
+    with the catalog's vectors: ``search.pipeline.nearest``).
 
     Attributes:
         dim: descriptor size D.
+        index_dim: the size of the vectors hnswlib holds (D' with a projection, else D).
         model_id: the vector space the index belongs to.
         params: HNSW settings; ``m`` and ``ef_construction`` come from the file after a load.
         whitening: the learned map applied to every vector and query, or None.
+        projection: the map from (whitened) D-dim vectors to what hnswlib holds, or None.
     """
 
     def __init__(
@@ -113,19 +91,22 @@ class VectorIndex:
         params: IndexParams | None = None,
         capacity: int = 1024,
         whitening: Whitening | None = None,
+        projection: Projection | str | None = "default",
     ) -> None:
-        """Create an empty index with room for ``capacity`` vectors (it grows on demand)."""
+        """Create an empty index with room for ``capacity`` vectors (it grows on demand);
+        ``projection`` "default" is :func:`default_projection` of ``dim``."""
         import hnswlib
 
         params = params or IndexParams()
-        raw = hnswlib.Index(space="ip", dim=dim)
+        chosen = resolve(dim, projection)
+        raw = hnswlib.Index(space="ip", dim=chosen.dim if chosen else dim)
         raw.init_index(
             max_elements=max(1, capacity),
             M=params.m,
             ef_construction=params.ef_construction,
             allow_replace_deleted=True,
         )
-        self._attach(raw, model_id, params, {}, set(), whitening)
+        self._attach(raw, model_id, params, {}, set(), whitening, dim, chosen)
 
     def _attach(
         self,
@@ -134,12 +115,16 @@ class VectorIndex:
         params: IndexParams,
         crcs: dict[int, int],
         deleted: set[int],
-        whitening: Whitening | None = None,
+        whitening: Whitening | None,
+        dim: int,
+        projection: Projection | None,
     ) -> None:
         self._raw = raw
-        self.dim: int = raw.dim
+        self.dim: int = dim
+        self.index_dim: int = raw.dim
         self.model_id = model_id
         self.whitening = whitening
+        self.projection = projection
         self.params = params
         self._crc = crcs  # live label -> CRC-32 of its vector
         self._deleted = deleted  # labels hnswlib holds as marked-deleted
@@ -179,11 +164,12 @@ class VectorIndex:
             return set(self._crc)
 
     def vectors(self, ids: npt.ArrayLike) -> Vectors:
-        """(n, D) float32 vectors the index holds for live ``ids``, whitened if it whitens
-        (KeyError for any other id)."""
+        """(n, index_dim) float32 vectors the index holds for live ``ids`` (whitened if it
+        whitens, projected if it projects; :meth:`knn` takes them back as queries); KeyError
+        for any other id."""
         labels = np.asarray(ids, dtype=np.int64).reshape(-1)
         if not len(labels):
-            return np.zeros((0, self.dim), np.float32)
+            return np.zeros((0, self.index_dim), np.float32)
         with self._lock:
             missing = [int(x) for x in labels if int(x) not in self._crc]
             if missing:
@@ -192,9 +178,14 @@ class VectorIndex:
         return np.ascontiguousarray(items, dtype=np.float32)
 
     def to_index_space(self, vectors: npt.ArrayLike) -> Vectors:
-        """Vectors as the model makes them → as this index holds them (whitened if it whitens)."""
+        """(n, D) vectors as the model makes them → the (n, D) space searches rank in (whitened
+        if it whitens; not projected: see :meth:`held_form`)."""
         x = np.asarray(vectors, np.float32)
         return x if self.whitening is None else self.whitening.apply(x)
+
+    def held_form(self, vectors: Vectors) -> Vectors:
+        """(n, D) index-space vectors → (n, index_dim) as hnswlib holds them (projected)."""
+        return vectors if self.projection is None else self.projection.apply(vectors)
 
     def digests(self) -> dict[int, int]:
         """Live label → CRC-32 of the vector the index holds for it."""
@@ -220,8 +211,7 @@ class VectorIndex:
         if not labels.size:
             return
         crcs = [vector_crc32(v) for v in vecs]
-        if self.whitening is not None:
-            vecs = self.whitening.apply(vecs)
+        vecs = self.held_form(self.to_index_space(vecs))
         with self._lock:
             known = np.array([int(x) in self._crc or int(x) in self._deleted for x in labels])
             for label in labels[known]:
@@ -288,21 +278,22 @@ class VectorIndex:
         """Approximate k nearest neighbours by cosine similarity.
 
         Args:
-            query: (D,) or (Q, D) float32 unit vector(s).
+            query: (D,) or (Q, D) float32 unit vector(s), or (Q, index_dim) vectors as
+                :meth:`vectors` gives them (taken as they are).
             k: wanted neighbours; clamped to the live count (and to the ids ``filter`` accepts).
             filter: optional predicate on photo ids; hnswlib then searches with one thread.
-            whitened: the query is already in the index's space (e.g. from :meth:`vectors`).
+            whitened: the (Q, D) query is already whitened (:meth:`to_index_space`).
             threads: for a batch of queries (default ``params.num_threads``); ignored with a
                 ``filter``.
             ef: beam width for this call (default ``params.ef_search``); raised to k.
 
         Returns:
-            ids (Q, k') int64 and scores (Q, k') float32 in [-1, 1], best first; k' ≤ k and
-            k' = 0 for an empty index.
+            ids (Q, k') int64 and scores (Q, k') float32 in [-1, 1], best first (cosines, or
+            with a projection the projected inner products); k' ≤ k and k' = 0 for an empty
+            index.
         """
-        q = check_vectors(query[None, :] if getattr(query, "ndim", 0) == 1 else query, self.dim)
-        if self.whitening is not None and not whitened:
-            q = self.whitening.apply(q)
+        q = self._query_form(query[None, :] if getattr(query, "ndim", 0) == 1 else query,
+                             whitened)  # fmt: skip
         with self._lock:
             allowed = len(self._crc)
             if filter is not None:
@@ -312,6 +303,16 @@ class VectorIndex:
                 return np.zeros((len(q), 0), np.int64), np.zeros((len(q), 0), np.float32)
             labels, dist = self._query(q, k_eff, filter, threads, ef)
         return labels.astype(np.int64), (1.0 - dist).astype(np.float32)
+
+    def _query_form(self, query: npt.NDArray[np.float32], whitened: bool) -> Vectors:
+        """(Q, D) model or whitened queries, or (Q, index_dim) held ones → held form."""
+        held = self.projection is not None and getattr(query, "shape", (0, 0))[1] == self.index_dim
+        if held and isinstance(query, np.ndarray) and query.dtype == np.float32:
+            if not np.isfinite(query).all():
+                raise BugError("vectors contain NaN or infinity")
+            return np.ascontiguousarray(query)
+        q = check_vectors(query, self.dim)
+        return self.held_form(q if whitened else self.to_index_space(q))
 
     def _query(
         self, q: Vectors, k: int, filter: Callable[[int], bool] | None, threads: int | None = None,
@@ -354,7 +355,8 @@ class VectorIndex:
         labels = np.fromiter(self._crc.keys(), np.int64, len(self._crc))
         crcs = np.fromiter(self._crc.values(), np.uint32, len(self._crc))
         white = self.whitening.digest if self.whitening is not None else ""
-        return sidecar(self.model_id, white, self.dim, size, crc, labels, crcs, self._deleted)
+        return sidecar(self.model_id, white, self.dim, size, crc, labels, crcs, self._deleted,
+                       self.projection)  # fmt: skip
 
     @classmethod
     def load(
@@ -364,18 +366,20 @@ class VectorIndex:
         dim: int,
         params: IndexParams | None = None,
         whitening: Whitening | None = None,
+        projection: Projection | str | None = "default",
     ) -> VectorIndex:
         """Load an index saved by :meth:`save` and check it against its sidecar.
 
         Raises:
-            IndexUnusable: missing, truncated, corrupt, another model, dimension or whitening,
-                or a sidecar that does not describe this file.
+            IndexUnusable: missing, truncated, corrupt, another model, dimension, whitening
+                or projection, or a sidecar that does not describe this file.
         """
         import hnswlib
 
         params = params or IndexParams()
-        meta = read_sidecar(path, model_id, dim, whitening.digest if whitening else "")
-        raw = hnswlib.Index(space="ip", dim=dim)
+        chosen = resolve(dim, projection)
+        meta = read_sidecar(path, model_id, dim, whitening.digest if whitening else "", chosen)
+        raw = hnswlib.Index(space="ip", dim=chosen.dim if chosen else dim)
         try:
             raw.load_index(str(path), allow_replace_deleted=True)
         except (RuntimeError, ValueError, MemoryError) as e:
@@ -387,6 +391,7 @@ class VectorIndex:
         params = IndexParams(raw.M, raw.ef_construction, params.ef_search, params.num_threads)
         index = cls.__new__(cls)
         crc_map = dict(zip(labels.tolist(), crcs.tolist(), strict=True))
-        index._attach(raw, model_id, params, crc_map, deleted, whitening)
+        index._attach(raw, model_id, params, crc_map, deleted, whitening, dim, chosen)
         index._file_size = int(meta["index_bytes"])
         return index
+

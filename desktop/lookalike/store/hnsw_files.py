@@ -1,7 +1,7 @@
 """The files of an hnswlib index: checked atomic saves and the JSON sidecar that describes what
 the index file holds (model, dimension, whitening, size, the CRC-32 of the whole file so damage
 inside a stored vector is caught at load, live labels with their CRC-32s and the labels hnswlib
-holds as deleted)."""
+holds as deleted, and the projection from the model's D dimensions to the D' the file holds)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.errors import DiskFull, KnownError
+from lookalike.store.projection import Projection
 
 Ids = npt.NDArray[np.int64]
 
@@ -158,13 +159,17 @@ def sidecar_path(path: Path) -> Path:
 
 
 def sidecar(model_id: str, whitening: str, dim: int, size: int, crc: int, labels: Ids,
-            crcs: npt.NDArray[np.uint32], deleted: Collection[int]) -> dict[str, Any]:  # fmt: skip
-    """The sidecar's content for an index file of ``size`` bytes whose CRC-32 is ``crc``."""
+            crcs: npt.NDArray[np.uint32], deleted: Collection[int],
+            projection: Projection | None = None) -> dict[str, Any]:  # fmt: skip
+    """The sidecar's content for an index file of ``size`` bytes whose CRC-32 is ``crc``
+    (``dim``: the model's D; ``index_dim``: what the file holds, D' with a projection)."""
     return {
         "format": SIDECAR_FORMAT,
         "model_id": model_id,
         "whitening": whitening,
         "dim": dim,
+        "projection": projection.digest if projection is not None else "",
+        "index_dim": projection.dim if projection is not None else dim,
         "index_bytes": size,
         "file_crc32": crc,
         "live_count": len(labels),
@@ -175,8 +180,10 @@ def sidecar(model_id: str, whitening: str, dim: int, size: int, crc: int, labels
     }
 
 
-def read_sidecar(path: Path, model_id: str, dim: int, whitening: str = "") -> dict[str, Any]:
-    """Read and check the sidecar of ``path`` (raises IndexUnusable)."""
+def read_sidecar(path: Path, model_id: str, dim: int, whitening: str = "",
+                 projection: Projection | None = None) -> dict[str, Any]:  # fmt: skip
+    """Read and check the sidecar of ``path`` (raises IndexUnusable; an index saved with
+    another projection, or before projections existed, is "built for another projection")."""
     if not path.exists():
         raise IndexUnusable("missing")
     try:
@@ -191,11 +198,15 @@ def read_sidecar(path: Path, model_id: str, dim: int, whitening: str = "") -> di
             raise IndexUnusable("saved by an older version without a checksum")
         meta.update(labels=labels, crc32=crcs, deleted={int(x) for x in meta["deleted"]})
         meta.setdefault("whitening", "")  # sidecars written before whitening existed
+        meta.setdefault("projection", "")  # and before projections
+        meta.setdefault("index_dim", meta["dim"])
         expected = {
             "format": SIDECAR_FORMAT,
             "model_id": model_id,
             "dim": dim,
             "whitening": whitening,
+            "projection": projection.digest if projection is not None else "",
+            "index_dim": projection.dim if projection is not None else dim,
         }
         wrong = {key: meta[key] for key, value in expected.items() if meta[key] != value}
     except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:

@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from tests.duplicate_photos import scene
 from tests.fakes import FakeEmbedder, write_photo
 
 from lookalike.library import Library, duplicates
 from lookalike.library.duplicates import DuplicateFinder
 from lookalike.search import grouping
+from lookalike.search.pair_batch import Fitted
 from lookalike.search.pair_check import PairEvidence
 from lookalike.types import Embedding
 
@@ -92,33 +94,81 @@ class LocalsEmbedder(FakeEmbedder):
         return replace(found, locals=np.concatenate([xy, codes], axis=1).astype(np.float16))
 
 
-def test_the_default_check_reads_stored_local_features_and_checks_each_pair_once(
+def _scenes(root: Path) -> dict[str, Path]:
+    """An original scene, its half-size copy, its mirror image, a second take with a few shapes
+    moved (the same cells almost everywhere: only the pixels tell it is no copy), and four
+    other scenes."""
+    root.mkdir(parents=True)
+    image = scene(1, (640, 480))
+    made = {"original": root / "original.jpg", "small": root / "small.jpg",
+            "mirror": root / "mirror.jpg", "take": root / "take.jpg"}  # fmt: skip
+    image.save(made["original"], quality=90)
+    image.resize((320, 240)).save(made["small"], quality=80)
+    image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(made["mirror"], quality=90)
+    scene(1, (640, 480), moved=8).save(made["take"], quality=90)
+    for seed in (2, 3, 4, 5):
+        made[f"other{seed}"] = root / f"other{seed}.jpg"
+        scene(seed, (640, 480)).save(made[f"other{seed}"], quality=90)
+    return made
+
+
+def test_the_default_check_reads_stored_local_features_and_confirms_copies_on_the_pixels(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "photos"
-    original = write_photo(root / "original.jpg", 1, size=(320, 240))
-    small = write_photo(root / "small.jpg", 1, size=(320, 240), scale=0.5)
-    for seed in (2, 3, 4, 5):
-        write_photo(root / f"other{seed}.jpg", seed, size=(320, 240))
+    photos = _scenes(tmp_path / "photos")
     checked: list[tuple[int, int]] = []
-    check_batch = duplicates.check_batch
+    check_batch = duplicates.check_batch_fits
 
     def recording(table: object, a: list[int], b: list[int], *args: object,
-                  **kwargs: object) -> list[PairEvidence]:  # fmt: skip
+                  **kwargs: object) -> list[Fitted]:  # fmt: skip
         checked.extend(zip(a, b, strict=True))
         return check_batch(table, a, b, *args, **kwargs)  # type: ignore[arg-type]
 
     with Library.open(tmp_path / "home", LocalsEmbedder()) as library:  # type: ignore[arg-type]
-        library.add_root(root)
+        library.add_root(tmp_path / "photos")
         list(library.sync())
-        finder = library.duplicates()
-        monkeypatch.setattr("lookalike.library.duplicates.check_batch", recording)
+        monkeypatch.setattr("lookalike.library.duplicates.check_batch_fits", recording)
         monkeypatch.setattr(grouping, "PREFILTER", -1.0)  # every neighbour is a candidate
-        assert finder.update() == 6
-        assert len(checked) == len(set(checked)) and len(checked) >= 6
+        finder = library.duplicates()
+        assert finder.pixels and finder.update() == len(photos)
+        assert len(checked) == len(set(checked)) and len(checked) >= len(photos)
         assert all(a < b for a, b in checked)
-        (group,) = finder.groups()
-        assert group.kind == "copy" and {p.path for p in group.photos} == {original, small}
+        copies = [{p.path for p in g.photos} for g in finder.groups("copy")]
+        assert copies == [{photos["original"], photos["small"]}]  # the mirror: no file check
+
+        cells_only = DuplicateFinder(library._catalog, lambda: library._writer.index,
+                                     library._writer.lock, "fake", finder.store, pixels=False)
+        cells_only.store.forget_checked({i: 0 for i in cells_only.store.checked()})
+        cells_only.update()  # the cells alone take the moved take for a copy
+        copies = [{p.path for p in g.photos} for g in cells_only.groups("copy")]
+        assert copies == [{photos["original"], photos["small"], photos["take"]}]
+
+
+def test_pairs_the_cells_cannot_fit_go_to_the_file_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = _scenes(tmp_path / "photos")
+    asked: list[tuple[str, str]] = []
+
+    def file_check(a: Path, b: Path, cosine: float) -> PairEvidence:
+        asked.append((a.stem, b.stem))
+        mirrored = {a.stem, b.stem} in ({"original", "mirror"}, {"small", "mirror"})
+        return PairEvidence("copy" if mirrored else None, cosine, coverage_a=1.0,
+                            coverage_b=1.0)  # fmt: skip
+
+    with Library.open(tmp_path / "home", LocalsEmbedder()) as library:  # type: ignore[arg-type]
+        library.add_root(tmp_path / "photos")
+        list(library.sync())
+        monkeypatch.setattr(grouping, "PREFILTER", -1.0)
+        monkeypatch.setattr(grouping, "CHANCE_COSINE", -1.0)
+        finder = library.duplicates()
+        finder.file_check = file_check
+        finder.update()
+        copies = [{p.path for p in g.photos} for g in finder.groups("copy")]
+    assert copies == [{photos["original"], photos["small"], photos["mirror"]}]
+    pairs = {frozenset(p) for p in asked}
+    assert {frozenset(("original", "mirror")), frozenset(("small", "mirror"))} <= pairs
+    assert frozenset(("original", "small")) not in pairs  # the cells fit it: never asked
 
 
 def test_a_cancelled_update_leaves_the_rest_for_the_next_one(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lookalike.search import pair_batch
-from lookalike.search.pair_batch import LocalsTable, check_batch
+from lookalike.search.pair_batch import LocalsTable, check_batch, check_batch_fits
 from lookalike.search.pair_check import PairEvidence, check_locals
 from lookalike.types import locals_from_bytes, locals_to_bytes
 
@@ -112,3 +112,19 @@ def test_older_float16_rows_and_mixed_sizes_decode_like_the_catalog() -> None:
         assert np.array_equal(table.xy[row, :k], want[:, :2].astype(np.float32))
         assert np.array_equal(table.codes[row, :k], want[:, 2:])
         assert not table.codes[row, k:].any()  # padding: zero codes, never a match
+
+
+def test_fits_carry_the_map_the_pixel_test_refines() -> None:
+    photos = _library()
+    table = LocalsTable.from_blobs({i: locals_to_bytes(p) for i, p in photos.items()})
+    (copy, copy_map), (turned, turned_map), (none, none_map) = check_batch_fits(
+        table, [0, 0, 0], [1, 2, 900], [0.99, 0.9, 0.8])
+    assert copy.kind == "copy" and copy_map is not None
+    assert np.allclose(copy_map, [[1, 0], [0, 1], [0, 0]], atol=0.01)  # an exact copy
+    assert turned.kind == "copy" and turned.turns == 3 and turned_map is not None
+    xy = photos[0][:5, :2].astype(np.float64)
+    moved = np.concatenate([xy, np.ones((5, 1))], axis=1) @ turned_map
+    assert np.allclose(moved, photos[2][:5, :2].astype(np.float64), atol=0.01)
+    assert none.kind is None and none_map is None  # unrelated: no fit above chance
+    assert [e for e, _ in check_batch_fits(table, [0], [1], [0.99])] == check_batch(
+        table, [0], [1], [0.99])
