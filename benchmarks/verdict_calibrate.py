@@ -15,7 +15,11 @@ With ``--pixels``, every pair whose fit passes the copy gate (``pair_check.copy_
 the pixel copy test (``search.copy_pixels.check_files``), and per kind of pair (copy pairs
 without / with a 320 px copy, step and tripod shots, unrelated) the scatter, correlation and
 perspective gain (p50 / p90 / p99) and how many pass: the derivation of ``COPY_SHIFT`` and
-``COPY_PERSPECTIVE``. Run it on a bench made with another seed than the one evaluated.
+``COPY_PERSPECTIVE``. With ``--align``, every pair of one scene (copies, step and tripod shots)
+and every unrelated pair above ``copy_check.SUSPECT_COSINE`` (the suspects a search aligns) is
+aligned on the pixels alone (``search.copy_align.align``) and the map found gets the pixel test:
+the same table, with the map's distortion (``COPY_DISTORTION``). Run it on a bench made with
+another seed than the one evaluated.
 
 It fits nothing itself: the constants live in ``search/verdict.py`` and
 ``search/copy_pixels.py`` with their derivation.
@@ -36,11 +40,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "desktop"))
 
+from lookalike.decode.image import decode  # noqa: E402
 from lookalike.embed.model import Embedder  # noqa: E402
 from lookalike.embed.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 from lookalike.errors import KnownError  # noqa: E402
 from lookalike.paths import models_dir  # noqa: E402
-from lookalike.search.copy_pixels import check_files, is_pixel_copy  # noqa: E402
+from lookalike.search.copy_align import align  # noqa: E402
+from lookalike.search.copy_check import SUSPECT_COSINE  # noqa: E402
+from lookalike.search.copy_pixels import SIDE, check_files, is_pixel_copy, to_gray  # noqa: E402
 from lookalike.search.pair_check import copy_gate  # noqa: E402
 from lookalike.search.rerank import rerank_fits, rerank_scores  # noqa: E402
 from lookalike.search.similar import Match  # noqa: E402
@@ -75,6 +82,8 @@ def main() -> int:
     ap.add_argument("bench", type=Path)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--pixels", action="store_true", help="also the pixel copy test's numbers")
+    ap.add_argument("--align", action="store_true",
+                    help="also the pixel test of the maps found by copy_align")
     args = ap.parse_args()
     named = labels(args.bench)
     paths = sorted(named)
@@ -140,25 +149,56 @@ def main() -> int:
         print(f"copy test, residual <= {res}: {exact}")
     if args.pixels:
         pixel_report(records)
+    if args.align:
+        aligned = align_records(args.bench, named, keys, vecs)
+        pixel_report(aligned, "aligned")
+        records += aligned
     if args.json:
         args.json.write_text(json.dumps({"summary": report, "pairs": records}, indent=1))
     return 0
 
 
-def pixel_report(records: list[dict[str, object]]) -> None:
+def align_records(bench: Path, named: dict[str, tuple[str, str]], keys: list[str],
+                  vecs: np.ndarray) -> list[dict[str, object]]:  # fmt: skip
+    """The pixel test of the map ``copy_align.align`` finds for each pair of one scene and
+    each unrelated pair above ``SUSPECT_COSINE`` (ordered pairs, the query a copy)."""
+    greys = {p: to_gray(decode(bench / p, SIDE).rgb, SIDE) for p in keys}
+    out: list[dict[str, object]] = []
+    started, n = time.perf_counter(), 0
+    for i, qp in enumerate(keys):
+        if named[qp][1] != "copy":
+            continue
+        for j, rp in enumerate(keys):
+            kind = pair_kind(named[qp], named[rp])
+            if j == i or (kind == "unrelated" and float(vecs[i] @ vecs[j]) < SUSPECT_COSINE):
+                continue
+            found, n = align(greys[qp], greys[rp]), n + 1
+            px = (check_files(bench / qp, bench / rp, found[1], found[0]) if found is not None
+                  else None)  # fmt: skip
+            out.append({"pair": kind, "query": qp, "result": rp, "small": "_small" in qp + rp,
+                        "pixels": None if px is None else asdict(px),
+                        "pixel_copy": px is not None and is_pixel_copy(px)})  # fmt: skip
+    print(f"aligned {n} pairs, {1000 * (time.perf_counter() - started) / max(n, 1):.1f} ms per "
+          f"pair with its pixel test (load {os.getloadavg()[0]:.1f})")
+    return out
+
+
+def pixel_report(records: list[dict[str, object]], title: str = "pixels") -> None:
     """Per kind of pair, the pixel test's measurements and how many pass it."""
     by: dict[str, list[dict[str, float]]] = {}
     passed: dict[str, int] = {}
     for r in records:
-        if "pixels" not in r:
+        if r.get("pixels") is None:
             continue
         kind = str(r["pair"]) + ("+320px" if r["pair"] == "copy" and r["small"] else "")
         by.setdefault(kind, []).append(r["pixels"])  # type: ignore[arg-type]
         passed[kind] = passed.get(kind, 0) + bool(r["pixel_copy"])
     for kind, got in sorted(by.items()):
-        line = {k: [round(float(np.percentile([g[k] for g in got], q)), 3) for q in (50, 90, 99)]
-                for k in ("shift", "ncc", "perspective")}  # fmt: skip
-        print(f"pixels {kind}: {passed[kind]} of {len(got)} pass; p50/p90/p99 {json.dumps(line)}")
+        line = {k: [round(float(np.percentile([g[k] for g in got], q, method="nearest")), 4)
+                    for q in (50, 90, 99)]
+                for k in ("blocks", "shift", "ncc", "perspective", "distortion")}  # fmt: skip
+        print(f"{title} {kind}: {passed[kind]} of {len(got)} pass; p50/p90/p99 "
+              f"{json.dumps(line)}")
 
 
 if __name__ == "__main__":

@@ -11,13 +11,15 @@ A shortlisted candidate is a copy of the query ("same_photo") when
 
 Mirrored, sideways and 320-px copies: the trunk's stride-16 codes are neither mirror- nor
 rotation-invariant, affine RANSAC rejects mirror maps, and a 320-px copy's cells are 3x coarser,
-so such copies often fail the cells' fit. Their global descriptor stays close (copies bench:
-mirror pairs' cosine p5 0.69, median 0.89), so a shortlisted candidate with a cosine above
-chance (:data:`MIRROR_COSINE`) that failed the copy gate is a suspect: the pixel test tries it
-with the identity map of the query's framing, mirrored and turned (:data:`FRAMED_VARIANTS`;
-no embedding), and with ``SearchOptions.rotate`` against the mirrored query's own fit
-(:data:`EMBEDDED_VARIANTS`: one more embedding, only for a query with suspects left). The
-turned queries are searched by ``rotate`` itself. Measured cost: docs/QUALITY.md.
+so such copies often fail the cells' fit (or fit a map too rough for the pixel test). Their
+global descriptor stays above chance (calibration bench: every copy pair, turned or not, has a
+cosine above 0.55; unrelated pairs' p95 is 0.52), so a shortlisted candidate above
+:data:`SUSPECT_COSINE` that the cells did not confirm is a suspect: :mod:`copy_align` searches
+the query's eight dihedral variants, their scale and shift on both photos' thumbnails, and the
+pixel test judges the map found (:meth:`CopyPixels.aligned_copy`). At most
+:data:`MAX_ALIGNED` suspects per search, the closest in cosine first (each costs a decode, an
+alignment and a pixel test). With ``SearchOptions.rotate`` the mirrored query is also embedded
+for the suspects left (:data:`EMBEDDED_VARIANTS`). Measured cost: docs/QUALITY.md.
 
 The query's pixels come through :class:`QueryImage`; candidates are decoded from their files
 (``VectorStore.path_of``) at the query's pixel scale, only for the few candidates that pass
@@ -27,7 +29,9 @@ the gate.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,14 +40,18 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.errors import KnownError
+from lookalike.search.copy_align import AlignQuery, align, dihedral
 from lookalike.search.copy_pixels import (
     SIDE,
+    Affine,
     Gray,
     PixelEvidence,
     candidate_side,
+    check_files,
     comparison_side,
     is_pixel_copy,
     pixel_check,
+    retry_side,
     to_gray,
 )
 from lookalike.types import Locals
@@ -52,34 +60,29 @@ log = logging.getLogger(__name__)
 
 Rgb = npt.NDArray[np.uint8]
 
-FRAMED_VARIANTS = (0, 4, 1, 3)
-"""The query's variants whose identity map is tried on the pixels for candidates it could not
-verify: a copy with the query's framing, resized (e.g. 320 px at JPEG quality 25, whose cells
-rarely verify), mirrored, or stored sideways (no EXIF). No embedding: a wrong variant fails
-the first, half-size pass of the pixel test."""
 EMBEDDED_VARIANTS = (4,)
 """With ``SearchOptions.rotate`` (whose turned queries are searched anyway), the mirrored query
-is also embedded for the candidates left: a mirrored copy that is also cropped or framed."""
-MIRROR_COSINE = 0.68
-"""Global cosine above which an unverified candidate may be a mirrored copy: the p99 of
-unrelated pairs (duplicate grouping's calibration, ``pair_check.BURST_COSINE``'s measurement;
-copies bench: unrelated p99 0.57, mirrored copies p5 0.69)."""
+is also embedded for the suspects the alignment did not confirm."""
+SUSPECT_COSINE = 0.52
+"""Global cosine from which a candidate the cells did not confirm may be a copy: the p95 of
+unrelated pairs, below every copy pair (``benchmarks/verdict_calibrate.py`` on the calibration
+copies bench, seed 1: unrelated p95 0.522, p99 0.602; copies min 0.55, turned copies p5 0.62;
+the old mirror-only threshold 0.68 lost 15 % of the turned copies there, the p99 3 %). The
+cost is bounded by :data:`MAX_ALIGNED`, not by this threshold."""
+MAX_ALIGNED = 12
+"""At most this many suspects aligned per search, the closest in cosine first: each costs a
+decode of its file, an alignment and a pixel test (docs/QUALITY.md); a photo has rarely more
+copies than this in one library, and a place with many other shots above
+:data:`SUSPECT_COSINE` must not make every search pay for all of them."""
 
-MAX_SUSPECTS = 3
-"""At most this many suspects per search, the closest in cosine first: each costs a decode of
-its file and up to four pixel tests, and a mirrored or resized copy is among the closest
-(copies bench: mirrored copies' median cosine 0.89), while a place with many other shots above
-:data:`MIRROR_COSINE` made every dev query pay for all of them."""
+ALIGN_PATIENCE = 4
+"""Suspects aligned in a row without a copy after which a search stops aligning: they come
+closest in cosine first, so a shortlist of other shots of a place (bench/dev: nearly every
+query's 50 candidates lie above :data:`SUSPECT_COSINE`) costs four alignments, while a photo
+with many copies keeps finding them (up to :data:`MAX_ALIGNED`)."""
 
 QUERY_SIDE = 1024
 """Long side the query file is decoded at (the embedder's; the copy test shrinks it further)."""
-
-
-def dihedral(image: npt.NDArray[np.generic], variant: int) -> npt.NDArray[np.generic]:
-    """An image as variant ``variant`` (``decode.query.turns`` order: 0-3 quarter turns
-    counter-clockwise, 4-7 the same of its left-right mirror)."""
-    base = image[:, ::-1] if variant >= 4 else image
-    return np.ascontiguousarray(np.rot90(base, variant % 4))
 
 
 @dataclass
@@ -100,6 +103,7 @@ class QueryImage:
     _rgb: Rgb | None = field(default=None, repr=False)
     _variants: dict[int, Locals | None] = field(default_factory=dict, repr=False)
     _grays: dict[tuple[int, int], Gray] = field(default_factory=dict, repr=False)
+    _aligner: AlignQuery | None = field(default=None, repr=False)
 
     def rgb(self) -> Rgb | None:
         """The pixels as embedded for this variant (None: unreadable)."""
@@ -115,17 +119,43 @@ class QueryImage:
         return self._rgb
 
     def gray(self, variant: int = 0, side: int = SIDE) -> Gray | None:
-        """Grey pixels, long side ``side``, as ``variant`` of this query (computed once)."""
+        """Grey pixels, long side ``side``, as ``variant`` of this query (computed once).
+
+        A query file is decoded at ``side`` itself, as the candidates are (JPEG DCT scaling,
+        then an antialiased resize): one resampling for both photos, as in the calibration
+        (``copy_pixels.check_files``). Pixels from elsewhere are box-averaged from the
+        embedded ones (a different blur can move the blocks' shifts by a tenth of a pixel)."""
         key = (variant, side)
         if key not in self._grays:
-            rgb = self.rgb()
-            if rgb is None:
-                return None
             upright = self._grays.get((0, side))
             if upright is None:
-                upright = self._grays[(0, side)] = to_gray(rgb, side)
+                upright = self._upright_gray(side)
+                if upright is None:
+                    return None
+                self._grays[(0, side)] = upright
             self._grays[key] = np.asarray(dihedral(upright, variant), np.float32)
         return self._grays[key]
+
+    def _upright_gray(self, side: int) -> Gray | None:
+        if isinstance(self.source, Path):
+            try:
+                decoded = _decode(self.source, side)
+            except KnownError as exc:
+                log.info("query pixels unreadable (%s): no pixel copy test", exc)
+                return None
+            return to_gray(np.asarray(dihedral(decoded, self.turn), np.uint8), side)
+        rgb = self.rgb()
+        return None if rgb is None else to_gray(rgb, side)
+
+    def aligner(self) -> AlignQuery | None:
+        """The query's grey pixels prepared for :func:`copy_align.align` (once; None:
+        unreadable)."""
+        if self._aligner is None:
+            grey = self.gray(0, SIDE)
+            if grey is None:
+                return None
+            self._aligner = AlignQuery(grey)
+        return self._aligner
 
     def variant_locals(self, variant: int) -> Locals | None:
         """The local features of the query as ``variant`` (embedded once; None when not
@@ -144,10 +174,17 @@ class QueryImage:
         return QueryImage(self.source, None, turn)
 
 
-def _decode(path: Path) -> Rgb:
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _decode(path: Path, side: int = QUERY_SIDE) -> Rgb:
     from lookalike.decode.image import decode
 
-    return decode(path, QUERY_SIDE).rgb
+    return decode(path, side).rgb
 
 
 class CopyPixels:
@@ -179,25 +216,101 @@ class CopyPixels:
     def check(self, photo_id: int, affine: npt.NDArray[np.float64], variant: int = 0
               ) -> PixelEvidence:  # fmt: skip
         """Measure the copy test of one candidate under the fitted map of the query's
-        ``variant`` onto the candidate (at ``copy_pixels.comparison_side``)."""
+        ``variant`` onto the candidate (at ``copy_pixels.comparison_side``, or at twice that
+        when too few blocks fall inside both there: ``copy_pixels.retry_side``)."""
         rgb = self.query.rgb()
         path = self._path_of(photo_id)
         if rgb is None or path is None or not str(path):
             return PixelEvidence()
         try:
             found: Any = self._candidate(photo_id, path, candidate_side(affine))
-            side = comparison_side(max(rgb.shape[:2]), max(found.original_size), affine)
-            if side != SIDE:
+            side: int | None = comparison_side(max(rgb.shape[:2]), max(found.original_size),
+                                               affine)  # fmt: skip
+            evidence = PixelEvidence()
+            while side is not None:
                 found = self._candidate(photo_id, path, candidate_side(affine, side))
+                grey = self.query.gray(variant, side)
+                if grey is None:
+                    return PixelEvidence()
+                evidence = pixel_check(grey, to_gray(found.rgb, candidate_side(affine, side)),
+                                       affine)  # fmt: skip
+                side = retry_side(evidence, side)
         except (KnownError, OSError) as exc:
             log.info("photo %d unreadable for the copy test (%s)", photo_id, exc)
             return PixelEvidence()
-        grey = self.query.gray(variant, side)
-        if grey is None:
-            return PixelEvidence()
-        return pixel_check(grey, to_gray(found.rgb, candidate_side(affine, side)), affine)
+        return evidence
+
+    def aligned_copy(self, photo_id: int) -> tuple[int, Affine] | None:
+        """The query's variant and map under which the pixels confirm the candidate as a copy,
+        found on the pixels alone (:func:`copy_align.align`); None: no copy (or unreadable).
+        A turned query (``SearchOptions.rotate``) aligns nothing: the upright query's search
+        already tried every variant."""
+        aligner = self.query.aligner() if self.query.turn == 0 else None
+        path = self._path_of(photo_id)
+        if aligner is None or path is None or not str(path):
+            return None
+        try:
+            found: Any = self._candidate(photo_id, path, SIDE)
+        except (KnownError, OSError) as exc:
+            log.info("photo %d unreadable for the copy test (%s)", photo_id, exc)
+            return None
+        proposed = align(aligner, to_gray(found.rgb, SIDE))
+        if proposed is None or not self.is_copy(photo_id, proposed[1], proposed[0]):
+            return None
+        return proposed
+
+    def aligned_copies(self, photo_ids: Sequence[int], patience: int = ALIGN_PATIENCE
+                       ) -> list[tuple[int, Affine] | None]:  # fmt: skip
+        """:meth:`aligned_copy` of the candidates in order, until ``patience`` in a row were
+        no copy (the rest: None), a few at a time on up to one thread per core (the FFTs,
+        the decoding and the pixel test's array work run mostly without Python's lock)."""
+        if self.query.turn == 0:
+            self.query.aligner()  # prepared once, before the threads share it
+        out: list[tuple[int, Affine] | None] = [None] * len(photo_ids)
+        workers, misses = max(1, min(len(photo_ids), _cores())), 0
+        with ThreadPoolExecutor(workers, thread_name_prefix="copy-align") as pool:
+            for start in range(0, len(photo_ids), workers):
+                if misses >= patience:
+                    break
+                batch = photo_ids[start:start + workers]
+                for k, found in enumerate(pool.map(self.aligned_copy, batch)):
+                    out[start + k] = found
+                    misses = 0 if found is not None else misses + 1
+        return out
 
     def is_copy(self, photo_id: int, affine: npt.NDArray[np.float64] | None,
                 variant: int = 0) -> bool:  # fmt: skip
         """Whether the pixels confirm a copy (False when they cannot be read)."""
         return affine is not None and is_pixel_copy(self.check(photo_id, affine, variant))
+
+
+def copy_by_pixels(path_a: Path, path_b: Path, affine: Affine | None = None) -> PixelEvidence:
+    """The pixel copy test of two photo files, with or without a map from their cells.
+
+    With ``affine`` (e.g. a cells fit), that map is judged first; when there is none or the
+    pixels reject it, :func:`copy_align.align` looks for the map of one of a's dihedral variants
+    onto b on the pixels alone (turned, mirrored, cropped, framed copies) and that map is judged.
+
+    Args:
+        path_a: the first photo's file.
+        path_b: the second photo's file.
+        affine: (3, 2) map ``[x y 1] @ A`` of a's positions onto b's (long-side units), or None.
+
+    Returns:
+        The evidence of the better map (``copy_pixels.is_pixel_copy`` decides); no blocks when
+        a file is unreadable or no map correlates.
+    """
+    evidence = PixelEvidence() if affine is None else check_files(path_a, path_b, affine)
+    if is_pixel_copy(evidence):
+        return evidence
+    from lookalike.decode.image import decode
+
+    try:
+        grey_a = to_gray(decode(path_a, SIDE).rgb, SIDE)
+        grey_b = to_gray(decode(path_b, SIDE).rgb, SIDE)
+    except (KnownError, OSError):
+        return evidence
+    proposed = align(grey_a, grey_b)
+    if proposed is None:
+        return evidence
+    return check_files(path_a, path_b, proposed[1], proposed[0])

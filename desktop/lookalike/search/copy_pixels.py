@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.search.copy_align import dihedral, distortion
+
 Gray = npt.NDArray[np.float32]
 """(H, W) float32 grey levels 0..255."""
 Affine = npt.NDArray[np.float64]
@@ -59,6 +61,9 @@ COPY_NCC = 0.80
 """Smallest median correlation of the blocks at their best shift for a copy."""
 COPY_PERSPECTIVE = 1.2
 """Largest perspective gain (:attr:`PixelEvidence.perspective`) of a copy."""
+COPY_DISTORTION = 0.01
+"""Largest :attr:`PixelEvidence.distortion` of a copy (0.6 degrees of rotation; calibration
+bench: copies max 0.0085, p99 0.0057; tripod shots 0.02-0.06 but for one scene at 0.004)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,10 @@ class PixelEvidence:
         perspective: how much better one homography than one affine map explains the blocks'
             positions (ratio of their :data:`SCATTER_PERCENTILE` residuals; about 1 for a copy,
             above for another shot's perspective).
+        distortion: how far the refined map's linear part, divided by its scale, lies from
+            the nearest quarter turn or mirror (largest entry difference; a copy's is a scaled
+            turn or mirror exactly, while another shot is also rotated by a few degrees,
+            sheared or stretched; inf: not measured).
     """
 
     blocks: int = 0
@@ -81,6 +90,7 @@ class PixelEvidence:
     ncc: float = 0.0
     median: float = float("inf")
     perspective: float = 1.0
+    distortion: float = float("inf")
 
 
 def to_gray(rgb: npt.NDArray[np.uint8], side: int) -> Gray:
@@ -292,7 +302,8 @@ def pixel_check(query: Gray, candidate: Gray, affine: Affine) -> PixelEvidence:
     projective = float(np.percentile(homography_scatter(centres, centres + shifts),
                                      SCATTER_PERCENTILE))  # fmt: skip
     return PixelEvidence(len(centres), spread, float(np.median(ncc)), float(np.median(dist)),
-                         spread / max(projective, 0.02))  # fmt: skip
+                         spread / max(projective, 0.02), distortion(current))  # fmt: skip
+
 
 
 def homography_scatter(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]
@@ -327,22 +338,33 @@ def _corrected(affine: Affine, field: npt.NDArray[np.float64], lq: int) -> Affin
     return np.asarray(step @ affine, np.float64)
 
 
-def check_files(query: Path, candidate: Path, affine: Affine) -> PixelEvidence:
-    """:func:`pixel_check` of two photo files at :func:`comparison_side` (an unreadable file:
-    nothing measured)."""
+def check_files(query: Path, candidate: Path, affine: Affine, variant: int = 0) -> PixelEvidence:
+    """:func:`pixel_check` of two photo files at :func:`comparison_side` (or
+    :func:`retry_side`; an unreadable file: nothing measured); ``affine`` maps the query's
+    dihedral ``variant`` (``copy_align.dihedral``) onto the candidate."""
     from lookalike.decode.image import decode
     from lookalike.errors import KnownError
 
+    evidence = PixelEvidence()
     try:
         q = decode(query, SIDE)
         c = decode(candidate, candidate_side(affine))
-        side = comparison_side(max(q.original_size), max(c.original_size), affine)
-        if side != SIDE:
-            c = decode(candidate, candidate_side(affine, side))
-        grey, other = to_gray(q.rgb, side), to_gray(c.rgb, candidate_side(affine, side))
+        side: int | None = comparison_side(max(q.original_size), max(c.original_size), affine)
+        while side is not None:
+            grey = to_gray(q.rgb if side == SIDE else decode(query, side).rgb, side)
+            other = to_gray(decode(candidate, candidate_side(affine, side)).rgb,
+                            candidate_side(affine, side))  # fmt: skip
+            evidence = pixel_check(np.asarray(dihedral(grey, variant), np.float32), other, affine)
+            side = retry_side(evidence, side)
     except (KnownError, OSError):
         return PixelEvidence()
-    return pixel_check(grey, other, affine)
+    return evidence
+
+
+def retry_side(evidence: PixelEvidence, side: int) -> int | None:
+    """The side to measure again at (or None): twice ``side``, up to :data:`SIDE`, when fewer
+    than :data:`MIN_BLOCKS` blocks fell inside both (a 320-px copy against a crop)."""
+    return min(SIDE, 2 * side) if evidence.blocks < MIN_BLOCKS and side < SIDE else None
 
 
 def map_scale(affine: Affine) -> float:
@@ -374,4 +396,5 @@ def is_pixel_copy(evidence: PixelEvidence) -> bool:
     """Whether the pixel check shows a copy (thresholds: module constants)."""
     return (evidence.blocks >= MIN_BLOCKS and evidence.shift <= COPY_SHIFT
             and evidence.ncc >= COPY_NCC
-            and evidence.perspective <= COPY_PERSPECTIVE)  # fmt: skip
+            and evidence.perspective <= COPY_PERSPECTIVE
+            and evidence.distortion <= COPY_DISTORTION)  # fmt: skip

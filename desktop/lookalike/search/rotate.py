@@ -16,20 +16,25 @@ from lookalike.search.similar import Match
 
 
 def merge_max(results: Iterable[Sequence[Match]], top: int) -> list[Match]:
-    """Merge the match lists of several query variants: each photo keeps its best score.
+    """Merge the match lists of several query variants: each photo keeps its best score and
+    its strongest verdict (a copy confirmed by one variant stays ``same_photo``).
 
     Args:
         results: one best-first match list per variant.
         top: most matches returned.
 
     Returns:
-        At most ``top`` matches by descending best score (ties: the earlier variant and rank),
-        re-numbered from rank 1.
+        At most ``top`` matches, same-photo results first, then by descending best score
+        (ties: the earlier variant and rank), re-numbered from rank 1.
     """
     best: dict[int, Match] = {}
     for matches in results:
         for m in matches:
-            if m.photo_id not in best or m.score > best[m.photo_id].score:
-                best[m.photo_id] = m
-    ranked = sorted(best.values(), key=lambda m: -m.score)
+            old = best.get(m.photo_id)
+            if old is not None:
+                winner = m if m.score > old.score else old
+                copy = "same_photo" in (m.verdict, old.verdict)
+                m = replace(winner, verdict="same_photo") if copy else winner
+            best[m.photo_id] = m
+    ranked = sorted(best.values(), key=lambda m: (m.verdict != "same_photo", -m.score))
     return [replace(m, rank=r) for r, m in enumerate(ranked[:top], start=1)]

@@ -9,8 +9,9 @@ matching pass. Rules (:func:`decide`):
   most of one frame covered) AND the pixels confirm it: the map, refined on both photos' pixels,
   carries every textured block exactly (:mod:`lookalike.search.copy_check`,
   :mod:`lookalike.search.copy_pixels`), which another shot's perspective never allows. A
-  copy that the cells cannot fit (mirrored, sideways, 320 px) is tried on the pixels with the
-  identity map of the query's mirror and turns (see ``copy_check``). Without the query's
+  copy that the cells cannot fit (mirrored, sideways, 320 px, or turned and cropped) is
+  aligned on the pixels alone over the query's eight dihedral variants (``copy_check``,
+  ``copy_align``). Same-photo results rank first, then by score. Without the query's
   pixels (``pixels=None``), :func:`decide`: the cells' copy test with the exact map on one grid
   (:data:`SAME_PHOTO_RESIDUAL`), which misses resampled copies (crops, 320 px).
 - ``same_place``: more inliers than unrelated photos reach by chance (:data:`SAME_PLACE_INLIERS`).
@@ -31,12 +32,7 @@ from typing import get_args
 
 import numpy as np
 
-from lookalike.search.copy_check import (
-    FRAMED_VARIANTS,
-    MAX_SUSPECTS,
-    MIRROR_COSINE,
-    CopyPixels,
-)
+from lookalike.search.copy_check import MAX_ALIGNED, SUSPECT_COSINE, CopyPixels
 from lookalike.search.pair_check import COPY_RESIDUAL, PairEvidence, copy_gate, judge_fit
 from lookalike.search.rerank import DEFAULT_PARAMS, Fit, RerankParams, rerank_fits
 from lookalike.search.similar import Match, Verdict
@@ -135,13 +131,14 @@ def verified_matches(
         judged.append(replace(m, score=float(score), inliers=inliers, verdict=verdict))
     if pixels is not None:
         suspects = [i for i, m in enumerate(judged)
-                    if not gated[i] and locals_[i] is not None
-                    and cosines.get(m.photo_id, m.score) >= MIRROR_COSINE]  # fmt: skip
+                    if m.verdict != "same_photo" and locals_[i] is not None
+                    and cosines.get(m.photo_id, m.score) >= SUSPECT_COSINE]  # fmt: skip
         suspects.sort(key=lambda i: -cosines.get(judged[i].photo_id, judged[i].score))
-        suspects = suspects[:MAX_SUSPECTS]
-        judged = _variant_copies(judged, suspects, head, locals_, cosines, pixels, params)
-    order = np.argsort(-np.asarray([m.score for m in judged]), kind="stable")
-    ranked = [judged[i] for i in order.tolist()] + tail
+        judged = _variant_copies(judged, suspects[:MAX_ALIGNED], head, locals_, cosines, pixels,
+                                 params)  # fmt: skip
+    order = sorted(range(len(judged)), key=lambda i: (judged[i].verdict != "same_photo",
+                                                      -judged[i].score))  # fmt: skip
+    ranked = [judged[i] for i in order] + tail
     return [replace(m, rank=r) for r, m in enumerate(ranked[:top], start=1)]
 
 
@@ -158,15 +155,15 @@ def decide_pixels(evidence: PairEvidence, fit: Fit | None, photo_id: int, pixels
 def _variant_copies(judged: list[Match], suspects: Sequence[int], head: Sequence[Match],
                     locals_: Sequence[Locals | None], cosines: Mapping[int, float],
                     pixels: CopyPixels, params: RerankParams) -> list[Match]:  # fmt: skip
-    """The ``suspects`` (indices into ``judged``: close in cosine, but the upright query's fit
-    failed the copy gate) tried on the pixels with the identity map of the query's variants
-    (``copy_check.FRAMED_VARIANTS``: positions are in units of the long side, so a resized,
-    mirrored or turned copy of the same framing maps unchanged), then against the fits of the
-    embedded variants (``CopyPixels.embedded``, embedded on demand) until none is left. A
-    confirmed copy becomes ``same_photo`` (with a fitted variant: its inliers and boost)."""
+    """The ``suspects`` (indices into ``judged``: close in cosine, but the upright query's
+    cells did not confirm a copy) aligned on the pixels over the query's dihedral variants
+    (``CopyPixels.aligned_copy``), then tried against the fits of the embedded variants
+    (``CopyPixels.embedded``, embedded on demand) until none is left. A confirmed copy becomes
+    ``same_photo`` (with a fitted variant: its inliers and boost)."""
     out, left = list(judged), list(suspects)
-    for i in list(left):  # a copy with the query's framing: the identity map of a variant
-        if any(pixels.is_copy(head[i].photo_id, IDENTITY, v) for v in FRAMED_VARIANTS):
+    aligned = pixels.aligned_copies([head[i].photo_id for i in left])
+    for i, found in zip(list(left), aligned, strict=True):  # any variant, scale and shift
+        if found is not None:
             out[i] = replace(judged[i], verdict="same_photo")
             left.remove(i)
     for variant in pixels.embedded:

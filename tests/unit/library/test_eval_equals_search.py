@@ -55,7 +55,10 @@ def test_eval_ranks_every_query_as_the_library_does(
                                           for _, emb in embedder.embed_files(paths)]  # fmt: skip
     vectors = np.stack([e.vector for e in embeddings if e is not None])
     store = eval_cmd.bench_store(vectors, embeddings, paths=paths)
-    ranked = eval_cmd.bench_rankings(store, [[e] if e else [] for e in embeddings], options)
+    queries = [[e] if e else [] for e in embeddings]
+    # the query pixels as the CLI passes them: the same-photo verdict (pixel test) also orders
+    ranked = eval_cmd.bench_rankings(store, queries, options,
+                                     eval_cmd.query_images(paths, queries, embedder))
     rows = 0
     for i, path in enumerate(paths):
         photo_id = library.photo_id(path)

@@ -43,7 +43,10 @@ def test_eval_ranks_as_the_projected_library(projected: tuple[Library, list[Path
     vectors = np.stack([e.vector for e in embeddings if e is not None])
     store = eval_cmd.bench_store(vectors, embeddings, paths=paths)
     assert store.projection is not None and store.projection.dim == 64
-    ranked = eval_cmd.bench_rankings(store, [[e] if e else [] for e in embeddings], options)
+    queries = [[e] if e else [] for e in embeddings]
+    # the query pixels as the CLI passes them: the same-photo verdict also orders the results
+    ranked = eval_cmd.bench_rankings(store, queries, options,
+                                     eval_cmd.query_images(paths, queries, LocalFake()))
     for i, path in enumerate(paths):
         photo_id = library.photo_id(path)
         assert photo_id is not None

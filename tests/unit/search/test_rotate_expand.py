@@ -115,3 +115,15 @@ def test_dba_shortlist_fetches_only_neighbours_outside_the_shortlist() -> None:
     chosen = {int(j) for row, own in zip(nn, ids, strict=True) for j in row if j != own}
     assert set(asked) == chosen - set(ids.tolist())
     assert chosen & set(ids.tolist())  # a shortlisted photo is another's neighbour here
+
+
+def test_merge_keeps_a_copy_found_by_any_variant_and_ranks_copies_first() -> None:
+    from dataclasses import replace as _replace
+
+    a = Match(1, Path("a.jpg"), 0.9, 1, verdict="same_place")
+    b = Match(2, Path("b.jpg"), 0.5, 2)
+    turned = [_replace(b, score=0.4, verdict="same_photo"), _replace(a, score=0.95)]
+    merged = merge_max([[a, b], turned], top=5)
+    assert [(m.photo_id, m.verdict, m.score) for m in merged] == [
+        (2, "same_photo", 0.5), (1, "same_place", 0.95)]
+    assert [m.rank for m in merged] == [1, 2]

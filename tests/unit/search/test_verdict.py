@@ -90,3 +90,28 @@ def test_verdict_scores_count_positives_over_the_shortlist() -> None:
     assert (s.same_photo_precision, s.same_photo_recall) == (1.0, 1.0)
     cut = verdict_scores(rankings, place, photo, depth=1)
     assert cut.same_place_recall == 1.0
+
+
+def test_a_suspect_the_cells_cannot_fit_is_aligned_on_the_pixels_and_ranks_first(
+        tmp_path: Path) -> None:  # fmt: skip
+    from PIL import Image
+    from tests.unit.search.test_copy_pixels import _shot, _texture
+
+    from lookalike.search.copy_check import SUSPECT_COSINE, CopyPixels, QueryImage
+
+    rgb = _texture(21)
+    Image.fromarray(rgb).save(tmp_path / "query.png")
+    crop = Image.fromarray(rgb).crop((120, 60, 700, 540)).rotate(270, expand=True)
+    crop.save(tmp_path / "turned_crop.jpg", quality=85)  # turned and cropped, no EXIF
+    _shot(rgb, 0.05).save(tmp_path / "shot.jpg", quality=90)
+    files = {1: tmp_path / "turned_crop.jpg", 2: tmp_path / "shot.jpg",
+             3: tmp_path / "turned_crop.jpg"}  # fmt: skip
+    rng = np.random.default_rng(3)
+    query = _grid(rng)  # unrelated cells: nothing the cells could fit
+    locals_ = {i: _grid(rng) for i in files}
+    cosines = {1: SUSPECT_COSINE + 0.01, 2: 0.9, 3: SUSPECT_COSINE - 0.01}
+    matches = [_match(2, 0.9), _match(1, SUSPECT_COSINE + 0.01), _match(3, 0.5)]
+    pixels = CopyPixels(QueryImage(tmp_path / "query.png"), files.get)
+    found = verified_matches(matches, query, locals_, cosines, top=3, pixels=pixels)
+    assert [(m.photo_id, m.verdict) for m in found] == [
+        (1, "same_photo"), (2, "similar"), (3, "similar")]  # 3: below chance, never aligned
