@@ -38,6 +38,7 @@ from lookalike.search.pair_check import (
 from lookalike.store.catalog import Catalog
 from lookalike.store.duplicates_store import DuplicatesStore, EdgeRow
 from lookalike.store.hnsw import VectorIndex
+from lookalike.store.vector_rows import pair_cosines
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,8 @@ class DuplicateFinder:
                 if not len(live):
                     continue
                 neighbours, cosines = self._knn(index, live, self._neighbours())
-            parts.append(grouping.candidate_arrays(live, neighbours, cosines, self._floor()))
+            floor = self._floor() - grouping.PROJECTED_MARGIN  # the index's scores are estimates
+            parts.append(grouping.candidate_arrays(live, neighbours, cosines, floor))
         if not parts:
             none = np.zeros(0, np.int64)
             return none, none, np.zeros(0, np.float32)
@@ -242,6 +244,10 @@ class DuplicateFinder:
             check = self.pair_check
             pairs = zip(a.tolist(), b.tolist(), strict=True)
             return {p: self._hinted(p, e) for p in pairs if (e := check(*p)).kind is not None}
+        with self._lock:  # the exact cosines, from the catalog (the index's are estimates)
+            cosine = pair_cosines(self._catalog, self._index(), a, b)
+        near = cosine >= self._floor()  # NaN (a photo gone meanwhile) is never near
+        a, b, cosine = a[near], b[near], cosine[near]
         cells = cosine >= grouping.PREFILTER
         edges: Edges = {}
         unfitted: list[tuple[Pair, float]] = [

@@ -54,6 +54,11 @@ copies among other shots of their scenes), with a file check that answers from t
 (``benchmarks/duplicates_pairs.py --file-check oracle``): pair recall 0.856 from 12 neighbours
 down to :data:`CHANCE_COSINE` (518 pairs given for 130 photos), the same from 16, 1.0 from 16
 down to 0.50 (828 pairs); from 8 neighbours at most 0.57 (exact neighbours)."""
+PROJECTED_MARGIN = 0.10
+"""How far below a cosine floor the index's estimated scores still make a candidate (its
+vectors are projected to fewer dimensions, ``lookalike.store.projection``: on bench/dev pairs
+at 0.65-0.85 the estimate is off by -0.03 on average, SD 0.035, so 0.10 is 2 SD past the
+mean); the finder then keeps the pairs whose exact cosine, read from the catalog, reaches it."""
 NEIGHBOURS = 8
 """Nearest neighbours asked per photo (a group larger than this is still found: its members
 link through the representative)."""

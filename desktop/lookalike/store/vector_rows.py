@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lookalike.errors import CatalogCorrupt
-from lookalike.store.hnsw import Ids
+from lookalike.store.hnsw import Ids, VectorIndex
 from lookalike.types import Vectors
 
 if TYPE_CHECKING:
@@ -148,3 +148,29 @@ def vector_checksum(catalog: Catalog, model_id: str) -> tuple[int, int, int]:
     sql = f"SELECT count(*), sum({_TERM}), sum({_TERM} * {_TERM} % {CHECKSUM_PRIME}) {SEARCHABLE}"
     count, first, second = catalog._all(sql, (model_id,))[0]
     return int(count), int(first or 0), int(second or 0)
+
+
+PAIR_BLOCK = 4096
+"""Pairs whose vectors :func:`pair_cosines` reads at a time (at most 2 x 4,096 vectors, ~40 MB)."""
+
+
+def pair_cosines(catalog: Catalog, index: VectorIndex, a: Ids, b: Ids) -> npt.NDArray[np.float32]:
+    """Exact index-space cosines of the photo pairs (``a[i]``, ``b[i]``), from the catalog's
+    vectors (the index holds them projected: its scores are estimates, see
+    ``lookalike.store.projection``); NaN for a pair with a photo no longer searchable."""
+    out = np.full(len(a), np.nan, np.float32)
+    for start in range(0, len(a), PAIR_BLOCK):
+        pa, pb = a[start : start + PAIR_BLOCK], b[start : start + PAIR_BLOCK]
+        wanted = np.unique(np.concatenate([pa, pb]))
+        blocks = list(iter_vectors(catalog, index.model_id, ids=wanted.tolist()))
+        if not blocks:
+            continue
+        ids = np.concatenate([blk[0] for blk in blocks])
+        vectors = index.to_index_space(np.concatenate([blk[1] for blk in blocks]))
+        row = {int(i): r for r, i in enumerate(ids.tolist())}
+        ra = np.asarray([row.get(int(i), -1) for i in pa.tolist()], np.intp)
+        rb = np.asarray([row.get(int(i), -1) for i in pb.tolist()], np.intp)
+        ok = (ra >= 0) & (rb >= 0)
+        dots = np.einsum("ij,ij->i", vectors[ra[ok]], vectors[rb[ok]])
+        out[start : start + PAIR_BLOCK][ok] = dots
+    return out
