@@ -34,12 +34,18 @@ def _by_cosine(library: Library, finder: DuplicateFinder, calls: list[tuple[int,
     finder.pair_check = check
 
 
-def test_only_new_and_changed_photos_are_checked_and_removed_ones_leave(tmp_path: Path) -> None:
-    root = tmp_path / "photos"
+def _copy_and_others(root: Path, others: int) -> tuple[Path, Path]:
+    """A photo, a half-size copy of it and ``others`` unrelated photos in ``root``."""
     original = write_photo(root / "original.jpg", 1, size=(320, 240))
     small = write_photo(root / "small.jpg", 1, size=(320, 240), scale=0.5)
-    for seed in (2, 3, 4):
+    for seed in range(2, 2 + others):
         write_photo(root / f"other{seed}.jpg", seed, size=(320, 240))
+    return original, small
+
+
+def test_only_new_and_changed_photos_are_checked_and_removed_ones_leave(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    original, small = _copy_and_others(root, others=3)
     with Library.open(tmp_path / "home", FakeEmbedder()) as library:  # type: ignore[arg-type]
         library.add_root(root)
         list(library.sync())
@@ -175,10 +181,7 @@ def test_a_cancelled_update_leaves_the_rest_for_the_next_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "photos"
-    original = write_photo(root / "original.jpg", 1, size=(320, 240))
-    small = write_photo(root / "small.jpg", 1, size=(320, 240), scale=0.5)
-    for seed in (2, 3, 4, 5):
-        write_photo(root / f"other{seed}.jpg", seed, size=(320, 240))
+    original, small = _copy_and_others(root, others=4)
     monkeypatch.setattr(duplicates, "CHUNK", 2)
     with Library.open(tmp_path / "home", FakeEmbedder()) as library:  # type: ignore[arg-type]
         library.add_root(root)

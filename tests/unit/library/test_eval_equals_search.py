@@ -50,11 +50,26 @@ def test_eval_ranks_every_query_as_the_library_does(
 ) -> None:
     library, paths = indexed
     options = replace(OPTIONS[name], top=len(paths))
+    rows = assert_eval_ranks_as_library(library, paths, options)
+    assert rows == len(paths) * (len(paths) - 1)  # every photo ranked for every query
+
+
+def assert_eval_ranks_as_library(library: Library, paths: list[Path], options: SearchOptions,
+                                 projected_dim: int | None = None) -> int:  # fmt: skip
+    """Rank ``paths`` with eval's own path (a bench store of their embeddings, the query
+    pixels as the CLI passes them) and with ``library.search_photo``; assert the same paths
+    and scores for every query (with ``projected_dim``, both stores project to it). Returns how
+    many results were compared."""
     embedder = LocalFake()
     embeddings: list[Embedding | None] = [emb if isinstance(emb, Embedding) else None
                                           for _, emb in embedder.embed_files(paths)]  # fmt: skip
     vectors = np.stack([e.vector for e in embeddings if e is not None])
     store = eval_cmd.bench_store(vectors, embeddings, paths=paths)
+    index = library._writer.index
+    assert (store.projection is None) == (index.projection is None)  # the same two-stage path
+    if projected_dim is not None:
+        assert store.projection is not None and store.projection.dim == projected_dim
+        assert index.index_dim == projected_dim
     queries = [[e] if e else [] for e in embeddings]
     # the query pixels as the CLI passes them: the same-photo verdict (pixel test) also orders
     ranked = eval_cmd.bench_rankings(store, queries, options,
@@ -68,7 +83,7 @@ def test_eval_ranks_every_query_as_the_library_does(
         assert [m.score for m in ranked[i]] == pytest.approx([m.score for m in by_library],
                                                              abs=1e-5)  # fmt: skip
         rows += len(by_library)
-    assert rows == len(paths) * (len(paths) - 1)  # every photo ranked for every query
+    return rows
 
 
 def test_rerank_changes_the_order_so_the_comparison_can_fail(
