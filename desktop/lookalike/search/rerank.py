@@ -311,9 +311,11 @@ def rerank_fits(
     query: Locals | None,
     candidates: Sequence[Locals | None],
     params: RerankParams = DEFAULT_PARAMS,
+    threads: int = 0,
 ) -> tuple[Floats, list[Fit | None]]:
     """:func:`rerank_scores`, plus each candidate's :class:`Fit` (None: not verified, i.e. no
-    local features or no more mutual matches than the baseline)."""
+    local features or no more mutual matches than the baseline); on up to ``threads``
+    threads (0: one per core)."""
     out = np.asarray(scores, np.float32).copy()
     fits: list[Fit | None] = [None] * len(out)
     q = None if query is None else np.asarray(query, np.float32)
@@ -330,8 +332,9 @@ def rerank_fits(
     # Each group is cut into one block per core, verified on threads (NumPy's products,
     # argmaxes and RANSAC's larger array operations run without Python's lock); every fit is
     # the same as on one thread (RANSAC's seed is fixed per candidate).
-    blocks = [part for members in groups.values() for part in _split(members, _cores())]
-    if len(blocks) > 1:
+    cores = threads or _cores()
+    blocks = [part for members in groups.values() for part in _split(members, cores)]
+    if len(blocks) > 1 and cores > 1:
         with ThreadPoolExecutor(len(blocks), thread_name_prefix="rerank") as pool:
             found = list(pool.map(lambda part: _verify_block(q, candidates, part, params),
                                   blocks))  # fmt: skip

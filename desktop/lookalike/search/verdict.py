@@ -97,13 +97,13 @@ def evidence_of(query: Locals, candidate: Locals, fit: Fit | None, cosine: float
 
 def fits_by_id(
     query: Locals, ids: Sequence[int], candidates: Mapping[int, Locals],
-    params: RerankParams = DEFAULT_PARAMS,
+    params: RerankParams = DEFAULT_PARAMS, threads: int = 0,
 ) -> dict[int, Fit | None]:
     """The :class:`Fit` of each of ``ids`` (None: no local features, or nothing verified),
     the same as :func:`rerank_fits` gives it wherever the photo stands in the list: a fit
-    depends on the two photos' local features only."""
+    depends on the two photos' local features only (``threads``: as ``rerank_fits``)."""
     _, fits = rerank_fits(np.zeros(len(ids), np.float32), query,
-                          [candidates.get(i) for i in ids], params)  # fmt: skip
+                          [candidates.get(i) for i in ids], params, threads)  # fmt: skip
     return dict(zip((int(i) for i in ids), fits, strict=True))
 
 
