@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from lookalike.decode.image import read_header
 from lookalike.errors import UnreadablePhoto
+from lookalike.library.copy_screening import CopyScreen
 from lookalike.search import grouping
 from lookalike.search.grouping import Candidates, Edges, Pair
 from lookalike.search.keep_choice import PhotoFacts, explain_group
@@ -122,16 +123,24 @@ class DuplicateFinder:
             (:func:`lookalike.search.pair_check.pixel_confirmed`: the same copy test as a
             search's same-photo verdict); False: the cells' copy test only (measuring).
         file_check: the copy test of the pairs the cells cannot fit, from their files
-            (:data:`lookalike.search.pair_check.FileCheck`); None: such pairs make no edge.
+            (:data:`lookalike.search.pair_check.FileCheck`, e.g. a measurement's); it replaces
+            the screen.
+        screen: the pairs the cells cannot fit are screened on the stored thumbnails and the
+            survivors pixel-tested as whole-frame copies (turned, mirrored, 320 px:
+            :class:`lookalike.library.copy_screening.CopyScreen`); False: such pairs make no
+            edge (without a ``file_check``).
     """
 
     def __init__(self, catalog: Catalog, index: Callable[[], VectorIndex], lock: threading.RLock,
                  model_id: str, store: DuplicatesStore, pair_check: PairCheck | None = None,
-                 *, pixels: bool = True, file_check: FileCheck | None = None) -> None:  # fmt: skip
+                 *, pixels: bool = True, file_check: FileCheck | None = None,
+                 screen: bool = True) -> None:  # fmt: skip
         self._catalog, self._index, self._lock = catalog, index, lock
         self._model_id, self.store, self.pair_check = model_id, store, pair_check
         self.pixels, self.file_check = pixels, file_check
+        self.screen = CopyScreen(catalog, lock, self._paths) if screen else None
         self._done: dict[int, int] | None = None
+        self._deferred: set[int] = set()  # photos whose pairs could not be screened yet
 
     def update(self, cancel: threading.Event | None = None) -> int:
         """Check the photos that are new or changed since their last check.
@@ -164,8 +173,9 @@ class DuplicateFinder:
             keys = grouping.pair_keys(a, b)
             new = ~np.isin(keys, seen)
             seen = np.union1d(seen, keys[new])
+            self._deferred = set()
             edges = self._verify(a[new], b[new], cos[new])
-            marked = {i: todo[i] for i in chunk.tolist()}
+            marked = {i: todo[i] for i in chunk.tolist() if i not in self._deferred}
             self.store.add(marked, [evidence_row(k, e) for k, e in edges.items()])
             done.update(marked)
         log.info("duplicates: checked %d photos", len(todo))
@@ -202,18 +212,22 @@ class DuplicateFinder:
         _, first = np.unique(keys, return_index=True)  # a pair found from both sides: once
         return a[first], b[first], cos[first]
 
+    def _widened(self) -> bool:
+        """Whether the pairs the cells cannot fit are decided (a file check or the screen)."""
+        return self.pair_check is None and (self.file_check is not None or self.screen is not None)
+
     def _floor(self) -> float:
         """The lowest cosine of a candidate pair: :data:`grouping.PREFILTER` (where the cells
-        can fit a copy), down to :data:`grouping.CHANCE_COSINE` when a file check can decide
-        the pairs the cells cannot fit."""
-        if self.file_check is not None and self.pair_check is None:
+        can fit a copy), down to :data:`grouping.CHANCE_COSINE` when the pairs the cells
+        cannot fit are decided (:meth:`_unfitted`)."""
+        if self._widened():
             return min(grouping.CHANCE_COSINE, grouping.PREFILTER)
         return grouping.PREFILTER
 
     def _neighbours(self) -> int:
-        """Neighbours asked per photo (:data:`grouping.FILE_CHECK_NEIGHBOURS` with a file
-        check, else :data:`grouping.NEIGHBOURS`)."""
-        if self.file_check is not None and self.pair_check is None:
+        """Neighbours asked per photo (:data:`grouping.FILE_CHECK_NEIGHBOURS` when the pairs
+        the cells cannot fit are decided, else :data:`grouping.NEIGHBOURS`)."""
+        if self._widened():
             return max(grouping.FILE_CHECK_NEIGHBOURS, grouping.NEIGHBOURS)
         return grouping.NEIGHBOURS
 
@@ -295,11 +309,16 @@ class DuplicateFinder:
         """The one place the pairs the cells cannot fit as a copy are decided: candidates that
         the cells' fit and its pixel test do not call a copy, and those below
         :data:`grouping.PREFILTER` (mirrored, turned and 320-px copies). :attr:`file_check`
-        decides them from their files; its copies are returned (they replace a burst edge:
-        a mirrored copy's cells can pass the burst test, a second take never passes the
-        file check's pixel alignment); without one, nothing."""
+        decides them from their files, else :attr:`screen` (thumbnails, then the pixels of
+        the pairs that pass); their copies are returned (they replace a burst edge: a
+        mirrored copy's cells can pass the burst test, a second take never passes a pixel
+        alignment); with neither, nothing."""
         if not pairs:
             return {}
+        if self.file_check is None and self.screen is not None:
+            copies, deferred = self.screen.copies(pairs)
+            self._deferred |= deferred
+            return {key: self._hinted(key, e) for key, e in copies.items()}
         if self.file_check is None:
             log.debug("duplicates: %d pairs without a cell fit left unchecked", len(pairs))
             return {}

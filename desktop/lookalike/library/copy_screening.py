@@ -1,0 +1,140 @@
+"""The duplicate finder's copy test of the candidate pairs its cells cannot fit: the stored
+thumbnails screen them (:mod:`lookalike.search.copy_screen`, no file read), and only the pairs
+that pass are decoded for the pixel test (``copy_pixels.check_files``) under the map found.
+
+Photos embedded before the catalog stored thumbnails (schema v8) have none: the first time
+one is needed, it is made from the file (a small decode) and stored, at most
+:data:`BACKFILL` photos per call; the pairs of the photos left over are not screened and those
+photos are reported back (``deferred``), for the finder to check them again next time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from lookalike.decode.image import decode
+from lookalike.decode.thumb import THUMB_SIDE, grey_thumb
+from lookalike.errors import KnownError
+from lookalike.search.copy_pixels import check_files, is_pixel_copy
+from lookalike.search.copy_screen import SCREEN_NCC, frame_map, screen, signatures
+from lookalike.search.grouping import Pair
+from lookalike.search.pair_check import PairEvidence
+from lookalike.store.catalog import Catalog
+from lookalike.store.thumbs import put_thumbs, thumbs_of
+from lookalike.types import Thumb
+
+log = logging.getLogger(__name__)
+
+BACKFILL = 2000
+"""Thumbnails made from files per call, for photos stored without one (about 10-60 ms of
+decoding each: at most a minute or two of CPU, spread over updates)."""
+BACKFILL_SIDE = 4 * THUMB_SIDE
+"""Long side (pixels) a file is decoded at to make its missing thumbnail."""
+
+
+def _from_file(path: Path) -> Thumb | None:
+    try:
+        return grey_thumb(decode(path, BACKFILL_SIDE, exact=False).rgb)
+    except (KnownError, OSError) as exc:
+        log.debug("no thumbnail for %s: %s", path, exc)
+        return None
+
+
+class CopyScreen:
+    """Screens pairs on stored thumbnails and confirms the survivors on their files' pixels.
+
+    Args:
+        catalog: the library's catalog (read and written under ``lock``).
+        lock: the library's lock.
+        paths: photo ids → their files (those still in the catalog).
+    """
+
+    def __init__(self, catalog: Catalog, lock: threading.RLock,
+                 paths: Callable[[set[int]], dict[int, Path]]) -> None:  # fmt: skip
+        self._catalog, self._lock, self._paths = catalog, lock, paths
+        self.screened = 0
+        """Pairs scored so far (a measurement)."""
+        self.tested = 0
+        """Pairs that passed the screen and were pixel-tested so far."""
+
+    def copies(self, pairs: Sequence[tuple[Pair, float]]
+               ) -> tuple[dict[Pair, PairEvidence], set[int]]:  # fmt: skip
+        """The pairs (with their global cosine) that are whole-frame copies.
+
+        Returns:
+            Copy evidence per pair (coverage 1.0 both ways, the variant's quarter turns), and
+            the photos whose thumbnail could not be made in this call (their pairs were not
+            screened).
+        """
+        ids = {p for key, _ in pairs for p in key}
+        with self._lock:
+            thumbs = thumbs_of(self._catalog, sorted(ids))
+        deferred = self._backfill(ids - set(thumbs), thumbs)
+        todo = [(k, c) for k, c in pairs if k[0] in thumbs and k[1] in thumbs]
+        if not todo:
+            return {}, deferred
+        order = sorted(thumbs)
+        row = {pid: i for i, pid in enumerate(order)}
+        sigs = signatures(np.stack([thumbs[i].pixels for i in order]))
+        sizes = np.asarray([(thumbs[i].width, thumbs[i].height) for i in order], np.int64)
+        a = np.asarray([row[k[0]] for k, _ in todo], np.intp)
+        b = np.asarray([row[k[1]] for k, _ in todo], np.intp)
+        score, variant = screen(sigs, sizes, a, b)
+        passed = np.flatnonzero(score >= SCREEN_NCC).tolist()
+        self.screened += len(todo)
+        self.tested += len(passed)
+        found = self._confirm([(todo[i][0], todo[i][1], int(variant[i])) for i in passed],
+                              thumbs)  # fmt: skip
+        return found, deferred
+
+    def _backfill(self, missing: set[int], thumbs: dict[int, Thumb]) -> set[int]:
+        """Make and store the thumbnails of up to :data:`BACKFILL` of ``missing`` from their
+        files (added to ``thumbs``); returns the photos left for a later call."""
+        if not missing:
+            return set()
+        wanted = sorted(missing)[:BACKFILL]
+        paths = self._paths(set(wanted))
+        items = [(pid, paths[pid]) for pid in wanted if pid in paths]
+        with ThreadPoolExecutor(max(1, min(len(items), os.cpu_count() or 1))) as pool:
+            made = dict(zip([pid for pid, _ in items], pool.map(_from_file,
+                                                                [p for _, p in items]),
+                            strict=True))  # fmt: skip
+        fresh = {pid: t for pid, t in made.items() if t is not None}
+        if fresh:
+            with self._lock:
+                put_thumbs(self._catalog, fresh)
+        thumbs.update(fresh)
+        left = missing - set(wanted)
+        log.info("duplicates: %d thumbnails made from files (photos stored before them)%s",
+                 len(fresh), f", {len(left)} left for the next update" if left else "")
+        return left
+
+    def _confirm(self, passed: list[tuple[Pair, float, int]], thumbs: dict[int, Thumb]
+                 ) -> dict[Pair, PairEvidence]:  # fmt: skip
+        """The pixel test of each screened pair under its whole-frame map (files decoded in
+        parallel: decoding and NumPy release the GIL)."""
+        if not passed:
+            return {}
+        paths = self._paths({p for key, _, _ in passed for p in key})
+        todo = [t for t in passed if t[0][0] in paths and t[0][1] in paths]
+
+        def test(item: tuple[Pair, float, int]) -> bool:
+            (x, y), _, variant = item
+            size_x = (thumbs[x].width, thumbs[x].height)
+            size_y = (thumbs[y].width, thumbs[y].height)
+            affine = frame_map(variant, size_x, size_y)
+            return is_pixel_copy(check_files(paths[x], paths[y], affine, variant))
+
+        with ThreadPoolExecutor(max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+            verdicts = list(pool.map(test, todo))
+        found = zip(todo, verdicts, strict=True)
+        return {key: PairEvidence("copy", cosine, coverage_a=1.0, coverage_b=1.0,
+                                  turns=variant % 4)
+                for (key, cosine, variant), ok in found if ok}  # fmt: skip
