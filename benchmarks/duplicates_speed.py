@@ -68,16 +68,46 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import query_speed as qs
 from lookalike.library.facade import CATALOG_FILE, Library
 from lookalike.search import grouping
+from lookalike.search.copy_align import dihedral
 from lookalike.search.pair_check import PairEvidence
 from lookalike.store.catalog import Catalog
+from lookalike.store.thumbs import put_thumbs
 from lookalike.types import (
     Embedding,
+    Thumb,
     locals_from_bytes,
     locals_to_bytes,
     peaks_from_bytes,
 )
 
 PLANTED = "duplicates.json"
+THUMB_SIDE = 32
+"""Side of the synthetic thumbnails (``decode.thumb.THUMB_SIDE``)."""
+
+
+def random_thumb(rng: np.random.Generator) -> Thumb:
+    """A synthetic thumbnail: uniform noise (unrelated to every other: it measures the cost of
+    the screen, not its accuracy)."""
+    return Thumb(rng.integers(0, 256, (THUMB_SIDE, THUMB_SIDE), np.uint8), 1024, 768)
+
+
+def plant_thumbs(home: Path, seed: int, planted: dict[str, Any]) -> int:
+    """Give every photo of the home a random thumbnail (once per home), and each planted copy
+    its original's, turned by a random quarter turn or mirror: the copies pass the screen and
+    reach the pixel test, whose files do not exist (so its cost is not measured). Returns the
+    thumbnails written."""
+    rng = np.random.default_rng(seed + 2)
+    with Catalog.open(home / CATALOG_FILE) as catalog:
+        if catalog._one("SELECT count(*) FROM thumbs"):
+            return 0
+        ids, _ = catalog.vector_digests(qs.MODEL)
+        thumbs = {int(i): random_thumb(rng) for i in ids.tolist()}
+        for original, copy in planted["pairs"]:
+            variant, base = int(rng.integers(8)), thumbs[original]
+            size = (768, 1024) if variant % 2 else (1024, 768)
+            thumbs[copy] = Thumb(np.ascontiguousarray(dihedral(base.pixels, variant)), *size)
+        put_thumbs(catalog, thumbs)
+    return len(thumbs)
 
 
 def copy_of(rng: np.random.Generator, vector: Any, locals_: Any) -> tuple[Any, Any]:
@@ -160,7 +190,8 @@ def one_new_photo(library: Library, rng: np.random.Generator) -> float:
     path = library.home / "photos" / f"new_{time.time_ns()}.jpg"
     with library._writer.write():
         row = catalog.photo_by_id(catalog.upsert_pending(root, path, 1, 1, None))
-    library._writer.commit([(row, Embedding(vec, peaks_from_bytes(peaks), loc))])  # type: ignore[list-item]
+    found = Embedding(vec, peaks_from_bytes(peaks), loc, random_thumb(rng))
+    library._writer.commit([(row, found)])  # type: ignore[list-item]
     started = time.perf_counter()
     checked = finder.update()
     groups = grouping.groups_touching(finder.edges(), [row.id])  # type: ignore[union-attr]
@@ -192,6 +223,8 @@ def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False)
     finder = library.duplicates()
     handed = count_handoff(finder) if handoff else [None]
     phases = timed(finder, ("_candidates", "_verify"))
+    if finder.screen is not None:  # the thumbnail screen and the pixel tests of its survivors
+        phases |= timed(finder.screen, ("copies",))
     verify = finder._verify
     pairs = [0]
 
@@ -224,7 +257,10 @@ def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False)
         "one_photo_s": [round(t, 3) for t in one],
         "phases_s": {k: round(v, 2) for k, v in phases.items()}, "pairs_checked": pairs[0],
         "edges_by_kind": {k: sum(e.kind == k for e in edges.values()) for k in ("copy", "burst")},
-        "file_check_pairs": handed[0], "neighbours": grouping.NEIGHBOURS,
+        "file_check_pairs": handed[0], "neighbours": finder._neighbours(),
+        "floor": finder._floor(),
+        "screened_pairs": None if finder.screen is None else finder.screen.screened,
+        "screen_passed_pairs": None if finder.screen is None else finder.screen.tested,
         "prefilter": grouping.PREFILTER, "chance_cosine": grouping.CHANCE_COSINE,
     })
 
@@ -243,6 +279,7 @@ def main() -> None:
         home = args.keep or Path(tmp)
         build = qs.prepare_home(home, args.n, args.seed)
         planted = plant(home, args.seed)
+        thumbs = plant_thumbs(home, args.seed, planted)
         load_before = os.getloadavg()
         # the measuring process runs NumPy's BLAS on one thread per caller, as the app does
         # (lookalike.app sets these before NumPy is imported)
@@ -254,7 +291,8 @@ def main() -> None:
         child.start()
         result = out.get()
         child.join()
-    result.update(build=build, load_before=[round(x, 2) for x in load_before],
+    result.update(build=build, thumbs_written=thumbs,
+                  load_before=[round(x, 2) for x in load_before],
                   load_after=[round(x, 2) for x in os.getloadavg()], cores=os.cpu_count())
     print(json.dumps(result, indent=1))
 
