@@ -223,8 +223,7 @@ def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False)
     finder = library.duplicates()
     handed = count_handoff(finder) if handoff else [None]
     phases = timed(finder, ("_candidates", "_verify"))
-    if finder.screen is not None:  # the thumbnail screen and the pixel tests of its survivors
-        phases |= timed(finder.screen, ("copies",))
+    screen = {} if finder.screen is None else timed(finder.screen, ("copies",))  # thumbnails
     verify = finder._verify
     pairs = [0]
 
@@ -255,7 +254,8 @@ def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False)
         "load_after_full": round(load_full, 2), "load_after_knn_pass": round(load_knn, 2),
         "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
         "one_photo_s": [round(t, 3) for t in one],
-        "phases_s": {k: round(v, 2) for k, v in phases.items()}, "pairs_checked": pairs[0],
+        "phases_s": {k: round(v, 2) for k, v in (phases | screen).items()},
+        "pairs_checked": pairs[0],
         "edges_by_kind": {k: sum(e.kind == k for e in edges.values()) for k in ("copy", "burst")},
         "file_check_pairs": handed[0], "neighbours": finder._neighbours(),
         "floor": finder._floor(),

@@ -3,9 +3,10 @@ thumbnails screen them (:mod:`lookalike.search.copy_screen`, no file read), and 
 that pass are decoded for the pixel test (``copy_pixels.check_files``) under the map found.
 
 Photos embedded before the catalog stored thumbnails (schema v8) have none: the first time
-one is needed, it is made from the file (a small decode) and stored, at most
-:data:`BACKFILL` photos per call; the pairs of the photos left over are not screened and those
-photos are reported back (``deferred``), for the finder to check them again next time.
+one is needed, it is made from the file (a small decode) and stored, at most :data:`BACKFILL`
+photos per update (:meth:`CopyScreen.reset`); the pairs of the photos left over are not
+screened and those photos are reported back (``deferred``), for the finder to check them again
+at its next update.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from lookalike.types import Thumb
 log = logging.getLogger(__name__)
 
 BACKFILL = 2000
-"""Thumbnails made from files per call, for photos stored without one (about 10-60 ms of
-decoding each: at most a minute or two of CPU, spread over updates)."""
+"""Thumbnails made from files per update, for photos stored without one (a 12 MP JPEG takes
+about 60 ms to decode even at 1/8 scale: at most about two minutes of CPU per update)."""
 BACKFILL_SIDE = 4 * THUMB_SIDE
 """Long side (pixels) a file is decoded at to make its missing thumbnail."""
 
@@ -63,6 +64,12 @@ class CopyScreen:
         """Pairs scored so far (a measurement)."""
         self.tested = 0
         """Pairs that passed the screen and were pixel-tested so far."""
+        self.backfill_left = BACKFILL
+        """Thumbnails that may still be made from files until the next :meth:`reset`."""
+
+    def reset(self) -> None:
+        """Start an update: :data:`BACKFILL` thumbnails may be made from files again."""
+        self.backfill_left = BACKFILL
 
     def copies(self, pairs: Sequence[tuple[Pair, float]]
                ) -> tuple[dict[Pair, PairEvidence], set[int]]:  # fmt: skip
@@ -95,23 +102,23 @@ class CopyScreen:
         return found, deferred
 
     def _backfill(self, missing: set[int], thumbs: dict[int, Thumb]) -> set[int]:
-        """Make and store the thumbnails of up to :data:`BACKFILL` of ``missing`` from their
-        files (added to ``thumbs``); returns the photos left for a later call."""
-        if not missing:
-            return set()
-        wanted = sorted(missing)[:BACKFILL]
+        """Make and store the thumbnails of ``missing`` from their files (added to
+        ``thumbs``), as many as :attr:`backfill_left` allows; returns the photos left over
+        (an unreadable file is not left over: it has no thumbnail, and its pairs no screen)."""
+        wanted = sorted(missing)[: max(0, self.backfill_left)]
+        left = missing - set(wanted)
+        if not wanted:
+            return left
+        self.backfill_left -= len(wanted)
         paths = self._paths(set(wanted))
-        items = [(pid, paths[pid]) for pid in wanted if pid in paths]
-        with ThreadPoolExecutor(max(1, min(len(items), os.cpu_count() or 1))) as pool:
-            made = dict(zip([pid for pid, _ in items], pool.map(_from_file,
-                                                                [p for _, p in items]),
-                            strict=True))  # fmt: skip
-        fresh = {pid: t for pid, t in made.items() if t is not None}
+        ids = [pid for pid in wanted if pid in paths]
+        with ThreadPoolExecutor(max(1, min(len(ids), os.cpu_count() or 1))) as pool:
+            made = list(pool.map(_from_file, [paths[pid] for pid in ids]))
+        fresh = {pid: t for pid, t in zip(ids, made, strict=True) if t is not None}
         if fresh:
             with self._lock:
                 put_thumbs(self._catalog, fresh)
         thumbs.update(fresh)
-        left = missing - set(wanted)
         log.info("duplicates: %d thumbnails made from files (photos stored before them)%s",
                  len(fresh), f", {len(left)} left for the next update" if left else "")
         return left

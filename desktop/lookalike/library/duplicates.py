@@ -149,7 +149,8 @@ class DuplicateFinder:
         neighbours give the candidate pairs, each unordered pair is checked once (a pair both
         of whose photos are new is not checked again from the second one), and the edges are
         stored with the photos marked as checked. A cancelled update leaves the rest unmarked:
-        the next one checks them.
+        the next one checks them; so are the photos whose thumbnail could not be made yet
+        (:data:`lookalike.library.copy_screening.BACKFILL`).
 
         Returns:
             How many photos were checked.
@@ -161,6 +162,8 @@ class DuplicateFinder:
         if not todo:
             return 0
         self.store.forget_checked(todo)
+        if self.screen is not None:
+            self.screen.reset()
         for photo_id in todo:
             done.pop(photo_id, None)
         order = np.fromiter(sorted(todo), np.int64, len(todo))

@@ -27,7 +27,8 @@ def test_thumbnails_round_trip_and_leave_with_their_photo(tmp_path: Path) -> Non
                              999: Thumb(pixels, 1, 1)})  # no photo 999: nothing stored
         got = thumbs_of(catalog, [a, b, 999])
         assert sorted(got) == [a, b]
-        assert np.array_equal(got[a].pixels, pixels) and (got[a].width, got[a].height) == (1024, 768)
+        assert np.array_equal(got[a].pixels, pixels)
+        assert (got[a].width, got[a].height) == (1024, 768)
         put_thumbs(catalog, {b: None})  # a photo embedded again without one: dropped
         assert sorted(thumbs_of(catalog, [a, b])) == [a]
         catalog.remove_photos([a])
