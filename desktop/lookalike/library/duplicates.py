@@ -25,7 +25,7 @@ from lookalike.decode.image import read_header
 from lookalike.errors import UnreadablePhoto
 from lookalike.library.copy_screening import CopyScreen
 from lookalike.search import grouping
-from lookalike.search.grouping import Candidates, Edges, Pair
+from lookalike.search.grouping import Edges, Pair
 from lookalike.search.keep_choice import PhotoFacts, explain_group
 from lookalike.search.pair_batch import Fitted, LocalsTable, check_batch_fits
 from lookalike.search.pair_check import (
@@ -172,12 +172,12 @@ class DuplicateFinder:
             if cancel is not None and cancel.is_set():
                 return start
             chunk = order[start : start + CHUNK]
-            a, b, cos = self._candidates(chunk)
+            a, b, cos, near = self._candidates(chunk)
             keys = grouping.pair_keys(a, b)
             new = ~np.isin(keys, seen)
             seen = np.union1d(seen, keys[new])
             self._deferred = set()
-            edges = self._verify(a[new], b[new], cos[new])
+            edges = self._verify(a[new], b[new], cos[new], near[new])
             marked = {i: todo[i] for i in chunk.tolist() if i not in self._deferred}
             self.store.add(marked, [evidence_row(k, e) for k, e in edges.items()])
             done.update(marked)
@@ -192,10 +192,14 @@ class DuplicateFinder:
             self._done = self.store.checked()
         return self._done
 
-    def _candidates(self, chunk: npt.NDArray[np.int64]) -> Candidates:
+    def _candidates(self, chunk: npt.NDArray[np.int64]) -> tuple[
+            npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32],
+            npt.NDArray[np.bool_]]:  # fmt: skip
         """The candidate pairs (a < b, cosine) of ``chunk``'s photos that are in the index,
-        from their nearest neighbours (all cores; the lock is released between batches)."""
-        parts = []
+        from their nearest neighbours (all cores; the lock is released between batches), and
+        whether each is among the :data:`grouping.NEIGHBOURS` nearest of either photo (the
+        pairs the cells check; the further ones only go to :meth:`_unfitted`)."""
+        parts, near = [], []
         for start in range(0, len(chunk), KNN_BATCH):
             with self._lock:
                 index = self._index()
@@ -207,13 +211,16 @@ class DuplicateFinder:
                 neighbours, cosines = self._knn(index, live, self._neighbours())
             floor = self._floor() - grouping.PROJECTED_MARGIN  # the index's scores are estimates
             parts.append(grouping.candidate_arrays(live, neighbours, cosines, floor))
+            k = grouping.NEIGHBOURS + 1
+            closest = grouping.candidate_arrays(live, neighbours[:, :k], cosines[:, :k], floor)
+            near.append(grouping.pair_keys(closest[0], closest[1]))
         if not parts:
             none = np.zeros(0, np.int64)
-            return none, none, np.zeros(0, np.float32)
+            return none, none, np.zeros(0, np.float32), np.zeros(0, np.bool_)
         a, b, cos = (np.concatenate(x) for x in zip(*parts, strict=True))
         keys = grouping.pair_keys(a, b)
         _, first = np.unique(keys, return_index=True)  # a pair found from both sides: once
-        return a[first], b[first], cos[first]
+        return a[first], b[first], cos[first], np.isin(keys[first], np.concatenate(near))
 
     def _widened(self) -> bool:
         """Whether the pairs the cells cannot fit are decided (a file check or the screen)."""
@@ -253,19 +260,23 @@ class DuplicateFinder:
         return neighbours, cosines
 
     def _verify(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64],
-                cosine: npt.NDArray[np.float32]) -> Edges:  # fmt: skip
+                cosine: npt.NDArray[np.float32], near: npt.NDArray[np.bool_] | None = None
+                ) -> Edges:  # fmt: skip
         """The edges among the pairs (``a[i]``, ``b[i]``): ``pair_check`` if one is set, else
         the default check in batches (:func:`lookalike.search.pair_batch.check_batch`) from
-        the stored local features, read :data:`PAIR_BATCH` pairs at a time."""
+        the stored local features, read :data:`PAIR_BATCH` pairs at a time, of the ``near``
+        pairs (None: all) at or above :data:`grouping.PREFILTER`; the rest go to
+        :meth:`_unfitted`."""
         if self.pair_check is not None:
             check = self.pair_check
             pairs = zip(a.tolist(), b.tolist(), strict=True)
             return {p: self._hinted(p, e) for p in pairs if (e := check(*p)).kind is not None}
         with self._lock:  # the exact cosines, from the catalog (the index's are estimates)
             cosine = pair_cosines(self._catalog, self._index(), a, b)
-        near = cosine >= self._floor()  # NaN (a photo gone meanwhile) is never near
-        a, b, cosine = a[near], b[near], cosine[near]
-        cells = cosine >= grouping.PREFILTER
+        above = cosine >= self._floor()  # NaN (a photo gone meanwhile) is never above
+        closest = np.ones(len(a), np.bool_) if near is None else np.asarray(near, np.bool_)
+        a, b, cosine, closest = a[above], b[above], cosine[above], closest[above]
+        cells = (cosine >= grouping.PREFILTER) & closest
         edges: Edges = {}
         unfitted: list[tuple[Pair, float]] = [
             ((x, y), c) for x, y, c in zip(a[~cells].tolist(), b[~cells].tolist(),
