@@ -6,6 +6,11 @@ duplicates in it: for N/50 random photos, one copy (cosine ≈ 0.97, the same lo
 with sub-cell jitter and a little code noise), written through the Catalog API; opening the
 library then adds them to the index (the repair of an index that lags the catalog).
 
+Every photo also gets a synthetic thumbnail (``plant_thumbs``: uniform noise, once per home),
+and each planted copy its original's turned by a random quarter turn or mirror: they measure
+the cost of the thumbnail screen (``library.copy_screening``; the phase ``copies``), not its
+accuracy; the planted copies pass it and reach the pixel test, which has no files to read.
+
 In a fresh process (so its peak memory is the grouping's, not the build's) it opens the library
 as the app does and measures:
 

@@ -24,7 +24,13 @@ from lookalike.decode.image import decode
 from lookalike.decode.thumb import THUMB_SIDE, grey_thumb
 from lookalike.errors import KnownError
 from lookalike.search.copy_pixels import check_files, is_pixel_copy
-from lookalike.search.copy_screen import SCREEN_NCC, frame_map, screen, signatures
+from lookalike.search.copy_screen import (
+    SCREEN_NCC,
+    SCREEN_SIDE,
+    frame_map,
+    screen,
+    signatures,
+)
 from lookalike.search.grouping import Pair
 from lookalike.search.pair_check import PairEvidence
 from lookalike.store.catalog import Catalog
@@ -64,12 +70,17 @@ class CopyScreen:
         """Pairs scored so far (a measurement)."""
         self.tested = 0
         """Pairs that passed the screen and were pixel-tested so far."""
-        self.backfill_left = BACKFILL
-        """Thumbnails that may still be made from files until the next :meth:`reset`."""
+        self.reset()
 
     def reset(self) -> None:
-        """Start an update: :data:`BACKFILL` thumbnails may be made from files again."""
+        """Start an update: forget the signatures read (a photo's thumbnail may have changed
+        since), and :data:`BACKFILL` thumbnails may be made from files again."""
         self.backfill_left = BACKFILL
+        self._rows: dict[int, int] = {}  # photo id -> row of _sigs and _sizes
+        self._sigs = np.zeros((0, SCREEN_SIDE, SCREEN_SIDE), np.float32)
+        self._sizes = np.zeros((0, 2), np.int64)
+        self._absent: set[int] = set()  # no thumbnail: unreadable, or left for later
+        self._left: set[int] = set()  # left for the next update (BACKFILL reached)
 
     def copies(self, pairs: Sequence[tuple[Pair, float]]
                ) -> tuple[dict[Pair, PairEvidence], set[int]]:  # fmt: skip
@@ -77,29 +88,49 @@ class CopyScreen:
 
         Returns:
             Copy evidence per pair (coverage 1.0 both ways, the variant's quarter turns), and
-            the photos whose thumbnail could not be made in this call (their pairs were not
-            screened).
+            the photos of these pairs whose thumbnail could not be made in this update (their
+            pairs were not screened).
         """
         ids = {p for key, _ in pairs for p in key}
-        with self._lock:
-            thumbs = thumbs_of(self._catalog, sorted(ids))
-        deferred = self._backfill(ids - set(thumbs), thumbs)
-        todo = [(k, c) for k, c in pairs if k[0] in thumbs and k[1] in thumbs]
+        self._load(ids)
+        rows = self._rows
+        todo = [(k, c) for k, c in pairs if k[0] in rows and k[1] in rows]
+        deferred = ids & self._left
         if not todo:
             return {}, deferred
-        order = sorted(thumbs)
-        row = {pid: i for i, pid in enumerate(order)}
-        sigs = signatures(np.stack([thumbs[i].pixels for i in order]))
-        sizes = np.asarray([(thumbs[i].width, thumbs[i].height) for i in order], np.int64)
-        a = np.asarray([row[k[0]] for k, _ in todo], np.intp)
-        b = np.asarray([row[k[1]] for k, _ in todo], np.intp)
-        score, variant = screen(sigs, sizes, a, b)
+        a = np.fromiter((rows[k[0]] for k, _ in todo), np.intp, len(todo))
+        b = np.fromiter((rows[k[1]] for k, _ in todo), np.intp, len(todo))
+        score, variant = screen(self._sigs, self._sizes, a, b)
         passed = np.flatnonzero(score >= SCREEN_NCC).tolist()
         self.screened += len(todo)
         self.tested += len(passed)
-        found = self._confirm([(todo[i][0], todo[i][1], int(variant[i])) for i in passed],
-                              thumbs)  # fmt: skip
+        found = self._confirm([(todo[i][0], todo[i][1], int(variant[i])) for i in passed])
         return found, deferred
+
+    def _load(self, ids: set[int]) -> None:
+        """Read (or make) the thumbnails of the photos of ``ids`` not read yet in this update
+        and keep their signatures (100k photos: 100 MB)."""
+        new = ids - self._rows.keys() - self._absent
+        if not new:
+            return
+        with self._lock:
+            thumbs = thumbs_of(self._catalog, sorted(new))
+        left = self._backfill(new - set(thumbs), thumbs)
+        self._left |= left
+        self._absent |= new - set(thumbs)
+        if not thumbs:
+            return
+        order = sorted(thumbs)
+        start, count = len(self._rows), len(order)
+        if start + count > len(self._sigs):  # grow by doubling
+            grown = max(start + count, 2 * len(self._sigs))
+            sigs = np.zeros((grown, SCREEN_SIDE, SCREEN_SIDE), np.float32)
+            sizes = np.zeros((grown, 2), np.int64)
+            sigs[:start], sizes[:start] = self._sigs[:start], self._sizes[:start]
+            self._sigs, self._sizes = sigs, sizes
+        self._sigs[start : start + count] = signatures(np.stack([thumbs[i].pixels for i in order]))
+        self._sizes[start : start + count] = [(thumbs[i].width, thumbs[i].height) for i in order]
+        self._rows.update({pid: start + k for k, pid in enumerate(order)})
 
     def _backfill(self, missing: set[int], thumbs: dict[int, Thumb]) -> set[int]:
         """Make and store the thumbnails of ``missing`` from their files (added to
@@ -123,8 +154,7 @@ class CopyScreen:
                  len(fresh), f", {len(left)} left for the next update" if left else "")
         return left
 
-    def _confirm(self, passed: list[tuple[Pair, float, int]], thumbs: dict[int, Thumb]
-                 ) -> dict[Pair, PairEvidence]:  # fmt: skip
+    def _confirm(self, passed: list[tuple[Pair, float, int]]) -> dict[Pair, PairEvidence]:
         """The pixel test of each screened pair under its whole-frame map (files decoded in
         parallel: decoding and NumPy release the GIL)."""
         if not passed:
@@ -132,11 +162,13 @@ class CopyScreen:
         paths = self._paths({p for key, _, _ in passed for p in key})
         todo = [t for t in passed if t[0][0] in paths and t[0][1] in paths]
 
+        def size(photo: int) -> tuple[int, int]:
+            width, height = self._sizes[self._rows[photo]].tolist()
+            return int(width), int(height)
+
         def test(item: tuple[Pair, float, int]) -> bool:
             (x, y), _, variant = item
-            size_x = (thumbs[x].width, thumbs[x].height)
-            size_y = (thumbs[y].width, thumbs[y].height)
-            affine = frame_map(variant, size_x, size_y)
+            affine = frame_map(variant, size(x), size(y))
             return is_pixel_copy(check_files(paths[x], paths[y], affine, variant))
 
         with ThreadPoolExecutor(max(1, min(len(todo), os.cpu_count() or 1))) as pool:

@@ -167,15 +167,15 @@ class DuplicateFinder:
         for photo_id in todo:
             done.pop(photo_id, None)
         order = np.fromiter(sorted(todo), np.int64, len(todo))
-        seen = np.zeros(0, np.int64)  # pair keys checked in this update
+        seen: set[int] = set()  # pair keys checked in this update (a set: ~1M at 100k)
         for start in range(0, len(order), CHUNK):
             if cancel is not None and cancel.is_set():
                 return start
             chunk = order[start : start + CHUNK]
             a, b, cos, near = self._candidates(chunk)
-            keys = grouping.pair_keys(a, b)
-            new = ~np.isin(keys, seen)
-            seen = np.union1d(seen, keys[new])
+            keys = grouping.pair_keys(a, b).tolist()
+            new = np.fromiter((k not in seen for k in keys), np.bool_, len(keys))
+            seen.update(keys)
             self._deferred = set()
             edges = self._verify(a[new], b[new], cos[new], near[new])
             marked = {i: todo[i] for i in chunk.tolist() if i not in self._deferred}
@@ -271,10 +271,14 @@ class DuplicateFinder:
             check = self.pair_check
             pairs = zip(a.tolist(), b.tolist(), strict=True)
             return {p: self._hinted(p, e) for p in pairs if (e := check(*p)).kind is not None}
-        with self._lock:  # the exact cosines, from the catalog (the index's are estimates)
-            cosine = pair_cosines(self._catalog, self._index(), a, b)
-        above = cosine >= self._floor()  # NaN (a photo gone meanwhile) is never above
         closest = np.ones(len(a), np.bool_) if near is None else np.asarray(near, np.bool_)
+        cosine = np.asarray(cosine, np.float32).copy()
+        with self._lock:  # the exact cosines, from the catalog (the index's are estimates)
+            cosine[closest] = pair_cosines(self._catalog, self._index(), a[closest], b[closest])
+        # the further pairs keep the index's estimate: only the screen sees them, and their
+        # kNN floor already lies PROJECTED_MARGIN below the floor
+        floor = np.where(closest, self._floor(), self._floor() - grouping.PROJECTED_MARGIN)
+        above = cosine >= floor  # NaN (a photo gone meanwhile) is never above
         a, b, cosine, closest = a[above], b[above], cosine[above], closest[above]
         cells = (cosine >= grouping.PREFILTER) & closest
         edges: Edges = {}

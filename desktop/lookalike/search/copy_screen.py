@@ -60,6 +60,12 @@ def _variants(sig: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return np.ascontiguousarray(np.stack(out, axis=1))
 
 
+def _log_aspect(sizes: Sizes) -> npt.NDArray[np.float64]:
+    """(P, 2) width, height → (P,) log(width / height) (a degenerate size: 0)."""
+    wh = np.maximum(np.asarray(sizes, np.float64), 1.0)
+    return np.asarray(np.log(wh[:, 0] / wh[:, 1]), np.float64)
+
+
 def screen(sigs: npt.NDArray[np.float32], sizes: Sizes, a: npt.NDArray[np.intp],
            b: npt.NDArray[np.intp]
            ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:  # fmt: skip
@@ -74,14 +80,14 @@ def screen(sigs: npt.NDArray[np.float32], sizes: Sizes, a: npt.NDArray[np.intp],
         (P,) correlations (-1 where no variant has b's aspect) and (P,) variants of a
         (``copy_align.dihedral``) that carry it onto b.
     """
-    aspect = np.log(sizes[:, 0].astype(np.float64) / np.maximum(sizes[:, 1], 1))
     score = np.full(len(a), -1.0, np.float32)
     best = np.zeros(len(a), np.int64)
     for start in range(0, len(a), PAIR_BATCH):
         ia, ib = a[start : start + PAIR_BATCH], b[start : start + PAIR_BATCH]
         ncc = np.einsum("pvf,pf->pv", _variants(sigs[ia]), sigs[ib].reshape(len(ib), -1))
-        turned = np.abs(-aspect[ia] - aspect[ib]) <= ASPECT_TOLERANCE  # odd variants swap w, h
-        upright = np.abs(aspect[ia] - aspect[ib]) <= ASPECT_TOLERANCE
+        aspect_a, aspect_b = _log_aspect(sizes[ia]), _log_aspect(sizes[ib])
+        turned = np.abs(aspect_a + aspect_b) <= ASPECT_TOLERANCE  # odd variants swap w, h
+        upright = np.abs(aspect_a - aspect_b) <= ASPECT_TOLERANCE
         fits = np.stack([upright if v % 2 == 0 else turned for v in range(8)], axis=1)
         ncc = np.where(fits, ncc, np.float32(-1.0))
         best[start : start + len(ia)] = ncc.argmax(axis=1)
