@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +24,10 @@ import numpy.typing as npt
 from lookalike.decode.image import read_header
 from lookalike.errors import UnreadablePhoto
 from lookalike.library.copy_screening import CopyScreen
+from lookalike.library.duplicate_groups import DuplicateGroup, describe
 from lookalike.search import grouping
 from lookalike.search.grouping import Edges, Pair
-from lookalike.search.keep_choice import PhotoFacts, explain_group
+from lookalike.search.keep_choice import PhotoFacts
 from lookalike.search.pair_batch import Fitted, LocalsTable, check_batch_fits
 from lookalike.search.pair_check import (
     FileCheck,
@@ -50,51 +51,6 @@ KNN_BATCH = 1024
 PAIR_BATCH = 1024
 """Pairs whose photos' local features are read and decoded at once (at most 2,048 photos:
 about 35 MB of blobs and 135 MB decoded)."""
-
-
-@dataclass(frozen=True)
-class DuplicatePhoto:
-    """One photo of a group, as shown and printed.
-
-    Attributes:
-        path: the file.
-        size_bytes: its size.
-        width, height: upright pixels.
-        format: "JPEG", "PNG", ...
-        taken: the EXIF original date ("2024:04:01 10:00:00") or None.
-        mtime_ns: the file's modification time, ns since the epoch.
-        keep: True for the photo suggested to keep.
-        reason: for the kept photo, why; for the others, how they differ ("smaller, cropped").
-        reference: in a reference folder: never offered for removal.
-    """
-
-    path: Path
-    size_bytes: int
-    width: int
-    height: int
-    format: str
-    taken: str | None
-    mtime_ns: int
-    keep: bool
-    reason: str
-    reference: bool
-
-
-@dataclass(frozen=True)
-class DuplicateGroup:
-    """A group of copies or burst takes; ``photos`` has the one to keep first."""
-
-    kind: Kind
-    photos: tuple[DuplicatePhoto, ...]
-
-    @property
-    def keep(self) -> DuplicatePhoto:
-        return self.photos[0]
-
-    @property
-    def freeable_bytes(self) -> int:
-        """Bytes freed by removing every photo but the one kept (reference photos stay)."""
-        return sum(p.size_bytes for p in self.photos[1:] if not p.reference)
 
 
 def evidence_row(key: Pair, e: PairEvidence) -> EdgeRow:
@@ -383,7 +339,7 @@ class DuplicateFinder:
         for group in grouping.build_groups(edges, kinds):
             facts = [f for f in map(self._facts, group.members) if f is not None]
             if len(facts) > 1:
-                out.append(_describe(group.kind, facts, edges, refs))
+                out.append(describe(group.kind, facts, edges, refs))
         return sorted(out, key=lambda g: (-g.freeable_bytes, str(g.keep.path)))
 
     def _facts(self, photo_id: int) -> PhotoFacts | None:
@@ -397,27 +353,3 @@ class DuplicateFinder:
             return None
         return PhotoFacts(row.id, row.path, row.size_bytes, width, height, fmt, camera,
                           row.mtime_ns, taken)  # fmt: skip
-
-
-def _in(path: Path, folders: Sequence[Path]) -> bool:
-    return any(path.is_relative_to(f) for f in folders)
-
-
-def _describe(kind: Kind, facts: list[PhotoFacts], edges: Edges, refs: Sequence[Path]
-              ) -> DuplicateGroup:  # fmt: skip
-    """A group as shown: the photo to keep first (a reference photo if there is one)."""
-    in_ref = [f for f in facts if _in(f.path, refs)]
-    keep, reason, diffs = explain_group(facts, edges, in_ref)
-    if in_ref:
-        reason = f"in a reference folder; {reason}"
-        for f in in_ref:
-            diffs.setdefault(f.id, []).insert(0, "in a reference folder")
-    photos = [_photo(keep, True, reason, refs)]
-    photos += [_photo(f, False, ", ".join(diffs[f.id]), refs)
-               for f in sorted(facts, key=lambda f: str(f.path)) if f is not keep]  # fmt: skip
-    return DuplicateGroup(kind, tuple(photos))
-
-
-def _photo(f: PhotoFacts, keep: bool, reason: str, refs: Sequence[Path]) -> DuplicatePhoto:
-    return DuplicatePhoto(f.path, f.size_bytes, f.width, f.height, f.format, f.taken,
-                          f.mtime_ns, keep, reason, _in(f.path, refs))  # fmt: skip
