@@ -63,7 +63,8 @@ def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = N
     settings = effective_settings(args)
     factory = make_embedder or default_embedder
 
-    def open_library(args: argparse.Namespace) -> Library:
+    def open_library(args: argparse.Namespace,
+                     progress: Callable[[int, int], None] | None = None) -> Library:  # fmt: skip
         from lookalike.library import Library
 
         home = args.library if args.library is not None else paths.data_dir()
@@ -77,7 +78,7 @@ def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = N
 
         library = Library.open(home, embedder_for(preset), exclude=exclude, preset=preset,
                                requested_preset=None if target else settings.preset,
-                               embedder_for=embedder_for)  # fmt: skip
+                               embedder_for=embedder_for, progress=progress)  # fmt: skip
         try:
             left = library.status().switch if args.command in ("index", "watch", "gui") else None
             args.cancelled_switch = left if left is not None and target == preset else None
@@ -139,15 +140,20 @@ def display_available() -> bool:
 def run_gui(
     args: argparse.Namespace,
     settings: Settings,
-    open_library: Callable[[argparse.Namespace], Library],
+    open_library: Callable[..., Library],
 ) -> int:
-    """Open the library and hand it to ``lookalike.gui.app.run``; errors go to stderr."""
+    """Open the library and hand it to ``lookalike.gui.app.run``; errors go to stderr.
+
+    The library opens on a thread while the event loop runs, so that a long open (the index
+    rebuilt from the catalog after an update or a damaged file: minutes at 100k photos) shows
+    a progress window instead of nothing (``lookalike.gui.opening``)."""
     from lookalike.cli import main as cli
     from lookalike.errors import KnownError
 
     try:
         from lookalike.gui.app import application
         from lookalike.gui.app import run as run_window
+        from lookalike.gui.opening import open_with_progress
     except ImportError as exc:
         return cli.report_error(KnownError(
             f"the window is not available ({exc}); install Lookalike with its GUI extra or "
@@ -156,7 +162,7 @@ def run_gui(
     # that must happen before the library folder is created.
     application()
     try:
-        library = open_library(args)
+        library = open_with_progress(lambda progress: open_library(args, progress))
     except KnownError as exc:
         cli.report_error(exc)
         from lookalike.gui.app import show_open_error

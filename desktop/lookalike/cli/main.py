@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LibraryFactory = Callable[[argparse.Namespace], "Library"]
+LibraryFactory = Callable[..., "Library"]
+"""``open_library(args, progress=None)``: the library of ``args`` (``progress(done, total)``
+hears of an index rebuilt from the catalog while it opens)."""
 LIBRARY_COMMANDS = (
     "index", "search", "explain", "watch", "status", "whiten", "remove", "duplicates",
 )
@@ -205,7 +207,9 @@ def run(args: argparse.Namespace, open_library: LibraryFactory,
             if handler is None:
                 raise KnownError(f"the {args.command} command is not available in this build")
             return handler(args)
-        library = open_library(args)
+        from lookalike.cli.progress import RebuildNotice
+
+        library = open_library(args, progress=RebuildNotice(sys.stderr))
         args.settings = settings or Settings()
         if library.requested_preset_ignored:
             print(f"lookalike: this library uses the {library.preset} preset; searching with it "

@@ -76,3 +76,30 @@ class ProgressPrinter:
             self._stream.write("\n")
             self._stream.flush()
             self._open_line = False
+
+
+class RebuildNotice:
+    """``progress(done, total)`` of an index rebuilt while the library opens (``Library.open``),
+    told on ``stream``: one line when it starts, then the count on a TTY (rewritten in place)
+    or every ``interval_s`` seconds, and one line when it ends. A command otherwise sat silent
+    for minutes on a big library after an update or a damaged index file."""
+
+    def __init__(self, stream: TextIO, interval_s: float = 10.0) -> None:
+        self.stream, self.interval_s = stream, interval_s
+        self._tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._last: float | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self._last is None:
+            self.stream.write("Rebuilding the search index from the catalog (once, after an "
+                              f"update or a missing or damaged index file): {total:,} photos\n")
+            self._last = now
+        elif done >= total:
+            self.stream.write(("\r" if self._tty else "") + f"index rebuilt: {done:,} photos\n")
+        elif self._tty:
+            self.stream.write(f"\rindexing {done:,}/{total:,}")
+        elif now - self._last >= self.interval_s:
+            self.stream.write(f"indexing {done:,}/{total:,}\n")
+            self._last = now
+        self.stream.flush()

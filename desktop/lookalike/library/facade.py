@@ -24,6 +24,7 @@ from lookalike.library.results import Progress, RootInfo, Status, WhiteningInfo
 from lookalike.library.search_calls import SearchCalls
 from lookalike.library.writer import CatalogWriter
 from lookalike.scan.watcher import FileEvent, WatchHandle
+from lookalike.store.index_sync import BuildProgress
 from lookalike.store.lock import LibraryLock
 from lookalike.types import PhotoEmbedder, PhotoStatus
 
@@ -80,6 +81,7 @@ class Library(SearchCalls):
         preset: str | None = None,
         requested_preset: str | None = None,
         embedder_for: Callable[[str], PhotoEmbedder] | None = None,
+        progress: BuildProgress | None = None,
     ) -> Library:
         """Open (or create) the library in ``home`` for ``embedder``'s vector space.
 
@@ -96,6 +98,9 @@ class Library(SearchCalls):
             requested_preset: the preset the user asked for this run, if another one was
                 kept (see :attr:`requested_preset_ignored`).
             embedder_for: builds the embedder of a preset name (for :meth:`switch_preset`).
+            progress: ``progress(done, total)`` while the index is rebuilt from the catalog
+                (after an update that changed its layout, or when its file is missing or
+                damaged: minutes for a big library); called from this thread.
 
         Raises:
             CatalogCorrupt: the catalog cannot be used.
@@ -107,7 +112,7 @@ class Library(SearchCalls):
         try:
             excluded = [*(Path(p).expanduser().resolve() for p in exclude), home]
             writer, query_embedder = switch.open_writer(home / INDEX_FILE, catalog, embedder,
-                                                        preset, excluded)  # fmt: skip
+                                                        preset, excluded, progress)  # fmt: skip
             updated = query_embedder is not embedder  # an app update: the old space is kept
             library = cls(home, writer, query_embedder, updated, preset, requested_preset,
                           embedder_for)  # fmt: skip

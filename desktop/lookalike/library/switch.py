@@ -38,7 +38,7 @@ from lookalike.library.results import Progress, SwitchInfo
 from lookalike.library.writer import CatalogWriter, Result
 from lookalike.store import next_space
 from lookalike.store.catalog import Catalog
-from lookalike.store.index_sync import build_from_catalog, load_or_rebuild
+from lookalike.store.index_sync import BuildProgress, build_from_catalog, load_or_rebuild
 from lookalike.store.next_space import Target
 from lookalike.types import Embedding, PhotoEmbedder, locals_to_bytes, peaks_to_bytes
 
@@ -66,13 +66,15 @@ def open_space(catalog: Catalog, embedder: PhotoEmbedder, preset: str | None
 
 
 def open_writer(index_path: Path, catalog: Catalog, embedder: PhotoEmbedder,
-                preset: str | None, excluded: list[Path]
+                preset: str | None, excluded: list[Path], progress: BuildProgress | None = None
                 ) -> tuple[CatalogWriter, PhotoEmbedder]:  # fmt: skip
-    """The writer a library opens with (its index loaded, or rebuilt from the catalog) and
-    its query embedder (see :func:`open_space`; not ``embedder`` after an app update)."""
+    """The writer a library opens with (its index loaded, or rebuilt from the catalog, which
+    ``progress`` hears of) and its query embedder (see :func:`open_space`; not ``embedder``
+    after an app update)."""
     space, dim, query_embedder = open_space(catalog, embedder, preset)
     white = learning.stored_whitening(catalog, space)
-    index, reason = load_or_rebuild(index_path, catalog, space, dim, whitening=white)
+    index, reason = load_or_rebuild(index_path, catalog, space, dim, whitening=white,
+                                    progress=progress)  # fmt: skip
     log.debug("index %s loaded (%s)", index_path, reason or "as saved")
     return CatalogWriter(catalog, index, space, IMAGE_SUFFIXES, excluded), query_embedder
 

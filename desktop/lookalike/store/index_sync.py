@@ -26,6 +26,11 @@ from lookalike.store.whitening import Whitening
 
 log = logging.getLogger(__name__)
 
+BuildProgress = Callable[[int, int], None]
+"""``progress(done, total)``: vectors added so far to an index being rebuilt from the catalog,
+of how many; called from the thread that opens the library (the window shows it while a big
+library's index is rebuilt, which takes minutes at 100k photos)."""
+
 PATCH_LIMIT_FRACTION = 0.5
 PATCH_LIMIT_MIN = 1000
 """Above both this share of the live count and this many differing ids, a full rebuild (a
@@ -77,9 +82,10 @@ def build_from_catalog(
     dim: int,
     params: IndexParams | None = None,
     whitening: Whitening | None = None,
+    progress: BuildProgress | None = None,
 ) -> VectorIndex:
     """A new index holding every searchable vector of ``model_id`` (whitened with
-    ``whitening`` if given); adds use all CPU cores."""
+    ``whitening`` if given); adds use all CPU cores. ``progress`` hears of each block added."""
     params = params or IndexParams()
     params = replace(params, num_threads=max(params.num_threads, os.cpu_count() or 1))
     count = catalog.count_indexed(model_id)
@@ -87,8 +93,12 @@ def build_from_catalog(
         dim, model_id, params, capacity=max(1024, count + count // 8), whitening=whitening
     )
     started = time.perf_counter()
+    if progress is not None and count:  # a new, empty library is no rebuild
+        progress(0, count)
     for ids, vectors in catalog.iter_vectors(model_id):
         index.add(ids, vectors)
+        if progress is not None:
+            progress(index.live_count, max(count, index.live_count))
     log.info("index built: %d vectors in %.1f s", index.live_count, time.perf_counter() - started)
     return index
 
@@ -108,6 +118,7 @@ def load_or_rebuild(
     dim: int,
     params: IndexParams | None = None,
     whitening: Whitening | None = None,
+    progress: BuildProgress | None = None,
 ) -> tuple[VectorIndex, str | None]:
     """Load the index at ``path`` and make it match the catalog, rebuilding when needed.
 
@@ -122,6 +133,7 @@ def load_or_rebuild(
         params: HNSW settings for a new index and for searching.
         whitening: the library's learned whitening (None: none); an index built with another
             one is rebuilt.
+        progress: hears how far a rebuild is (not called when the index is used or patched).
 
     Returns:
         The index, and None if it was used as saved, else why it was rebuilt or patched.
@@ -131,7 +143,8 @@ def load_or_rebuild(
         index = VectorIndex.load(path, model_id, dim, params, whitening)
     except IndexUnusable as e:
         checksum()  # the catalog is read again below: let the thread finish first
-        index, reason = build_from_catalog(catalog, model_id, dim, params, whitening), e.reason
+        index = build_from_catalog(catalog, model_id, dim, params, whitening, progress)
+        reason = e.reason
         if reason == "missing" and not index.live_count:
             log.info("index %s created (empty catalog)", path)
         else:
@@ -144,7 +157,7 @@ def load_or_rebuild(
             return index, None
         reason = f"stale ({found})"
         if found.size > max(PATCH_LIMIT_FRACTION * index.live_count, PATCH_LIMIT_MIN):
-            index = build_from_catalog(catalog, model_id, dim, params, whitening)
+            index = build_from_catalog(catalog, model_id, dim, params, whitening, progress)
             log.warning("index %s rebuilt: %s", path, reason)
         else:
             patch(index, catalog, found)

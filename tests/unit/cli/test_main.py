@@ -109,6 +109,20 @@ def test_status_json(
     assert "online" in capsys.readouterr().out
 
 
+def test_a_rebuilt_index_is_announced_on_stderr_and_json_stays_clean(
+    indexed: tuple[Path, Path, list[Path]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, _, _ = indexed
+    (home / "index.hnsw").unlink()
+    assert lookalike("--library", home, "status", "--json") == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["index_size"] == 8
+    assert "Rebuilding the search index from the catalog" in err
+    assert "index rebuilt: 8 photos" in err
+    assert lookalike("--library", home, "status", "--json") == 0  # saved: no rebuild now
+    assert "Rebuilding" not in capsys.readouterr().err
+
+
 def test_library_defaults_to_lookalike_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

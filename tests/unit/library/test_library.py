@@ -242,10 +242,24 @@ def test_missing_or_corrupt_index_is_rebuilt(
     else:
         index.with_name("index.hnsw.json").write_text("{}")
     env.embedder.reset()
-    library = env.open()
+    heard: list[tuple[int, int]] = []
+    library = env.open(progress=lambda done, total: heard.append((done, total)))
     assert library.status().index_size == 12
     assert library.search(paths[2], TOP1).matches
     assert env.embedder.calls == 0
+    assert heard[0] == (0, 12) and heard[-1] == (12, 12)  # the rebuild was reported
+    assert [d for d, _ in heard] == sorted(d for d, _ in heard)
+
+
+def test_an_index_used_as_saved_reports_no_rebuild(
+    synced: tuple[Env, Library, list[Path]]
+) -> None:
+    env, library, _ = synced
+    library.close()
+    heard: list[tuple[int, int]] = []
+    library = env.open(progress=lambda done, total: heard.append((done, total)))
+    assert library.status().index_size == 12
+    assert heard == []
 
 
 def test_index_lagging_the_catalog_is_patched(env: Env) -> None:
