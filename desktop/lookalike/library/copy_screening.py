@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from lookalike.decode.image import decode
 from lookalike.decode.thumb import THUMB_SIDE, grey_thumb
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 BACKFILL = 2000
 """Thumbnails made from files per update, for photos stored without one (a 12 MP JPEG takes
 about 60 ms to decode even at 1/8 scale: at most about two minutes of CPU per update)."""
+SAME_MAP = 0.01
+"""Largest difference of any entry (long-side units: 2.6 pixels at the pixel test's 256) between
+a map the pixel test already rejected and a pair's whole-frame map for it not to be tested
+again: the pixel test searches several pixels around the map it is given (``copy_pixels``)."""
 BACKFILL_SIDE = 4 * THUMB_SIDE
 """Long side (pixels) a file is decoded at to make its missing thumbnail."""
 
@@ -82,9 +87,17 @@ class CopyScreen:
         self._absent: set[int] = set()  # no thumbnail: unreadable, or left for later
         self._left: set[int] = set()  # left for the next update (BACKFILL reached)
 
-    def copies(self, pairs: Sequence[tuple[Pair, float]]
+    def copies(self, pairs: Sequence[tuple[Pair, float]],
+               tested: Mapping[Pair, npt.NDArray[np.float64]] | None = None
                ) -> tuple[dict[Pair, PairEvidence], set[int]]:  # fmt: skip
         """The pairs (with their global cosine) that are whole-frame copies.
+
+        Args:
+            pairs: (a, b) and their global cosine.
+            tested: the maps (3, 2) that the pixel test already rejected for some pairs (the
+                cells' fits): a pair whose whole-frame map lies within :data:`SAME_MAP` of it
+                is not tested again (a burst's second take passes the screen, and its cells'
+                fit was that map).
 
         Returns:
             Copy evidence per pair (coverage 1.0 both ways, the variant's quarter turns), and
@@ -101,11 +114,26 @@ class CopyScreen:
         a = np.fromiter((rows[k[0]] for k, _ in todo), np.intp, len(todo))
         b = np.fromiter((rows[k[1]] for k, _ in todo), np.intp, len(todo))
         score, variant = screen(self._sigs, self._sizes, a, b)
-        passed = np.flatnonzero(score >= SCREEN_NCC).tolist()
+        passed = [(todo[i][0], todo[i][1], int(variant[i]))
+                  for i in np.flatnonzero(score >= SCREEN_NCC).tolist()]  # fmt: skip
+        passed = [t for t in passed if not self._judged(t[0], t[2], tested or {})]
         self.screened += len(todo)
         self.tested += len(passed)
-        found = self._confirm([(todo[i][0], todo[i][1], int(variant[i])) for i in passed])
+        found = self._confirm(passed)
         return found, deferred
+
+    def _size(self, photo: int) -> tuple[int, int]:
+        width, height = self._sizes[self._rows[photo]].tolist()
+        return int(width), int(height)
+
+    def _judged(self, key: Pair, variant: int,
+                tested: Mapping[Pair, npt.NDArray[np.float64]]) -> bool:  # fmt: skip
+        """Whether the pixel test already judged (nearly) this whole-frame map of the pair."""
+        fit = tested.get(key)
+        if fit is None or variant != 0:
+            return False
+        frame = frame_map(0, self._size(key[0]), self._size(key[1]))
+        return bool(np.abs(np.asarray(fit, np.float64) - frame).max() <= SAME_MAP)
 
     def _load(self, ids: set[int]) -> None:
         """Read (or make) the thumbnails of the photos of ``ids`` not read yet in this update
@@ -162,13 +190,9 @@ class CopyScreen:
         paths = self._paths({p for key, _, _ in passed for p in key})
         todo = [t for t in passed if t[0][0] in paths and t[0][1] in paths]
 
-        def size(photo: int) -> tuple[int, int]:
-            width, height = self._sizes[self._rows[photo]].tolist()
-            return int(width), int(height)
-
         def test(item: tuple[Pair, float, int]) -> bool:
             (x, y), _, variant = item
-            affine = frame_map(variant, size(x), size(y))
+            affine = frame_map(variant, self._size(x), self._size(y))
             return is_pixel_copy(check_files(paths[x], paths[y], affine, variant))
 
         with ThreadPoolExecutor(max(1, min(len(todo), os.cpu_count() or 1))) as pool:

@@ -97,6 +97,7 @@ class DuplicateFinder:
         self.screen = CopyScreen(catalog, lock, self._paths) if screen else None
         self._done: dict[int, int] | None = None
         self._deferred: set[int] = set()  # photos whose pairs could not be screened yet
+        self._tested: dict[Pair, npt.NDArray[np.float64]] = {}  # maps the pixels judged
 
     def update(self, cancel: threading.Event | None = None) -> int:
         """Check the photos that are new or changed since their last check.
@@ -132,7 +133,7 @@ class DuplicateFinder:
             keys = grouping.pair_keys(a, b).tolist()
             new = np.fromiter((k not in seen for k in keys), np.bool_, len(keys))
             seen.update(keys)
-            self._deferred = set()
+            self._deferred, self._tested = set(), {}
             edges = self._verify(a[new], b[new], cos[new], near[new])
             marked = {i: todo[i] for i in chunk.tolist() if i not in self._deferred}
             self.store.add(marked, [evidence_row(k, e) for k, e in edges.items()])
@@ -267,6 +268,8 @@ class DuplicateFinder:
         if not self.pixels or not gated:
             return out
         paths = self._paths({p for i in gated for p in keys[i]})
+        for i in gated:  # the maps the pixels judge here: the screen need not try them again
+            self._tested[keys[i]] = np.asarray(found[i][1], np.float64)
 
         def confirm(i: int) -> PairEvidence:
             (e, fit), (x, y) = found[i], keys[i]
@@ -290,7 +293,7 @@ class DuplicateFinder:
         if not pairs:
             return {}
         if self.file_check is None and self.screen is not None:
-            copies, deferred = self.screen.copies(pairs)
+            copies, deferred = self.screen.copies(pairs, self._tested)
             self._deferred |= deferred
             return {key: self._hinted(key, e) for key, e in copies.items()}
         if self.file_check is None:

@@ -16,6 +16,7 @@ from tests.unit.library.test_duplicates import LocalsEmbedder, _scenes
 from lookalike.decode.thumb import grey_thumb
 from lookalike.library import Library, copy_screening
 from lookalike.search import grouping
+from lookalike.search.copy_screen import frame_map
 from lookalike.store.thumbs import thumbs_of
 from lookalike.types import Embedding
 
@@ -94,3 +95,29 @@ def test_a_library_from_before_the_thumbnails_makes_them_from_its_files(
         assert len(thumbs_of(library._catalog, ids)) == len(photos)
         assert _copies(library) == [{photos["original"], photos["small"], photos["mirror"],
                                      photos["turned"]}]  # fmt: skip
+
+
+def test_a_map_the_pixels_already_judged_is_not_tested_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _scenes(tmp_path / "photos")
+    tested: list[set[str]] = []
+    check = copy_screening.check_files
+
+    def recording(a: Path, b: Path, *args: object) -> object:
+        tested.append({a.stem, b.stem})
+        return check(a, b, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(copy_screening, "check_files", recording)
+    with Library.open(tmp_path / "home", ThumbEmbedder()) as library:  # type: ignore[arg-type]
+        library.add_root(tmp_path / "photos")
+        list(library.sync())
+        ids = {path.stem: i for i, path, _ in library.photos_under(tmp_path / "photos")}
+        screen = library.duplicates().screen
+        assert screen is not None
+        key = grouping.pair(ids["original"], ids["small"])
+        # the cells' map of a whole-frame copy (a burst's take: the same) was judged already
+        judged = {key: frame_map(0, (640, 480), (320, 240)) + 0.004}
+        assert screen.copies([(key, 0.9)], judged) == ({}, set()) and tested == []
+        found, _ = screen.copies([(key, 0.9)], {})  # not judged: tested, and a copy
+        assert tested == [{"original", "small"}] and found[key].kind == "copy"
