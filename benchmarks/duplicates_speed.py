@@ -52,10 +52,11 @@ file check's own work (kNN 91.8 s, cells 93.2 s) against the reference's 135.3 s
 931 MB: at 0.1 s per pair the file check alone would need about 7 CPU-hours.
 
 With the thumbnail screen (the default since 2026-12-02; 16 neighbours down to cosine 0.50, the
-cells on the 8 nearest; ``plant_thumbs`` above), same box, load 1.5-2: 88.6 s wall / 120 s CPU
-against the reference's 61.7 s (ratio 1.44): kNN 23.3 s, checks 63.3 s of which the screen
-13.5 s (795,396 pairs screened, the 2,000 planted copies passed); peak RSS 740 MB; one new
-photo 0.05-0.09 s. (Each measuring run adds its five "new" photos to a kept home.)
+cells on the 8 nearest; ``plant_thumbs`` above), same box, load 1.1-2: 88.6-94.2 s wall /
+120-130 s CPU against the reference's 61.7-65.4 s (ratio 1.44): kNN 23-25 s, checks 63-67 s of
+which the screen 13.5-15.1 s (795,400 pairs screened, the 2,000 planted copies passed); peak
+RSS 740-751 MB; one new photo 0.05-0.09 s. (Each measuring run adds its five "new" photos to a
+kept home.)
 """
 
 from __future__ import annotations
