@@ -50,11 +50,15 @@ def signatures(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     return np.asarray(np.where(norm > 1e-3, small / np.maximum(norm, 1e-3), 0.0), np.float32)
 
 
-def _variants(sig: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """(P, s, s) → (P, 8, s * s): the dihedral variants of ``copy_align.dihedral`` (0-3
-    quarter turns counter-clockwise, 4-7 the same of the left-right mirror)."""
+EVEN, ODD = (0, 2, 4, 6), (1, 3, 5, 7)
+"""The variants that keep a frame's aspect, and those that swap its width and height."""
+
+
+def _variants(sig: npt.NDArray[np.float32], variants: tuple[int, ...]) -> npt.NDArray[np.float32]:
+    """(P, s, s) → (P, len(variants), s * s): dihedral variants as ``copy_align.dihedral``
+    numbers them (0-3 quarter turns counter-clockwise, 4-7 the same of the left-right mirror)."""
     out = []
-    for variant in range(8):
+    for variant in variants:
         base = sig[:, :, ::-1] if variant >= 4 else sig
         out.append(np.rot90(base, variant % 4, axes=(1, 2)).reshape(len(sig), -1))
     return np.ascontiguousarray(np.stack(out, axis=1))
@@ -84,12 +88,16 @@ def screen(sigs: npt.NDArray[np.float32], sizes: Sizes, a: npt.NDArray[np.intp],
     best = np.zeros(len(a), np.int64)
     for start in range(0, len(a), PAIR_BATCH):
         ia, ib = a[start : start + PAIR_BATCH], b[start : start + PAIR_BATCH]
-        ncc = np.einsum("pvf,pf->pv", _variants(sigs[ia]), sigs[ib].reshape(len(ib), -1))
         aspect_a, aspect_b = _log_aspect(sizes[ia]), _log_aspect(sizes[ib])
-        turned = np.abs(aspect_a + aspect_b) <= ASPECT_TOLERANCE  # odd variants swap w, h
         upright = np.abs(aspect_a - aspect_b) <= ASPECT_TOLERANCE
-        fits = np.stack([upright if v % 2 == 0 else turned for v in range(8)], axis=1)
-        ncc = np.where(fits, ncc, np.float32(-1.0))
+        turned = np.abs(aspect_a + aspect_b) <= ASPECT_TOLERANCE  # odd variants swap w, h
+        ncc = np.full((len(ia), 8), -1.0, np.float32)  # only the variants the aspects allow
+        for fits, variants in ((upright, EVEN), (turned, ODD)):
+            rows = np.flatnonzero(fits)
+            if len(rows):
+                found = np.einsum("pvf,pf->pv", _variants(sigs[ia[rows]], variants),
+                                  sigs[ib[rows]].reshape(len(rows), -1))  # fmt: skip
+                ncc[np.ix_(rows, np.asarray(variants, np.intp))] = found
         best[start : start + len(ia)] = ncc.argmax(axis=1)
         score[start : start + len(ia)] = ncc.max(axis=1)
     return score, best
