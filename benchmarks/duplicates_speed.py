@@ -56,8 +56,8 @@ cells on the 8 nearest; ``plant_thumbs`` above), same box, load 1.1-2: 88.6-94.2
 120-130 s CPU against the reference's 61.7-65.4 s (ratio 1.44): kNN 23-25 s, checks 63-67 s of
 which the screen 13.5-15.1 s (795,400 pairs screened, the 2,000 planted copies passed); peak
 RSS 740-751 MB; one new photo 0.05-0.09 s. With only the variants the aspects allow: 92.4 s /
-128.7 s CPU against 71.9 s (ratio 1.28, load 1.5-1.7), the screen 10.5 s. (Each measuring run adds its five "new" photos to a
-kept home.)
+128.7 s CPU against 71.9 s (ratio 1.28, load 1.5-1.7), the screen 10.5 s. (Each measuring run
+adds its five "new" photos to a kept home.)
 """
 
 from __future__ import annotations
