@@ -14,6 +14,11 @@ duplicate finder runs as the ``duplicates`` command runs it (``update()``, then
   ``search.copy_pixels``);
 - ``cells``: the cells' copy test only (``DuplicateFinder.pixels`` off), as before.
 
+Either way the pairs the cells cannot fit go to the finder's thumbnail screen
+(``library.copy_screening``: stored thumbnails, then the pixel test of the pairs that pass;
+``--no-screen``: without it, as before it existed). A library indexed before the thumbnails
+(schema v8) gets them from the files on this first update (the backfill, in ``update_s``).
+
 Scores (ground truth: the bench's copy groups): pair precision (pairs of photos inside one
 reported copy group that are copies of each other), pair recall (copy pairs found inside one
 group), and the other shots of a scene (``scenes``) or distractors put into a copy group (the
@@ -87,7 +92,8 @@ def oracle(bench: Path, handed: list[tuple[str, str]]) -> FileCheck:
     return check
 
 
-def run(bench: Path, home: Path, check: str, file_check: str) -> dict[str, object]:
+def run(bench: Path, home: Path, check: str, file_check: str, screen: bool = True
+        ) -> dict[str, object]:  # fmt: skip
     """Copy the indexed library, run the finder with ``check`` (and the ``oracle`` file check
     if asked), score its copy groups."""
     handed: list[tuple[str, str]] = []
@@ -99,16 +105,21 @@ def run(bench: Path, home: Path, check: str, file_check: str) -> dict[str, objec
             finder.pixels = check == "pixels"
             if file_check == "oracle":
                 finder.file_check = oracle(bench, handed)
+            if not screen:
+                finder.screen = None
             started = time.perf_counter()
             finder.update()
             seconds = time.perf_counter() - started
             groups = [[p.path.resolve() for p in g.photos] for g in finder.groups("copy")]
             neighbours, floor = finder._neighbours(), finder._floor()
+            screened = (0, 0) if finder.screen is None else (finder.screen.screened,
+                                                             finder.screen.tested)
     out = score(bench, groups)
     return {"check": check, "file_check": file_check, "update_s": round(seconds, 2),
             "load": round(os.getloadavg()[0], 1), "neighbours": neighbours,
             "prefilter": grouping.PREFILTER, "floor": floor,
-            "pairs_handed_to_file_check": len(handed)} | out
+            "pairs_handed_to_file_check": len(handed), "screen": screen,
+            "pairs_screened": screened[0], "pairs_pixel_tested_after_screen": screened[1]} | out
 
 
 def main() -> int:
@@ -128,6 +139,9 @@ def main() -> int:
                         "(a ceiling, not a result)")
     parser.add_argument("--chance", type=float, default=None,
                         help="override grouping.CHANCE_COSINE (the file check's floor)")
+    parser.add_argument("--no-screen", action="store_true",
+                        help="the finder without its thumbnail screen (as before it existed: "
+                        "candidates from 8 neighbours at the prefilter)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.prefilter is not None:  # the finder reads it at each update
@@ -142,7 +156,7 @@ def main() -> int:
         home.parent.mkdir(parents=True, exist_ok=True)
         index(bench, home)
         checks = ["cells", "pixels"] if args.check == "both" else [args.check]
-        results = [run(bench, home, c, args.file_check) for c in checks]
+        results = [run(bench, home, c, args.file_check, not args.no_screen) for c in checks]
     for r in results:
         if args.json:
             print(json.dumps(r))

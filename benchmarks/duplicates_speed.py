@@ -6,6 +6,11 @@ duplicates in it: for N/50 random photos, one copy (cosine ≈ 0.97, the same lo
 with sub-cell jitter and a little code noise), written through the Catalog API; opening the
 library then adds them to the index (the repair of an index that lags the catalog).
 
+Every photo also gets a synthetic thumbnail (``plant_thumbs``: uniform noise, once per home),
+and each planted copy its original's turned by a random quarter turn or mirror: they measure
+the cost of the thumbnail screen (``library.copy_screening``; the phase ``copies``), not its
+accuracy; the planted copies pass it and reach the pixel test, which has no files to read.
+
 In a fresh process (so its peak memory is the grouping's, not the build's) it opens the library
 as the app does and measures:
 
@@ -45,6 +50,14 @@ each) is in these times. Same box, 2026-12-02, load 7-10: before the pixel defau
 264,043 candidate pairs, 264,038 of them handed to the file check, 192.3 s CPU without the
 file check's own work (kNN 91.8 s, cells 93.2 s) against the reference's 135.3 s, peak RSS
 931 MB: at 0.1 s per pair the file check alone would need about 7 CPU-hours.
+
+With the thumbnail screen (the default since 2026-12-02; 16 neighbours down to cosine 0.50, the
+cells on the 8 nearest; ``plant_thumbs`` above), same box, load 1.1-2: 88.6-94.2 s wall /
+120-130 s CPU against the reference's 61.7-65.4 s (ratio 1.44): kNN 23-25 s, checks 63-67 s of
+which the screen 13.5-15.1 s (795,400 pairs screened, the 2,000 planted copies passed); peak
+RSS 740-751 MB; one new photo 0.05-0.09 s. With only the variants the aspects allow: 92.4 s /
+128.7 s CPU against 71.9 s (ratio 1.28, load 1.5-1.7), the screen 10.5 s. (Each measuring run
+adds its five "new" photos to a kept home.)
 """
 
 from __future__ import annotations
@@ -68,16 +81,46 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import query_speed as qs
 from lookalike.library.facade import CATALOG_FILE, Library
 from lookalike.search import grouping
+from lookalike.search.copy_align import dihedral
 from lookalike.search.pair_check import PairEvidence
 from lookalike.store.catalog import Catalog
+from lookalike.store.thumbs import put_thumbs
 from lookalike.types import (
     Embedding,
+    Thumb,
     locals_from_bytes,
     locals_to_bytes,
     peaks_from_bytes,
 )
 
 PLANTED = "duplicates.json"
+THUMB_SIDE = 32
+"""Side of the synthetic thumbnails (``decode.thumb.THUMB_SIDE``)."""
+
+
+def random_thumb(rng: np.random.Generator) -> Thumb:
+    """A synthetic thumbnail: uniform noise (unrelated to every other: it measures the cost of
+    the screen, not its accuracy)."""
+    return Thumb(rng.integers(0, 256, (THUMB_SIDE, THUMB_SIDE), np.uint8), 1024, 768)
+
+
+def plant_thumbs(home: Path, seed: int, planted: dict[str, Any]) -> int:
+    """Give every photo of the home a random thumbnail (once per home), and each planted copy
+    its original's, turned by a random quarter turn or mirror: the copies pass the screen and
+    reach the pixel test, whose files do not exist (so its cost is not measured). Returns the
+    thumbnails written."""
+    rng = np.random.default_rng(seed + 2)
+    with Catalog.open(home / CATALOG_FILE) as catalog:
+        if catalog._one("SELECT count(*) FROM thumbs"):
+            return 0
+        ids, _ = catalog.vector_digests(qs.MODEL)
+        thumbs = {int(i): random_thumb(rng) for i in ids.tolist()}
+        for original, copy in planted["pairs"]:
+            variant, base = int(rng.integers(8)), thumbs[original]
+            size = (768, 1024) if variant % 2 else (1024, 768)
+            thumbs[copy] = Thumb(np.ascontiguousarray(dihedral(base.pixels, variant)), *size)
+        put_thumbs(catalog, thumbs)
+    return len(thumbs)
 
 
 def copy_of(rng: np.random.Generator, vector: Any, locals_: Any) -> tuple[Any, Any]:
@@ -160,7 +203,8 @@ def one_new_photo(library: Library, rng: np.random.Generator) -> float:
     path = library.home / "photos" / f"new_{time.time_ns()}.jpg"
     with library._writer.write():
         row = catalog.photo_by_id(catalog.upsert_pending(root, path, 1, 1, None))
-    library._writer.commit([(row, Embedding(vec, peaks_from_bytes(peaks), loc))])  # type: ignore[list-item]
+    found = Embedding(vec, peaks_from_bytes(peaks), loc, random_thumb(rng))
+    library._writer.commit([(row, found)])  # type: ignore[list-item]
     started = time.perf_counter()
     checked = finder.update()
     groups = grouping.groups_touching(finder.edges(), [row.id])  # type: ignore[union-attr]
@@ -192,6 +236,7 @@ def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False)
     finder = library.duplicates()
     handed = count_handoff(finder) if handoff else [None]
     phases = timed(finder, ("_candidates", "_verify"))
+    screen = {} if finder.screen is None else timed(finder.screen, ("copies",))  # thumbnails
     verify = finder._verify
     pairs = [0]
 
@@ -222,9 +267,13 @@ def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False)
         "load_after_full": round(load_full, 2), "load_after_knn_pass": round(load_knn, 2),
         "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
         "one_photo_s": [round(t, 3) for t in one],
-        "phases_s": {k: round(v, 2) for k, v in phases.items()}, "pairs_checked": pairs[0],
+        "phases_s": {k: round(v, 2) for k, v in (phases | screen).items()},
+        "pairs_checked": pairs[0],
         "edges_by_kind": {k: sum(e.kind == k for e in edges.values()) for k in ("copy", "burst")},
-        "file_check_pairs": handed[0], "neighbours": grouping.NEIGHBOURS,
+        "file_check_pairs": handed[0], "neighbours": finder._neighbours(),
+        "floor": finder._floor(),
+        "screened_pairs": None if finder.screen is None else finder.screen.screened,
+        "screen_passed_pairs": None if finder.screen is None else finder.screen.tested,
         "prefilter": grouping.PREFILTER, "chance_cosine": grouping.CHANCE_COSINE,
     })
 
@@ -243,6 +292,7 @@ def main() -> None:
         home = args.keep or Path(tmp)
         build = qs.prepare_home(home, args.n, args.seed)
         planted = plant(home, args.seed)
+        thumbs = plant_thumbs(home, args.seed, planted)
         load_before = os.getloadavg()
         # the measuring process runs NumPy's BLAS on one thread per caller, as the app does
         # (lookalike.app sets these before NumPy is imported)
@@ -254,7 +304,8 @@ def main() -> None:
         child.start()
         result = out.get()
         child.join()
-    result.update(build=build, load_before=[round(x, 2) for x in load_before],
+    result.update(build=build, thumbs_written=thumbs,
+                  load_before=[round(x, 2) for x in load_before],
                   load_after=[round(x, 2) for x in os.getloadavg()], cores=os.cpu_count())
     print(json.dumps(result, indent=1))
 

@@ -60,6 +60,23 @@ feature-map cell centre in units of the image's long side, then its unit-norm d-
 
 
 @dataclass(frozen=True)
+class Thumb:
+    """A photo's grey thumbnail for the copy screen of duplicate grouping
+    (``lookalike.search.copy_screen``).
+
+    Attributes:
+        pixels: (S, S) uint8 grey levels of the whole upright frame squeezed to a square
+            (``lookalike.decode.thumb.THUMB_SIDE``; a quarter turn or mirror of the photo is the
+            same turn or mirror of these pixels).
+        width, height: size in pixels of the upright image it was made from (its aspect).
+    """
+
+    pixels: npt.NDArray[np.uint8]
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class Embedding:
     """What the model says about one photo.
 
@@ -69,11 +86,13 @@ class Embedding:
             highlight the regions that drive a match.
         locals: local features for spatial re-ranking, or None when the embedder makes none
             (or the photo was stored before they existed).
+        thumb: the grey thumbnail of the pixels embedded (None: the embedder makes none).
     """
 
     vector: npt.NDArray[np.float32]
     peaks: Peaks
     locals: Locals | None = None
+    thumb: Thumb | None = None
 
 
 def peaks_to_bytes(peaks: Peaks) -> bytes:

@@ -1,4 +1,5 @@
-"""``lookalike duplicates --json`` with the real default model on generated copies and a burst."""
+"""``lookalike duplicates --json`` with the real default model on generated copies (resized,
+cropped, turned a quarter, mirrored) and a burst."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from tests.duplicate_photos import make_library
 
 from lookalike import app
 from lookalike.embed.model import Embedder
 from lookalike.library import Library
+from lookalike.store.thumbs import thumbs_of
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +28,16 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
             ) -> tuple[Path, dict[str, Path]]:  # fmt: skip
     base = tmp_path_factory.mktemp("dups")
     photos = make_library(base / "photos")
+    original = Image.open(photos["original"])
+    for role, turn in (("turned", Image.Transpose.ROTATE_270),
+                       ("mirror", Image.Transpose.FLIP_LEFT_RIGHT)):  # fmt: skip
+        photos[role] = base / "photos" / "copies" / f"original_{role}.jpg"
+        original.transpose(turn).save(photos[role], quality=85)
     with Library.open(base / "home", embedder) as library:
         library.add_root(base / "photos")
         assert list(library.sync())[-1].phase == "done"
+        ids = [i for i, _, _ in library.photos_under(base / "photos")]
+        assert len(thumbs_of(library._catalog, ids)) == len(photos)  # stored when embedded
     return base / "home", photos
 
 
@@ -49,8 +59,10 @@ def test_json_lists_the_copy_group_and_the_burst(
     assert set(by_kind) == {"copy", "burst"}
     copy = by_kind["copy"]
     assert copy["keep"] == str(photos["original"])
-    assert {p["path"] for p in copy["photos"]} == {
-        str(photos["original"]), str(photos["small"]), str(photos["crop"])}
+    assert {p["path"] for p in copy["photos"]} == {str(photos[r]) for r in (
+        "original", "small", "crop", "turned", "mirror")}  # fmt: skip
+    turned = next(p for p in copy["photos"] if p["path"] == str(photos["turned"]))
+    assert "rotated" in turned["reason"]
     small = next(p for p in copy["photos"] if p["path"] == str(photos["small"]))
     assert (small["width"], small["height"]) == (512, 384)
     assert small["bytes"] == photos["small"].stat().st_size

@@ -11,6 +11,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ import numpy.typing as npt
 
 from lookalike import paths
 from lookalike.decode.image import decode
+from lookalike.decode.thumb import grey_thumb
 from lookalike.embed.local import LOCAL_DIM, MAX_LOCALS
 from lookalike.embed.local import extract as extract_locals
 from lookalike.embed.presets import PRESETS, Preset
@@ -309,7 +311,8 @@ class Embedder:
         def work(path: Path) -> Embedding:
             rgb = decode(path, self.max_side, exact=False).rgb
             size = (rgb.shape[1], rgb.shape[0])
-            return self.embed_tensors(self.tensors(rgb), session, image_size=size)
+            found = self.embed_tensors(self.tensors(rgb), session, image_size=size)
+            return replace(found, thumb=grey_thumb(rgb))  # for the duplicates' copy screen
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embed") as pool:
 

@@ -1,7 +1,7 @@
 """roots on disk → catalog + index kept in sync → search: the façade the CLI and the GUI use."""
 
 from lookalike.library.cleanup import DuplicateFinder, Trashed, TrashResult
-from lookalike.library.duplicates import DuplicateGroup, DuplicatePhoto
+from lookalike.library.duplicate_groups import DuplicateGroup, DuplicatePhoto
 from lookalike.library.facade import Library
 from lookalike.library.results import Progress, RootInfo, SearchResult, Status, WhiteningInfo
 from lookalike.library.searching import search_options

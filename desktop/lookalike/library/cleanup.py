@@ -21,10 +21,12 @@ __all__ = ["DuplicateFinder", "TrashResult", "Trashed", "finder", "trash", "untr
 def finder(writer: CatalogWriter, model_id: str) -> DuplicateFinder:
     """A duplicate finder over the writer's catalog and (current) index.
 
-    It has no file check (``DuplicateFinder.file_check``) yet. Measured with branch
-    ``copies``' ``copy_check.copy_by_pixels`` as one (copies bench: pair recall 0.25 -> 0.69),
-    it would be handed every candidate the cells do not call a copy: 264,038 pairs at 100k
-    photos (``benchmarks/duplicates_speed.py --handoff``) at about 0.1 s of CPU each, hours.
+    The pairs the cells cannot fit (turned, mirrored, 320-px copies) go to its thumbnail screen
+    (``DuplicateFinder.screen``, :mod:`lookalike.library.copy_screening`): the stored
+    thumbnails score them all without reading a file, and only the pairs that pass are decoded
+    for the pixel test. A file check for all of them (``copy_check.copy_by_pixels``: copies
+    bench pair recall 0.25 -> 0.69) would decode every one: hundreds of thousands of pairs at
+    100k photos at about 0.1 s of CPU each, hours.
     """
     store = DuplicatesStore.open(writer.catalog.path)
     return DuplicateFinder(writer.catalog, lambda: writer.index, writer.lock, model_id, store)

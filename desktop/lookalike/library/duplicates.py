@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +23,11 @@ import numpy.typing as npt
 
 from lookalike.decode.image import read_header
 from lookalike.errors import UnreadablePhoto
+from lookalike.library.copy_screening import CopyScreen
+from lookalike.library.duplicate_groups import DuplicateGroup, describe
 from lookalike.search import grouping
-from lookalike.search.grouping import Candidates, Edges, Pair
-from lookalike.search.keep_choice import PhotoFacts, explain_group
+from lookalike.search.grouping import Edges, Pair
+from lookalike.search.keep_choice import PhotoFacts
 from lookalike.search.pair_batch import Fitted, LocalsTable, check_batch_fits
 from lookalike.search.pair_check import (
     FileCheck,
@@ -49,51 +51,6 @@ KNN_BATCH = 1024
 PAIR_BATCH = 1024
 """Pairs whose photos' local features are read and decoded at once (at most 2,048 photos:
 about 35 MB of blobs and 135 MB decoded)."""
-
-
-@dataclass(frozen=True)
-class DuplicatePhoto:
-    """One photo of a group, as shown and printed.
-
-    Attributes:
-        path: the file.
-        size_bytes: its size.
-        width, height: upright pixels.
-        format: "JPEG", "PNG", ...
-        taken: the EXIF original date ("2024:04:01 10:00:00") or None.
-        mtime_ns: the file's modification time, ns since the epoch.
-        keep: True for the photo suggested to keep.
-        reason: for the kept photo, why; for the others, how they differ ("smaller, cropped").
-        reference: in a reference folder: never offered for removal.
-    """
-
-    path: Path
-    size_bytes: int
-    width: int
-    height: int
-    format: str
-    taken: str | None
-    mtime_ns: int
-    keep: bool
-    reason: str
-    reference: bool
-
-
-@dataclass(frozen=True)
-class DuplicateGroup:
-    """A group of copies or burst takes; ``photos`` has the one to keep first."""
-
-    kind: Kind
-    photos: tuple[DuplicatePhoto, ...]
-
-    @property
-    def keep(self) -> DuplicatePhoto:
-        return self.photos[0]
-
-    @property
-    def freeable_bytes(self) -> int:
-        """Bytes freed by removing every photo but the one kept (reference photos stay)."""
-        return sum(p.size_bytes for p in self.photos[1:] if not p.reference)
 
 
 def evidence_row(key: Pair, e: PairEvidence) -> EdgeRow:
@@ -122,16 +79,25 @@ class DuplicateFinder:
             (:func:`lookalike.search.pair_check.pixel_confirmed`: the same copy test as a
             search's same-photo verdict); False: the cells' copy test only (measuring).
         file_check: the copy test of the pairs the cells cannot fit, from their files
-            (:data:`lookalike.search.pair_check.FileCheck`); None: such pairs make no edge.
+            (:data:`lookalike.search.pair_check.FileCheck`, e.g. a measurement's); it replaces
+            the screen.
+        screen: the pairs the cells cannot fit are screened on the stored thumbnails and the
+            survivors pixel-tested as whole-frame copies (turned, mirrored, 320 px:
+            :class:`lookalike.library.copy_screening.CopyScreen`); False: such pairs make no
+            edge (without a ``file_check``).
     """
 
     def __init__(self, catalog: Catalog, index: Callable[[], VectorIndex], lock: threading.RLock,
                  model_id: str, store: DuplicatesStore, pair_check: PairCheck | None = None,
-                 *, pixels: bool = True, file_check: FileCheck | None = None) -> None:  # fmt: skip
+                 *, pixels: bool = True, file_check: FileCheck | None = None,
+                 screen: bool = True) -> None:  # fmt: skip
         self._catalog, self._index, self._lock = catalog, index, lock
         self._model_id, self.store, self.pair_check = model_id, store, pair_check
         self.pixels, self.file_check = pixels, file_check
+        self.screen = CopyScreen(catalog, lock, self._paths) if screen else None
         self._done: dict[int, int] | None = None
+        self._deferred: set[int] = set()  # photos whose pairs could not be screened yet
+        self._tested: dict[Pair, npt.NDArray[np.float64]] = {}  # maps the pixels judged
 
     def update(self, cancel: threading.Event | None = None) -> int:
         """Check the photos that are new or changed since their last check.
@@ -140,7 +106,8 @@ class DuplicateFinder:
         neighbours give the candidate pairs, each unordered pair is checked once (a pair both
         of whose photos are new is not checked again from the second one), and the edges are
         stored with the photos marked as checked. A cancelled update leaves the rest unmarked:
-        the next one checks them.
+        the next one checks them; so are the photos whose thumbnail could not be made yet
+        (:data:`lookalike.library.copy_screening.BACKFILL`).
 
         Returns:
             How many photos were checked.
@@ -152,20 +119,23 @@ class DuplicateFinder:
         if not todo:
             return 0
         self.store.forget_checked(todo)
+        if self.screen is not None:
+            self.screen.reset()
         for photo_id in todo:
             done.pop(photo_id, None)
         order = np.fromiter(sorted(todo), np.int64, len(todo))
-        seen = np.zeros(0, np.int64)  # pair keys checked in this update
+        seen: set[int] = set()  # pair keys checked in this update (a set: ~1M at 100k)
         for start in range(0, len(order), CHUNK):
             if cancel is not None and cancel.is_set():
                 return start
             chunk = order[start : start + CHUNK]
-            a, b, cos = self._candidates(chunk)
-            keys = grouping.pair_keys(a, b)
-            new = ~np.isin(keys, seen)
-            seen = np.union1d(seen, keys[new])
-            edges = self._verify(a[new], b[new], cos[new])
-            marked = {i: todo[i] for i in chunk.tolist()}
+            a, b, cos, near = self._candidates(chunk)
+            keys = grouping.pair_keys(a, b).tolist()
+            new = np.fromiter((k not in seen for k in keys), np.bool_, len(keys))
+            seen.update(keys)
+            self._deferred, self._tested = set(), {}
+            edges = self._verify(a[new], b[new], cos[new], near[new])
+            marked = {i: todo[i] for i in chunk.tolist() if i not in self._deferred}
             self.store.add(marked, [evidence_row(k, e) for k, e in edges.items()])
             done.update(marked)
         log.info("duplicates: checked %d photos", len(todo))
@@ -179,10 +149,14 @@ class DuplicateFinder:
             self._done = self.store.checked()
         return self._done
 
-    def _candidates(self, chunk: npt.NDArray[np.int64]) -> Candidates:
+    def _candidates(self, chunk: npt.NDArray[np.int64]) -> tuple[
+            npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32],
+            npt.NDArray[np.bool_]]:  # fmt: skip
         """The candidate pairs (a < b, cosine) of ``chunk``'s photos that are in the index,
-        from their nearest neighbours (all cores; the lock is released between batches)."""
-        parts = []
+        from their nearest neighbours (all cores; the lock is released between batches), and
+        whether each is among the :data:`grouping.NEIGHBOURS` nearest of either photo (the
+        pairs the cells check; the further ones only go to :meth:`_unfitted`)."""
+        parts, near = [], []
         for start in range(0, len(chunk), KNN_BATCH):
             with self._lock:
                 index = self._index()
@@ -194,26 +168,33 @@ class DuplicateFinder:
                 neighbours, cosines = self._knn(index, live, self._neighbours())
             floor = self._floor() - grouping.PROJECTED_MARGIN  # the index's scores are estimates
             parts.append(grouping.candidate_arrays(live, neighbours, cosines, floor))
+            k = grouping.NEIGHBOURS + 1
+            closest = grouping.candidate_arrays(live, neighbours[:, :k], cosines[:, :k], floor)
+            near.append(grouping.pair_keys(closest[0], closest[1]))
         if not parts:
             none = np.zeros(0, np.int64)
-            return none, none, np.zeros(0, np.float32)
+            return none, none, np.zeros(0, np.float32), np.zeros(0, np.bool_)
         a, b, cos = (np.concatenate(x) for x in zip(*parts, strict=True))
         keys = grouping.pair_keys(a, b)
         _, first = np.unique(keys, return_index=True)  # a pair found from both sides: once
-        return a[first], b[first], cos[first]
+        return a[first], b[first], cos[first], np.isin(keys[first], np.concatenate(near))
+
+    def _widened(self) -> bool:
+        """Whether the pairs the cells cannot fit are decided (a file check or the screen)."""
+        return self.pair_check is None and (self.file_check is not None or self.screen is not None)
 
     def _floor(self) -> float:
         """The lowest cosine of a candidate pair: :data:`grouping.PREFILTER` (where the cells
-        can fit a copy), down to :data:`grouping.CHANCE_COSINE` when a file check can decide
-        the pairs the cells cannot fit."""
-        if self.file_check is not None and self.pair_check is None:
+        can fit a copy), down to :data:`grouping.CHANCE_COSINE` when the pairs the cells
+        cannot fit are decided (:meth:`_unfitted`)."""
+        if self._widened():
             return min(grouping.CHANCE_COSINE, grouping.PREFILTER)
         return grouping.PREFILTER
 
     def _neighbours(self) -> int:
-        """Neighbours asked per photo (:data:`grouping.FILE_CHECK_NEIGHBOURS` with a file
-        check, else :data:`grouping.NEIGHBOURS`)."""
-        if self.file_check is not None and self.pair_check is None:
+        """Neighbours asked per photo (:data:`grouping.FILE_CHECK_NEIGHBOURS` when the pairs
+        the cells cannot fit are decided, else :data:`grouping.NEIGHBOURS`)."""
+        if self._widened():
             return max(grouping.FILE_CHECK_NEIGHBOURS, grouping.NEIGHBOURS)
         return grouping.NEIGHBOURS
 
@@ -236,19 +217,27 @@ class DuplicateFinder:
         return neighbours, cosines
 
     def _verify(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64],
-                cosine: npt.NDArray[np.float32]) -> Edges:  # fmt: skip
+                cosine: npt.NDArray[np.float32], near: npt.NDArray[np.bool_] | None = None
+                ) -> Edges:  # fmt: skip
         """The edges among the pairs (``a[i]``, ``b[i]``): ``pair_check`` if one is set, else
         the default check in batches (:func:`lookalike.search.pair_batch.check_batch`) from
-        the stored local features, read :data:`PAIR_BATCH` pairs at a time."""
+        the stored local features, read :data:`PAIR_BATCH` pairs at a time, of the ``near``
+        pairs (None: all) at or above :data:`grouping.PREFILTER`; the rest go to
+        :meth:`_unfitted`."""
         if self.pair_check is not None:
             check = self.pair_check
             pairs = zip(a.tolist(), b.tolist(), strict=True)
             return {p: self._hinted(p, e) for p in pairs if (e := check(*p)).kind is not None}
+        closest = np.ones(len(a), np.bool_) if near is None else np.asarray(near, np.bool_)
+        cosine = np.asarray(cosine, np.float32).copy()
         with self._lock:  # the exact cosines, from the catalog (the index's are estimates)
-            cosine = pair_cosines(self._catalog, self._index(), a, b)
-        near = cosine >= self._floor()  # NaN (a photo gone meanwhile) is never near
-        a, b, cosine = a[near], b[near], cosine[near]
-        cells = cosine >= grouping.PREFILTER
+            cosine[closest] = pair_cosines(self._catalog, self._index(), a[closest], b[closest])
+        # the further pairs keep the index's estimate: only the screen sees them, and their
+        # kNN floor already lies PROJECTED_MARGIN below the floor
+        floor = np.where(closest, self._floor(), self._floor() - grouping.PROJECTED_MARGIN)
+        above = cosine >= floor  # NaN (a photo gone meanwhile) is never above
+        a, b, cosine, closest = a[above], b[above], cosine[above], closest[above]
+        cells = (cosine >= grouping.PREFILTER) & closest
         edges: Edges = {}
         unfitted: list[tuple[Pair, float]] = [
             ((x, y), c) for x, y, c in zip(a[~cells].tolist(), b[~cells].tolist(),
@@ -279,6 +268,8 @@ class DuplicateFinder:
         if not self.pixels or not gated:
             return out
         paths = self._paths({p for i in gated for p in keys[i]})
+        for i in gated:  # the maps the pixels judge here: the screen need not try them again
+            self._tested[keys[i]] = np.asarray(found[i][1], np.float64)
 
         def confirm(i: int) -> PairEvidence:
             (e, fit), (x, y) = found[i], keys[i]
@@ -295,11 +286,16 @@ class DuplicateFinder:
         """The one place the pairs the cells cannot fit as a copy are decided: candidates that
         the cells' fit and its pixel test do not call a copy, and those below
         :data:`grouping.PREFILTER` (mirrored, turned and 320-px copies). :attr:`file_check`
-        decides them from their files; its copies are returned (they replace a burst edge:
-        a mirrored copy's cells can pass the burst test, a second take never passes the
-        file check's pixel alignment); without one, nothing."""
+        decides them from their files, else :attr:`screen` (thumbnails, then the pixels of
+        the pairs that pass); their copies are returned (they replace a burst edge: a
+        mirrored copy's cells can pass the burst test, a second take never passes a pixel
+        alignment); with neither, nothing."""
         if not pairs:
             return {}
+        if self.file_check is None and self.screen is not None:
+            copies, deferred = self.screen.copies(pairs, self._tested)
+            self._deferred |= deferred
+            return {key: self._hinted(key, e) for key, e in copies.items()}
         if self.file_check is None:
             log.debug("duplicates: %d pairs without a cell fit left unchecked", len(pairs))
             return {}
@@ -346,7 +342,7 @@ class DuplicateFinder:
         for group in grouping.build_groups(edges, kinds):
             facts = [f for f in map(self._facts, group.members) if f is not None]
             if len(facts) > 1:
-                out.append(_describe(group.kind, facts, edges, refs))
+                out.append(describe(group.kind, facts, edges, refs))
         return sorted(out, key=lambda g: (-g.freeable_bytes, str(g.keep.path)))
 
     def _facts(self, photo_id: int) -> PhotoFacts | None:
@@ -360,27 +356,3 @@ class DuplicateFinder:
             return None
         return PhotoFacts(row.id, row.path, row.size_bytes, width, height, fmt, camera,
                           row.mtime_ns, taken)  # fmt: skip
-
-
-def _in(path: Path, folders: Sequence[Path]) -> bool:
-    return any(path.is_relative_to(f) for f in folders)
-
-
-def _describe(kind: Kind, facts: list[PhotoFacts], edges: Edges, refs: Sequence[Path]
-              ) -> DuplicateGroup:  # fmt: skip
-    """A group as shown: the photo to keep first (a reference photo if there is one)."""
-    in_ref = [f for f in facts if _in(f.path, refs)]
-    keep, reason, diffs = explain_group(facts, edges, in_ref)
-    if in_ref:
-        reason = f"in a reference folder; {reason}"
-        for f in in_ref:
-            diffs.setdefault(f.id, []).insert(0, "in a reference folder")
-    photos = [_photo(keep, True, reason, refs)]
-    photos += [_photo(f, False, ", ".join(diffs[f.id]), refs)
-               for f in sorted(facts, key=lambda f: str(f.path)) if f is not keep]  # fmt: skip
-    return DuplicateGroup(kind, tuple(photos))
-
-
-def _photo(f: PhotoFacts, keep: bool, reason: str, refs: Sequence[Path]) -> DuplicatePhoto:
-    return DuplicatePhoto(f.path, f.size_bytes, f.width, f.height, f.format, f.taken,
-                          f.mtime_ns, keep, reason, _in(f.path, refs))  # fmt: skip

@@ -27,6 +27,7 @@ from lookalike.scan.walker import FileStat, Skipped, is_excluded, walk
 from lookalike.store.catalog import Catalog, PhotoRow
 from lookalike.store.hnsw import VectorIndex
 from lookalike.store.index_sync import diff, patch
+from lookalike.store.thumbs import put_thumbs
 from lookalike.types import Embedding, locals_to_bytes, peaks_to_bytes
 
 log = logging.getLogger(__name__)
@@ -312,6 +313,7 @@ class CatalogWriter:
                     local_blob = None if result.locals is None else locals_to_bytes(result.locals)
                     self.catalog.set_indexed(row.id, self.model_id, result.vector,
                                              peaks_to_bytes(result.peaks), local_blob)
+                    put_thumbs(self.catalog, {row.id: result.thumb})  # None: drop a stale one
                     ids.append(row.id)
                     vectors.append(result.vector)
                 elif not row.path.exists():

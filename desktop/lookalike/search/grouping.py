@@ -6,7 +6,7 @@ and the catalog and stores the edges.
 1. :func:`candidate_pairs`: each photo's nearest neighbours (global cosine, from the index)
    give the pairs worth checking; only pairs at or above a cosine prefilter are kept (copies and
    bursts are near the top of the cosine scale, see :data:`PREFILTER`; down to
-   :data:`CHANCE_COSINE` for a file check of mirrored and turned copies).
+   :data:`CHANCE_COSINE` for the thumbnail screen of mirrored and turned copies).
 2. :func:`check_pairs`: the pair check (:data:`lookalike.search.pair_check.PairCheck`) keeps
    the pairs it calls a copy or a burst: the edges. The library's default checks the stored
    local features and confirms each copy on the pixels
@@ -14,7 +14,8 @@ and the catalog and stores the edges.
    does.
 3. :func:`build_groups`: per kind, star linkage over the edges of each connected component: a
    photo joins a group only if it is linked to the group's representative or to more than half
-   of its members, so one weak link cannot chain unrelated photos together.
+   of its members, so one weak link cannot chain unrelated photos together; copy groups linked
+   through two different photos on each side are then one (:func:`merge_copy_groups`).
 4. Incremental: edges belong to pairs, so a new, changed or removed photo only replaces its own
    edges (:func:`replace_edges`), and only the components it touches are grouped again
    (:func:`groups_touching`).
@@ -40,20 +41,23 @@ anyway (7 inliers: chance). It is also the chance level of bench/dev's 46,143 un
 at their 99th percentile (0.748, ``benchmarks/duplicates_chance.py``): in a library of 100k such
 photos about 960 others reach it by chance, so there it bounds nothing and :data:`NEIGHBOURS`
 bounds the pairs checked."""
-CHANCE_COSINE = 0.62
-"""Global cosine that unrelated photos reach by chance: the 90th percentile of the unrelated
-pairs of bench/dev with the default preset (``benchmarks/duplicates_chance.py``: 46,143 pairs,
-p90 0.616, p95 0.662, p99 0.748; :data:`PREFILTER` is at its p99). Pairs between this and
-:data:`PREFILTER` have no cell fit worth trying (every copy the cells verify has 0.81 or more),
-but may be mirrored, turned or 320-px copies (copies bench: 27 % of copy pairs lie below 0.75,
-13 % below 0.65): they go to the finder's file check only (``DuplicateFinder.file_check``),
-and only when one is set."""
-FILE_CHECK_NEIGHBOURS = 12
-"""Nearest neighbours asked per photo when a file check is set. Copies bench (groups of nine
-copies among other shots of their scenes), with a file check that answers from the ground truth
+CHANCE_COSINE = 0.50
+"""Lowest global cosine of a candidate pair whose copy the cells cannot fit (mirrored, turned
+and 320-px copies; copies bench: 27 % of copy pairs lie below :data:`PREFILTER`, 13 % below
+0.65): such pairs go to the finder's thumbnail screen (``lookalike.library.copy_screening``)
+or its file check (``DuplicateFinder.file_check``), never to the cells (every copy the cells
+verify has 0.81 or more). Below every copy pair of the calibration copies bench (seed 1,
+``benchmarks/verdict_calibrate.py``: copies min 0.55, turned p5 0.62; unrelated p95 0.52):
+the screen costs microseconds a pair, so the floor is set by the copies, not by the cost.
+Seed-0 copies bench with a file check that answers from the ground truth
 (``benchmarks/duplicates_pairs.py --file-check oracle``): pair recall 0.856 from 12 neighbours
-down to :data:`CHANCE_COSINE` (518 pairs given for 130 photos), the same from 16, 1.0 from 16
-down to 0.50 (828 pairs); from 8 neighbours at most 0.57 (exact neighbours)."""
+down to 0.62, 1.0 from 16 down to 0.50."""
+FILE_CHECK_NEIGHBOURS = 16
+"""Nearest neighbours asked per photo when the pairs the cells cannot fit are decided (the
+screen or a file check): a copy group (the copies bench has nine copies of a photo plus three
+other shots of its scene) must reach its turned copies, which rank below closer other shots;
+12 neighbours lost 6 % of the copy pairs there (see :data:`CHANCE_COSINE`); from 8 at most
+0.57 (exact neighbours)."""
 PROJECTED_MARGIN = 0.10
 """How far below a cosine floor the index's estimated scores still make a candidate (its
 vectors are projected to fewer dimensions, ``lookalike.store.projection``: on bench/dev pairs
@@ -232,6 +236,58 @@ def star_linkage(nodes: Sequence[int], adj: Mapping[int, Mapping[int, float]]) -
     return [g for g in groups if len(g) > 1]
 
 
+def _one_photo_link(links: Sequence[Pair]) -> bool:
+    """Whether every link passes through one photo (no two links without a common photo)."""
+    return any(all(p in link for link in links) for p in links[0])
+
+
+def merge_copy_groups(groups: list[list[int]], nodes: Sequence[int],
+                      adj: Mapping[int, Mapping[int, float]]) -> list[list[int]]:  # fmt: skip
+    """Join copy groups that are linked through two different photos on each side, and give
+    the photos star linkage left alone a second chance.
+
+    Star linkage splits a copy group whose copies the pair tests can only link through the
+    source: crops (which the cells fit against the upright photo) and turned or mirrored
+    copies (which the thumbnails screen as whole frames) both link to the original and its
+    whole-frame copies, rarely to each other. Copies are one image, so two groups with two
+    links that share no photo (a matching of two) are one group; one link, or several through
+    a single photo, is the weak link star linkage is there to refuse. A photo star linkage
+    left alone (it came before the group it belongs to had grown) then joins the group it has
+    the most links to, if it links to two of its photos or to its representative.
+
+    Args:
+        groups: star linkage's groups (representative first).
+        nodes: the component's photos.
+        adj: the copy edges.
+
+    Returns:
+        The groups, joined; a joined group keeps the larger one's representative first.
+    """
+    out = [list(g) for g in groups]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                members = set(out[j])
+                links = [(a, b) for a in out[i] for b in adj[a] if b in members]
+                if len(links) >= 2 and not _one_photo_link(links):
+                    first, second = sorted((out[i], out[j]), key=len, reverse=True)
+                    out[i] = first + second
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    grouped = {p for g in out for p in g}
+    for node in sorted(set(nodes) - grouped):
+        counts = [sum(m in adj[node] for m in g) for g in out]
+        best = max(range(len(out)), key=lambda k: counts[k], default=None)
+        if best is not None and (counts[best] >= 2 or out[best][0] in adj[node]):
+            out[best].append(node)
+    return out
+
+
 def groups_touching(edges: Mapping[Pair, PairEvidence], photos: Iterable[int],
                     kinds: Sequence[Kind] = ("copy", "burst")) -> list[Group]:  # fmt: skip
     """The groups of the connected components that hold any of ``photos``.
@@ -244,7 +300,8 @@ def groups_touching(edges: Mapping[Pair, PairEvidence], photos: Iterable[int],
     for kind in kinds:
         adj = _adjacency(edges, kind)
         for comp in _components(adj, wanted):
-            for members in star_linkage(comp, adj):
+            linked = star_linkage(comp, adj)
+            for members in merge_copy_groups(linked, comp, adj) if kind == "copy" else linked:
                 rest = tuple(sorted(members[1:]))
                 out.append(Group(kind, members[0], (members[0], *rest)))
     return out

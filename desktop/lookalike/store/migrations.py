@@ -19,7 +19,7 @@ from lookalike.types import vector_from_bytes
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
@@ -98,6 +98,23 @@ def _migrate_6_to_7(conn: sqlite3.Connection) -> None:
 
 _DATE_INDEX = "CREATE INDEX photos_date ON photos(COALESCE(taken_ns, mtime_ns))"
 
+_THUMBS_TABLE = """
+CREATE TABLE thumbs (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    width    INTEGER NOT NULL,
+    height   INTEGER NOT NULL,
+    pixels   BLOB NOT NULL
+)"""
+
+
+def _migrate_7_to_8(conn: sqlite3.Connection) -> None:
+    """v7 → v8: add ``thumbs`` (each photo's grey thumbnail for the duplicates' copy screen).
+
+    Photos embedded before have none: no file is opened during the migration; the duplicate
+    finder makes the ones it needs from the files (``lookalike.library.copy_screening``).
+    """
+    conn.execute(_THUMBS_TABLE)
+
 # MIGRATIONS[v] turns schema v into v + 1; each step runs in its own transaction.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_1_to_2,
@@ -106,6 +123,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     4: _migrate_4_to_5,
     5: _migrate_5_to_6,
     6: _migrate_6_to_7,
+    7: _migrate_7_to_8,
 }
 
 

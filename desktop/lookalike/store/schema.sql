@@ -1,5 +1,5 @@
--- Lookalike catalog, schema version 7 (the latest; older files are migrated step by step in
--- migrations.py). Run once on an empty file; migrations.py then sets PRAGMA user_version = 7.
+-- Lookalike catalog, schema version 8 (the latest; older files are migrated step by step in
+-- migrations.py). Run once on an empty file; migrations.py then sets PRAGMA user_version = 8.
 -- Paths hold BLOBs of the bytes the OS gave (os.fsencode) since v5, in columns still declared
 -- TEXT (that affinity keeps BLOBs as they are): Linux file names need not be UTF-8.
 -- Units are in the column names: *_ns = nanoseconds since the Unix epoch, *_bytes = bytes.
@@ -77,4 +77,15 @@ CREATE TABLE retired_vectors (
     locals        BLOB,                          -- as vectors.locals
     retired_at_ns INTEGER NOT NULL,
     PRIMARY KEY (content_hash, size_bytes, model_id)
+);
+
+-- Each photo's grey thumbnail for the copy screen of duplicate grouping (lookalike.types.Thumb,
+-- lookalike.search.copy_screen), made from the pixels embedded. Added in v8: photos embedded
+-- before have none until the duplicate finder makes it from the file (DuplicateFinder) or the
+-- photo is embedded again.
+CREATE TABLE thumbs (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    width    INTEGER NOT NULL,                   -- upright size of the pixels it was made from
+    height   INTEGER NOT NULL,
+    pixels   BLOB NOT NULL                       -- (S, S) uint8 grey, row-major, S*S bytes
 );

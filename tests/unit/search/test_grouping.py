@@ -124,3 +124,25 @@ def test_default_check_calls_an_exact_copy_a_copy_and_unrelated_nothing() -> Non
     half[:, 1] = half[:, 1].astype(np.float32) * 2
     found = check_locals(a, half, 0.9)
     assert found.kind == "copy" and found.coverage_a < 0.6 < found.coverage_b
+
+
+def test_copies_linked_only_through_the_original_are_one_group() -> None:
+    # 1 the original, 2 its recoloured copy; 3-5 turned/mirrored copies (the screen links them
+    # to 1, 2 and each other); 6-8 crops (the cells link them to 1, 2 and each other): star
+    # linkage alone splits the two cliques, whose links go through two photos on each side
+    edges: Edges = {(1, 2): copy()}
+    for clique in ((3, 4, 5), (6, 7, 8)):
+        for i, a in enumerate(clique):
+            edges[(1, a)], edges[(2, a)] = copy(), copy()
+            edges.update({(a, b): copy() for b in clique[i + 1 :]})
+    assert [set(g.members) for g in build_groups(edges)] == [set(range(1, 9))]
+
+
+def test_a_photo_left_alone_joins_the_group_it_links_twice() -> None:
+    # 1-4 a clique; 5 links 2 and 3 (not the representative, not more than half)
+    edges: Edges = {(a, b): copy() for a in range(1, 5) for b in range(a + 1, 5)}
+    edges[(2, 5)], edges[(3, 5)] = copy(), copy()
+    assert [set(g.members) for g in build_groups(edges)] == [{1, 2, 3, 4, 5}]
+    # bursts are not joined so: a take linked to two takes of a longer burst is not pulled in
+    bursts = {k: burst() for k in edges}
+    assert all(5 not in g.members or len(g.members) <= 3 for g in build_groups(bursts))

@@ -81,7 +81,7 @@ def test_migrates_v2_catalog_adding_an_empty_locals_column(tmp_path: Path) -> No
         np.testing.assert_array_equal(locals_from_bytes(cat.locals_of([1])[1]), loc)
         assert cat.integrity_ok()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
     conn.close()
     fresh = tmp_path / "fresh.sqlite"
     Catalog.open(fresh).close()

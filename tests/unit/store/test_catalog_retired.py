@@ -69,6 +69,7 @@ def test_a_v5_catalog_gains_retired_vectors_in_v6(tmp_path: Path) -> None:
         conn.execute("DROP TABLE retired_vectors")
         conn.execute("DROP INDEX photos_date")  # and before v7
         conn.execute("ALTER TABLE photos DROP COLUMN taken_ns")
+        conn.execute("DROP TABLE thumbs")  # and before v8
         conn.execute("PRAGMA user_version = 5")
     conn.close()
     with Catalog.open(path) as catalog:
@@ -76,7 +77,7 @@ def test_a_v5_catalog_gains_retired_vectors_in_v6(tmp_path: Path) -> None:
         catalog.remove_root(tmp_path / "photos")
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
         assert conn.execute("SELECT content_hash FROM retired_vectors").fetchall() == [(HASH_A,)]
     finally:
         conn.close()

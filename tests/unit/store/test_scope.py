@@ -84,6 +84,7 @@ def test_v6_catalog_gains_dates_from_file_times(tmp_path: Path, unit_vectors: Un
         a = _photo(catalog, root, tmp_path / "a.jpg", local_day_ns(dt.date(2020, 5, 5)),
                    unit_vectors(1)[0])  # fmt: skip
     with sqlite3.connect(path) as conn:  # the file as schema v6 left it
+        conn.execute("DROP TABLE thumbs")  # (added in v8)
         conn.execute("DROP INDEX photos_date")
         conn.execute("ALTER TABLE photos DROP COLUMN taken_ns")
         conn.execute("PRAGMA user_version = 6")

@@ -1,0 +1,123 @@
+"""The duplicate finder's thumbnail screen over a real catalog and real files: turned and
+mirrored copies grouped as copies, another take of the scene never, and a library from before
+the thumbnails (schema 7) that gets them from its files, a bounded number per update."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from tests.unit.library.test_duplicates import LocalsEmbedder, _scenes
+
+from lookalike.decode.thumb import grey_thumb
+from lookalike.library import Library, copy_screening
+from lookalike.search import grouping
+from lookalike.search.copy_screen import frame_map
+from lookalike.store.thumbs import thumbs_of
+from lookalike.types import Embedding
+
+
+class ThumbEmbedder(LocalsEmbedder):
+    """The fake with local features that also makes thumbnails, as the real embedder does."""
+
+    def embed_rgb(self, rgb: np.ndarray) -> Embedding:
+        return replace(super().embed_rgb(rgb), thumb=grey_thumb(rgb))
+
+
+def _with_turned(root: Path) -> dict[str, Path]:
+    photos = _scenes(root)
+    photos["turned"] = root / "turned.jpg"
+    Image.open(photos["original"]).transpose(Image.Transpose.ROTATE_90).save(photos["turned"],
+                                                                              quality=85)
+    return photos
+
+
+def _copies(library: Library) -> list[set[Path]]:
+    return [{p.path for p in g.photos} for g in library.duplicates().groups("copy")]
+
+
+@pytest.fixture
+def widened(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the fake's descriptor is not the model's: every photo is a candidate of every other
+    monkeypatch.setattr(grouping, "CHANCE_COSINE", -1.0)
+    monkeypatch.setattr(grouping, "FILE_CHECK_NEIGHBOURS", 16)
+
+
+@pytest.mark.usefixtures("widened")
+def test_turned_and_mirrored_copies_are_copies_and_the_other_take_never(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = _with_turned(tmp_path / "photos")
+    with Library.open(tmp_path / "home", ThumbEmbedder()) as library:  # type: ignore[arg-type]
+        library.add_root(tmp_path / "photos")
+        list(library.sync())
+        stored = thumbs_of(library._catalog, [i for i, _, _ in library.photos_under(
+            tmp_path / "photos")])  # fmt: skip
+        assert len(stored) == len(photos)  # written with the vectors
+        monkeypatch.setattr(copy_screening, "_from_file", None)  # never needed: would raise
+        finder = library.duplicates()
+        finder.update()
+        assert finder.screen is not None and finder.screen.tested >= 3
+        assert _copies(library) == [{photos["original"], photos["small"], photos["mirror"],
+                                     photos["turned"]}]  # fmt: skip
+        turned = next(g for g in library.duplicates().groups("copy"))
+        words = next(p.reason for p in turned.photos if p.path == photos["turned"])
+        assert "rotated" in words
+
+
+@pytest.mark.usefixtures("widened")
+def test_a_library_from_before_the_thumbnails_makes_them_from_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = _with_turned(tmp_path / "photos")
+    home = tmp_path / "home"
+    with Library.open(home, ThumbEmbedder()) as library:  # type: ignore[arg-type]
+        library.add_root(tmp_path / "photos")
+        list(library.sync())
+    with sqlite3.connect(home / "catalog.sqlite") as conn:  # as the previous version left it
+        conn.execute("DROP TABLE thumbs")
+        conn.execute("PRAGMA user_version = 7")
+    monkeypatch.setattr(copy_screening, "BACKFILL", 3)
+    with Library.open(home, ThumbEmbedder()) as library:  # type: ignore[arg-type]
+        ids = [i for i, _, _ in library.photos_under(tmp_path / "photos")]
+        assert thumbs_of(library._catalog, ids) == {}
+        finder = library.duplicates()
+        rounds = [finder.update()]
+        assert len(thumbs_of(library._catalog, ids)) == 3  # at most BACKFILL per update
+        assert len(finder.store.checked()) < len(photos)  # the others: checked next time
+        while rounds[-1] and len(rounds) < 6:
+            rounds.append(finder.update())
+        assert rounds[0] == len(photos) and rounds[-1] == 0 and len(rounds) >= 3
+        assert len(thumbs_of(library._catalog, ids)) == len(photos)
+        assert _copies(library) == [{photos["original"], photos["small"], photos["mirror"],
+                                     photos["turned"]}]  # fmt: skip
+
+
+def test_a_map_the_pixels_already_judged_is_not_tested_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _scenes(tmp_path / "photos")
+    tested: list[set[str]] = []
+    check = copy_screening.check_files
+
+    def recording(a: Path, b: Path, *args: object) -> object:
+        tested.append({a.stem, b.stem})
+        return check(a, b, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(copy_screening, "check_files", recording)
+    with Library.open(tmp_path / "home", ThumbEmbedder()) as library:  # type: ignore[arg-type]
+        library.add_root(tmp_path / "photos")
+        list(library.sync())
+        ids = {path.stem: i for i, path, _ in library.photos_under(tmp_path / "photos")}
+        screen = library.duplicates().screen
+        assert screen is not None
+        key = grouping.pair(ids["original"], ids["small"])
+        # the cells' map of a whole-frame copy (a burst's take: the same) was judged already
+        judged = {key: frame_map(0, (640, 480), (320, 240)) + 0.004}
+        assert screen.copies([(key, 0.9)], judged) == ({}, set()) and tested == []
+        found, _ = screen.copies([(key, 0.9)], {})  # not judged: tested, and a copy
+        assert tested == [{"original", "small"}] and found[key].kind == "copy"
