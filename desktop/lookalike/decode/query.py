@@ -3,6 +3,7 @@ RGB arrays a search embeds."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,18 @@ from lookalike.decode.image import decode
 from lookalike.errors import KnownError
 
 Rgb = npt.NDArray[np.uint8]
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+QUERY_BANDS = min(8, _cores())
+"""Threads a query's JPEG is decoded on (``decode(..., bands=)``): a search waits for its
+query's pixels with nothing else to do, so every core decodes a band of it."""
 Crop = tuple[float, float, float, float]
 """``(x0, y0, x1, y1)`` fractions (0..1) of the upright image."""
 
@@ -86,7 +99,7 @@ def query_pixels(
     """
     if isinstance(image, Path | bytes):
         side = max_side if crop is None else None
-        rgb = decode(image, side, exact=side is None).rgb
+        rgb = decode(image, side, exact=side is None, bands=QUERY_BANDS).rgb
     elif isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 \
             and image.shape[2] == 3:
         rgb = image

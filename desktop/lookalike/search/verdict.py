@@ -34,7 +34,14 @@ import numpy as np
 
 from lookalike.search.copy_check import MAX_ALIGNED, SUSPECT_COSINE, CopyPixels
 from lookalike.search.pair_check import COPY_RESIDUAL, PairEvidence, copy_gate, judge_fit
-from lookalike.search.rerank import DEFAULT_PARAMS, Fit, RerankParams, rerank_fits
+from lookalike.search.rerank import (
+    DEFAULT_PARAMS,
+    Fit,
+    Floats,
+    RerankParams,
+    boost,
+    rerank_fits,
+)
 from lookalike.search.similar import Match, Verdict
 from lookalike.types import Locals
 
@@ -88,6 +95,29 @@ def evidence_of(query: Locals, candidate: Locals, fit: Fit | None, cosine: float
     return judge_fit(q_xy, c_xy, fit.query_xy, fit.candidate_xy, fit.affine, fit.mask, cosine)
 
 
+def fits_by_id(
+    query: Locals, ids: Sequence[int], candidates: Mapping[int, Locals],
+    params: RerankParams = DEFAULT_PARAMS, threads: int = 0,
+) -> dict[int, Fit | None]:
+    """The :class:`Fit` of each of ``ids`` (None: no local features, or nothing verified),
+    the same as :func:`rerank_fits` gives it wherever the photo stands in the list: a fit
+    depends on the two photos' local features only (``threads``: as ``rerank_fits``)."""
+    _, fits = rerank_fits(np.zeros(len(ids), np.float32), query,
+                          [candidates.get(i) for i in ids], params, threads)  # fmt: skip
+    return dict(zip((int(i) for i in ids), fits, strict=True))
+
+
+def boosted(scores: Sequence[float] | Floats, fits: Sequence[Fit | None],
+            params: RerankParams = DEFAULT_PARAMS) -> Floats:  # fmt: skip
+    """(n,) float32 ``scores`` plus the boost of each one's fit: :func:`rerank_fits`'s scores
+    for fits computed beforehand."""
+    out = np.asarray(scores, np.float32).copy()
+    for i, fit in enumerate(fits):
+        if fit is not None:
+            out[i] += boost(fit.inliers, params)
+    return out
+
+
 def verified_matches(
     matches: Sequence[Match],
     query: Locals,
@@ -96,6 +126,7 @@ def verified_matches(
     top: int,
     params: RerankParams = DEFAULT_PARAMS,
     pixels: CopyPixels | None = None,
+    fits: Mapping[int, Fit | None] | None = None,
 ) -> list[Match]:
     """Re-rank the first ``params.depth`` matches by spatial verification and give each its
     verdict and inliers (the rest stay ``similar``, 0 inliers).
@@ -109,15 +140,21 @@ def verified_matches(
         params: the re-ranking knobs.
         pixels: the pixel copy test (:mod:`lookalike.search.copy_check`); None: the cells'
             copy test only (:func:`decide`).
+        fits: photo id → its fit (``rerank.fits_by_id``), computed beforehand for every one
+            of the first ``params.depth`` matches; None: computed here.
 
     Returns:
         At most ``top`` matches, re-numbered from rank 1.
     """
     head, tail = list(matches[: params.depth]), list(matches[params.depth:])
     locals_ = [candidates.get(m.photo_id) for m in head]
-    new, fits = rerank_fits([m.score for m in head], query, locals_, params)
+    if fits is not None and all(m.photo_id in fits for m in head):
+        found = [fits[m.photo_id] for m in head]
+        new = boosted([m.score for m in head], found, params)
+    else:
+        new, found = rerank_fits([m.score for m in head], query, locals_, params)
     judged, gated = [], []
-    for m, score, fit, loc in zip(head, new.tolist(), fits, locals_, strict=True):
+    for m, score, fit, loc in zip(head, new.tolist(), found, locals_, strict=True):
         cosine = cosines.get(m.photo_id, m.score)
         evidence = evidence_of(query, loc, fit, cosine) if loc is not None else None
         gated.append(evidence is not None and copy_gate(evidence))

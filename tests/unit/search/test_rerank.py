@@ -180,3 +180,14 @@ def test_ransac_triples_are_distinct_and_cover_every_index() -> None:
     counts = np.bincount(picks.ravel(), minlength=5)
     assert counts.min() > 0.9 * counts.mean()  # each index about equally often
     assert len({tuple(t) for t in picks}) == 60  # all 5·4·3 ordered triples occur
+
+
+def test_first_argmax_is_numpys_argmax_along_the_first_axis() -> None:
+    from lookalike.search.rerank import _first_argmax
+
+    rng = np.random.default_rng(5)
+    sims = [rng.standard_normal((40, 3, 17)).astype(np.float32),
+            rng.integers(-3, 4, (64, 5, 9)).astype(np.float32),  # many ties: the first wins
+            np.zeros((7, 2, 3), np.float32), rng.standard_normal((1, 4, 4)).astype(np.float32)]
+    for sim in sims:
+        assert np.array_equal(_first_argmax(sim), sim.argmax(axis=0))

@@ -16,6 +16,7 @@ from lookalike.search.verdict import (
     SAME_PLACE_INLIERS,
     at_least,
     decide,
+    fits_by_id,
     verified_matches,
 )
 
@@ -115,3 +116,24 @@ def test_a_suspect_the_cells_cannot_fit_is_aligned_on_the_pixels_and_ranks_first
     found = verified_matches(matches, query, locals_, cosines, top=3, pixels=pixels)
     assert [(m.photo_id, m.verdict) for m in found] == [
         (1, "same_photo"), (2, "similar"), (3, "similar")]  # 3: below chance, never aligned
+
+
+def test_fits_computed_ahead_give_the_same_ranking() -> None:
+    """The pipeline computes the shortlist's fits while DBA reorders it
+    (``fits_by_id``); the verdicts, inliers and scores are those of fitting in place."""
+    rng = np.random.default_rng(1)
+    query = _grid(rng)
+    near = query.copy()
+    near[:, 2:] += 0.05 * rng.standard_normal(near[:, 2:].shape).astype(np.float32)
+    shot = query.copy()
+    shot[::3, :2] = rng.random((len(shot[::3]), 2)).astype(np.float32)
+    locals_ = {1: near, 2: shot, 3: _grid(rng), 4: _grid(rng)}
+    matches = [_match(4, 0.8), _match(2, 0.7), _match(1, 0.6), _match(3, 0.5), _match(5, 0.4)]
+    cosines = {m.photo_id: m.score for m in matches}
+    ahead = fits_by_id(query, [3, 1, 5, 2, 4], locals_)  # another order: DBA reordered them
+    assert ahead[5] is None and ahead[1] is not None
+    plain = verified_matches(matches, query, locals_, cosines, top=5)
+    given = verified_matches(matches, query, locals_, cosines, top=5, fits=ahead)
+    assert given == plain
+    partial = {k: v for k, v in ahead.items() if k != 2}  # one missing: fitted in place
+    assert verified_matches(matches, query, locals_, cosines, top=5, fits=partial) == plain
