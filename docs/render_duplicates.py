@@ -2,9 +2,10 @@
 
 Makes a throwaway library (in a temporary ``$LOOKALIKE_HOME``) from two photos of a folder
 (default ../shared/bench/perf, photos in no retrieval bench): the first with a 1280 px
-recompressed copy and a crop, the second as two takes a second apart (shifted by a few pixels,
-camera EXIF with two dates). Then saves the page as found (docs/duplicates.png) and after
-"Keep suggested in all groups" (docs/duplicates_marked.png):
+recompressed copy, a crop and a copy turned a quarter (its pixels, no EXIF turn), the second
+as two takes a second apart (shifted by a few pixels, camera EXIF with two dates). Then saves
+the page as found (docs/duplicates.png) and after "Keep suggested in all groups"
+(docs/duplicates_marked.png):
 
     python docs/render_duplicates.py [PHOTOS] [--out docs] [--dark]
 """
@@ -50,6 +51,8 @@ def make_photos(sources: list[Path], folder: Path) -> None:
         w, h = im.size
         im.crop((w // 8, h // 8, w - w // 8, h - h // 8)).save(
             folder / "Edits" / "IMG_2041_crop.jpg", quality=88, exif=exif("2024:06:14 18:02:11"))
+        turned = small.transpose(Image.Transpose.ROTATE_90)  # pixels turned, no EXIF turn
+        turned.save(folder / "Edits" / "IMG_2041_turned.jpg", quality=85)
     with Image.open(sources[1]) as im:
         im = im.convert("RGB")
         w, h = im.size
