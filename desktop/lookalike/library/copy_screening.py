@@ -101,14 +101,16 @@ class CopyScreen:
 
         Returns:
             Copy evidence per pair (coverage 1.0 both ways, the variant's quarter turns), and
-            the photos of these pairs whose thumbnail could not be made in this update (their
-            pairs were not screened).
+            both photos of every pair not screened because a thumbnail could not be made in
+            this update.
         """
         ids = {p for key, _ in pairs for p in key}
         self._load(ids)
         rows = self._rows
         todo = [(k, c) for k, c in pairs if k[0] in rows and k[1] in rows]
-        deferred = ids & self._left
+        # both photos of a pair left unscreened: the one being checked is not marked done, so
+        # the pair is screened at a later update even when the other was checked long ago
+        deferred = {p for key, _ in pairs if self._left.intersection(key) for p in key}
         if not todo:
             return {}, deferred
         a = np.fromiter((rows[k[0]] for k, _ in todo), np.intp, len(todo))

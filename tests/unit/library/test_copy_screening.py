@@ -97,6 +97,36 @@ def test_a_library_from_before_the_thumbnails_makes_them_from_its_files(
                                      photos["turned"]}]  # fmt: skip
 
 
+@pytest.mark.usefixtures("widened")
+def test_a_new_photo_whose_old_neighbour_has_no_thumbnail_yet_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = _scenes(tmp_path / "photos")
+    home = tmp_path / "home"
+    with Library.open(home, ThumbEmbedder()) as library:  # type: ignore[arg-type]
+        library.add_root(tmp_path / "photos")
+        list(library.sync())
+        finder = library.duplicates()
+        finder.update()  # every photo checked
+        original = library._catalog.get_photo(photos["original"].resolve())
+        assert original is not None
+        with sqlite3.connect(home / "catalog.sqlite") as conn:  # as if stored before v8
+            conn.execute("DELETE FROM thumbs WHERE photo_id = ?", (original.id,))
+        turned = tmp_path / "photos" / "turned.jpg"
+        Image.open(photos["original"]).transpose(Image.Transpose.ROTATE_90).save(turned,
+                                                                                  quality=85)
+        list(library.sync())
+        new = library._catalog.get_photo(turned.resolve())
+        assert new is not None
+        monkeypatch.setattr(copy_screening, "BACKFILL", 0)  # no thumbnail made this time
+        finder.update()
+        assert new.id not in finder.store.checked()  # its pair with the original waits
+        monkeypatch.setattr(copy_screening, "BACKFILL", 10)
+        finder.update()
+        assert new.id in finder.store.checked()
+        assert any({photos["original"], turned} <= group for group in _copies(library))
+
+
 def test_a_map_the_pixels_already_judged_is_not_tested_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
