@@ -266,8 +266,9 @@ class CopyPixels:
         """:meth:`aligned_copy` of the candidates in order, until ``patience`` in a row were
         no copy (the rest: None), a few at a time on up to one thread per core (the FFTs,
         the decoding and the pixel test's array work run mostly without Python's lock)."""
+        self.query.rgb()  # decoded once, before the threads share it (each would decode it)
         if self.query.turn == 0:
-            self.query.aligner()  # prepared once, before the threads share it
+            self.query.aligner()
         out: list[tuple[int, Affine] | None] = [None] * len(photo_ids)
         workers, misses = max(1, min(len(photo_ids), _cores())), 0
         with ThreadPoolExecutor(workers, thread_name_prefix="copy-align") as pool:

@@ -352,8 +352,9 @@ def check_files(query: Path, candidate: Path, affine: Affine, variant: int = 0) 
         side: int | None = comparison_side(max(q.original_size), max(c.original_size), affine)
         while side is not None:
             grey = to_gray(q.rgb if side == SIDE else decode(query, side).rgb, side)
-            other = to_gray(decode(candidate, candidate_side(affine, side)).rgb,
-                            candidate_side(affine, side))  # fmt: skip
+            wanted = candidate_side(affine, side)
+            pixels = c if wanted == candidate_side(affine) else decode(candidate, wanted)
+            other = to_gray(pixels.rgb, wanted)  # decoded once when the sides agree
             evidence = pixel_check(np.asarray(dihedral(grey, variant), np.float32), other, affine)
             side = retry_side(evidence, side)
     except (KnownError, OSError):

@@ -138,7 +138,8 @@ def load_or_rebuild(
     Returns:
         The index, and None if it was used as saved, else why it was rebuilt or patched.
     """
-    checksum = _checksum_beside(catalog, model_id)
+    # no file: nothing to compare, so no catalog-wide sum for the rebuild to wait for
+    checksum = _checksum_beside(catalog, model_id) if path.exists() else (lambda: None)
     try:
         index = VectorIndex.load(path, model_id, dim, params, whitening)
     except IndexUnusable as e:
