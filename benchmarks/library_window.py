@@ -73,32 +73,28 @@ def idle(app: Any, window: Any) -> None:
 
 
 class Calls:
-    """perf_counter times at which the window's calls of ``library.search`` started and
-    returned (the instance attribute shadows the method while the benchmark runs)."""
+    """perf_counter times at which the window's calls of ``library.search`` and
+    ``library.prepare`` started and returned (instance attributes shadow the methods while
+    the benchmark runs)."""
 
     def __init__(self, library: Any) -> None:
-        self.library, self.original = library, library.search
-        self.spans: list[tuple[float, float]] = []
+        self.library = library
+        self.spans = self._timed("search")
+        self.prepared = self._timed("prepare")
 
-        def search(*args: Any, **kwargs: Any) -> Any:
+    def _timed(self, name: str) -> list[tuple[float, float]]:
+        spans: list[tuple[float, float]] = []
+        original = getattr(self.library, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             try:
-                return self.original(*args, **kwargs)
+                return original(*args, **kwargs)
             finally:
-                self.spans.append((start, time.perf_counter()))
+                spans.append((start, time.perf_counter()))
 
-        library.search = search
-        self.prepared: list[tuple[float, float]] = []
-        self.prepare = library.prepare
-
-        def prepare(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return self.prepare(*args, **kwargs)
-            finally:
-                self.prepared.append((start, time.perf_counter()))
-
-        library.prepare = prepare
+        setattr(self.library, name, timed)
+        return spans
 
     def restore(self) -> None:
         del self.library.search, self.library.prepare

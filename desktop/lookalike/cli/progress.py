@@ -51,16 +51,20 @@ class ProgressPrinter:
 
     def update(self, progress: Progress) -> None:
         """Show one Progress (throttled; phase changes and the end always show)."""
-        now = time.monotonic()
         final = progress.phase in ("done", "cancelled")
-        same_phase = progress.phase == self._last_phase
-        if same_phase and not final and now - self._last_s < self._interval_s:
-            return
-        self._last_s, self._last_phase = now, progress.phase
         text = describe(progress)
+        if self._tty and progress.current is not None and not final:
+            text += f"  {progress.current.name}"
+        self.show(text, progress.phase, final)
+
+    def show(self, text: str, phase: str, final: bool = False) -> None:
+        """Show one line of ``phase`` (throttled within a phase; a new phase and a ``final``
+        line always show)."""
+        now = time.monotonic()
+        if phase == self._last_phase and not final and now - self._last_s < self._interval_s:
+            return
+        self._last_s, self._last_phase = now, phase
         if self._tty:
-            if progress.current is not None and not final:
-                text += f"  {progress.current.name}"
             width = max(20, shutil.get_terminal_size().columns - 1)
             self._stream.write("\r" + text[:width].ljust(width))
             self._open_line = True
@@ -80,26 +84,22 @@ class ProgressPrinter:
 
 class RebuildNotice:
     """``progress(done, total)`` of an index rebuilt while the library opens (``Library.open``),
-    told on ``stream``: one line when it starts, then the count on a TTY (rewritten in place)
-    or every ``interval_s`` seconds, and one line when it ends. A command otherwise sat silent
-    for minutes on a big library after an update or a damaged index file."""
+    shown through a :class:`ProgressPrinter` on ``stream``: a line when it starts, the count
+    (in place on a TTY, else every ``interval_s`` seconds), and a line when it ends. A command
+    otherwise sat silent for minutes on a big library after an update or a damaged index
+    file."""
 
     def __init__(self, stream: TextIO, interval_s: float = 10.0) -> None:
-        self.stream, self.interval_s = stream, interval_s
-        self._tty = bool(getattr(stream, "isatty", lambda: False)())
-        self._last: float | None = None
+        self._printer = ProgressPrinter(stream, interval_s=interval_s)
+        self._started = False
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if self._last is None:
-            self.stream.write("Rebuilding the search index from the catalog (once, after an "
-                              f"update or a missing or damaged index file): {total:,} photos\n")
-            self._last = now
+        if not self._started:
+            self._started = True
+            self._printer.show("Rebuilding the search index from the catalog (once, after an "
+                               f"update or a missing or damaged index file): {total:,} photos",
+                               "rebuild", final=True)  # fmt: skip
         elif done >= total:
-            self.stream.write(("\r" if self._tty else "") + f"index rebuilt: {done:,} photos\n")
-        elif self._tty:
-            self.stream.write(f"\rindexing {done:,}/{total:,}")
-        elif now - self._last >= self.interval_s:
-            self.stream.write(f"indexing {done:,}/{total:,}\n")
-            self._last = now
-        self.stream.flush()
+            self._printer.show(f"index rebuilt: {done:,} photos", "rebuilt", final=True)
+        else:
+            self._printer.show(f"indexing {done:,}/{total:,}", "rebuilding")
