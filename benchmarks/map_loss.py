@@ -2,8 +2,8 @@
 
     python benchmarks/map_loss.py ../shared/bench/dev [--chance 10] [--json]
 
-Runs the default search of ``lookalike eval`` (the same functions: ``cli.eval_cmd``'s bench
-store, query pixels and ``search.pipeline.search``, so the mAP equals the eval's) and reports:
+Runs the default search of ``lookalike eval`` (the same functions: ``cli.eval_cmd.embed_bench``
+and ``rank_bench``, so the mAP equals the eval's) and reports:
 
 - the mAP and the loss (100 - mAP) split between the queries of two-photo groups (a name
   starting ``pair_``: bench/dev's wide-baseline pairs) and the others;
@@ -31,33 +31,20 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "desktop"))
 
 from lookalike.cli import eval_cmd
-from lookalike.embed.presets import DEFAULT_PRESET
-from lookalike.errors import KnownError
-from lookalike.library.evaluation import bench_embedder
-from lookalike.paths import models_dir
+from lookalike.cli.main import parse_args
 
 Row = tuple[int, int, int]  # (photo id, rank, inliers)
 
 
 def rankings(bench: Path) -> tuple[list[Path], list[int], list[list[Row]], list[list[str]]]:
-    """Each query's ranking by the default search, as ``lookalike eval`` makes it."""
-    embedder = bench_embedder(DEFAULT_PRESET, models_dir(), None, 0, True)
-    paths, labels = eval_cmd.load_bench(bench)
-    found = [None if isinstance(r, KnownError) else r for _, r in embedder.embed_files(paths)]
-    vectors = np.zeros((len(paths), embedder.dim), np.float32)
-    for i, e in enumerate(found):
-        if e is not None:
-            vectors[i] = e.vector
-    args = argparse.Namespace(rotate=False, mirror=False, dba=2, dba_depth=50, alpha=3.0, qe=0,
-                              rerank=True, rerank_depth=None, rerank_weight=None)  # fmt: skip
-    variants, _ = eval_cmd._query_variants(args, embedder, paths, labels, found)
-    queries = [v if label >= 0 else [] for v, label in zip(variants, labels, strict=True)]
-    store = eval_cmd.bench_store(vectors, found, False, paths)
-    images = eval_cmd.query_images(paths, queries, embedder)
-    ranked = eval_cmd.bench_rankings(store, queries, eval_cmd._options(args), images)
+    """Each query's ranking by ``lookalike eval BENCH``'s default search (its own functions,
+    with the command's own default options)."""
+    args = parse_args(["eval", str(bench)])
+    embedded = eval_cmd.embed_bench(args)
+    _, ranked = eval_cmd.rank_bench(embedded, eval_cmd._options(args), args.whiten)
     rows = [[(m.photo_id, m.rank, m.inliers) for m in r] for r in ranked]
     verdicts = [[m.verdict for m in r] for r in ranked]
-    return paths, labels, rows, verdicts
+    return embedded.paths, embedded.labels, rows, verdicts
 
 
 def average_precision(order: list[int], positives: set[int]) -> float:

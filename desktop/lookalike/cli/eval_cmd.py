@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,13 @@ if TYPE_CHECKING:  # numpy stays out of ``lookalike --help``
     import numpy as np
     import numpy.typing as npt
 
-    from lookalike.library.evaluation import Match, MemoryStore, QueryImage, SearchOptions
+    from lookalike.library.evaluation import (
+        Embedder,
+        Match,
+        MemoryStore,
+        QueryImage,
+        SearchOptions,
+    )
     from lookalike.types import Embedding, PhotoEmbedder, Vectors
 
 DEFAULT_BENCH = Path("../shared/bench/dev")
@@ -101,56 +107,24 @@ def load_bench(bench: Path) -> tuple[list[Path], list[int]]:
 
 def run(args: argparse.Namespace) -> int:
     """Embed every bench image with the app's pipeline and print the scores."""
-    import numpy as np
+    from lookalike.library.evaluation import copies_first, evaluate, scores_json, truth
 
-    from lookalike.library.evaluation import (
-        bench_embedder,
-        copies_first,
-        evaluate,
-        scores_json,
-        truth,
-    )
-    from lookalike.paths import models_dir
-
-    preset = args.preset or getattr(args, "preset_global", None) or DEFAULT_PRESET
-    chosen = PRESETS[preset]
-    if args.rerank is None:
-        args.rerank = chosen.local_features
-    embedder = bench_embedder(
-        preset, models_dir(), [int(s) for s in args.scales.split(",")] if args.scales else None,
-        getattr(args, "threads", 0) or 0, bool(args.rerank) or bool(args.ablation),
-    )
-    paths, labels = load_bench(args.bench)
-    start = time.perf_counter()
-    embeddings: list[Embedding | None] = []
-    failed: list[str] = []
-    for path, result in embedder.embed_files(paths):
-        if isinstance(result, KnownError):
-            failed.append(f"{path}: {result.reason if hasattr(result, 'reason') else result}")
-            embeddings.append(None)
-        else:
-            embeddings.append(result)
-    seconds = time.perf_counter() - start
-    vectors = np.zeros((len(paths), embedder.dim), np.float32)
-    for i, emb in enumerate(embeddings):
-        if emb is not None:
-            vectors[i] = emb.vector
-    variants, variant_s = _query_variants(args, embedder, paths, labels, embeddings)
+    bench = embed_bench(args)
+    paths, labels, embedder, vectors = bench.paths, bench.labels, bench.embedder, bench.vectors
     if args.ablation:
-        rows = ablation_table(vectors, embeddings, variants, labels, args, variant_s)
-        print_ablation(rows, args.json, args.bench, len(paths), seconds)
+        rows = ablation_table(vectors, bench.embeddings, bench.variants, labels, args,
+                              bench.variant_s)  # fmt: skip
+        print_ablation(rows, args.json, args.bench, len(paths), bench.seconds)
         return 0
     place, photo = truth(args.bench, paths, labels, args.task)
     search_start = time.perf_counter()
     options = _options(args)
-    queries = [v if label >= 0 else [] for v, label in zip(variants, labels, strict=True)]
-    store = bench_store(vectors, embeddings, args.whiten, paths)
-    images = query_images(paths, queries, embedder)
-    rankings = bench_rankings(store, queries, options, images)
+    queries, rankings = rank_bench(bench, options, args.whiten)
     if args.task == "copies":
         rankings = copies_first(rankings)
     similarity = rank_similarity(vectors, rankings, queries)
     search_s = time.perf_counter() - search_start
+    seconds, variant_s, failed, preset = bench.seconds, bench.variant_s, bench.failed, bench.preset
     scores = evaluate(similarity, labels)
     n_queries = max(1, scores.queries)
     out = {
@@ -189,6 +163,66 @@ def run(args: argparse.Namespace) -> int:
         for line in failed:
             print(f"unreadable {line}", file=sys.stderr)
     return 0
+
+
+@dataclass
+class EmbeddedBench:
+    """A bench embedded as ``lookalike eval`` embeds it (see :func:`embed_bench`)."""
+
+    paths: list[Path]
+    labels: list[int]
+    preset: str
+    embedder: Embedder
+    embeddings: list[Embedding | None]
+    vectors: npt.NDArray[np.float32]
+    variants: list[list[Embedding]]
+    failed: list[str]
+    seconds: float
+    variant_s: float
+
+
+def embed_bench(args: argparse.Namespace) -> EmbeddedBench:
+    """Embed ``args.bench`` with the command's preset, scales and re-ranking choice."""
+    import numpy as np
+
+    from lookalike.library.evaluation import bench_embedder
+    from lookalike.paths import models_dir
+
+    preset = args.preset or getattr(args, "preset_global", None) or DEFAULT_PRESET
+    if args.rerank is None:
+        args.rerank = PRESETS[preset].local_features
+    embedder = bench_embedder(
+        preset, models_dir(), [int(s) for s in args.scales.split(",")] if args.scales else None,
+        getattr(args, "threads", 0) or 0, bool(args.rerank) or bool(args.ablation),
+    )
+    paths, labels = load_bench(args.bench)
+    start = time.perf_counter()
+    embeddings: list[Embedding | None] = []
+    failed: list[str] = []
+    for path, result in embedder.embed_files(paths):
+        if isinstance(result, KnownError):
+            failed.append(f"{path}: {result.reason if hasattr(result, 'reason') else result}")
+            embeddings.append(None)
+        else:
+            embeddings.append(result)
+    seconds = time.perf_counter() - start
+    vectors = np.zeros((len(paths), embedder.dim), np.float32)
+    for i, emb in enumerate(embeddings):
+        if emb is not None:
+            vectors[i] = emb.vector
+    variants, variant_s = _query_variants(args, embedder, paths, labels, embeddings)
+    return EmbeddedBench(paths, labels, preset, embedder, embeddings, vectors, variants, failed,
+                         seconds, variant_s)  # fmt: skip
+
+
+def rank_bench(bench: EmbeddedBench, options: SearchOptions, whiten: bool = False
+               ) -> tuple[list[list[Embedding]], list[list[Match]]]:  # fmt: skip
+    """Each query image's variants (empty: no query) and its ranking by the app's search."""
+    queries = [v if label >= 0 else [] for v, label in zip(bench.variants, bench.labels,
+                                                           strict=True)]  # fmt: skip
+    store = bench_store(bench.vectors, bench.embeddings, whiten, bench.paths)
+    images = query_images(bench.paths, queries, bench.embedder)
+    return queries, bench_rankings(store, queries, options, images)
 
 
 def _options(args: argparse.Namespace) -> SearchOptions:
