@@ -260,6 +260,10 @@ def judge_fit(a_xy: npt.NDArray[np.float32], b_xy: npt.NDArray[np.float32],
     """Copy, burst or neither from one affine fit: the one test both duplicate grouping and the
     search's verdict (:mod:`lookalike.search.verdict`, from re-ranking's own fit) apply.
 
+    The coverages, turns, scale and residual are measured only where one of the two tests can
+    still pass (an inlier ratio of :data:`COPY_RATIO` or a cosine of :data:`BURST_COSINE`):
+    duplicate grouping judges ~10 fits a photo, most of them neither.
+
     Args:
         a_xy, b_xy: (Ka, 2) and (Kb, 2) positions of all local features of each photo.
         a_matched, b_matched: (m, 2) positions of the mutual matches, aligned.
@@ -271,6 +275,8 @@ def judge_fit(a_xy: npt.NDArray[np.float32], b_xy: npt.NDArray[np.float32],
     if affine is None or inliers <= CHANCE_INLIERS:
         return PairEvidence(None, cosine, inliers)
     ratio = inliers / len(mask)
+    if ratio < COPY_RATIO and cosine < BURST_COSINE:  # neither test can pass: not measured
+        return PairEvidence(None, cosine, inliers, ratio)
     cov_a = _coverage(a_matched[mask], a_xy)
     cov_b = _coverage(b_matched[mask], b_xy)
     turns, scale = _turns_and_scale(affine)
