@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from lookalike.decode.image import read_header
 from lookalike.errors import UnreadablePhoto
-from lookalike.library.copy_screening import CopyScreen
+from lookalike.library.copy_screening import CopyScreen, PairArrays
 from lookalike.library.duplicate_groups import DuplicateGroup, describe
 from lookalike.search import grouping
 from lookalike.search.grouping import Edges, Pair
@@ -68,12 +68,12 @@ class Checked:
 
     Attributes:
         edges: the edges the cells found (copies confirmed on the pixels, bursts).
-        unfitted: the pairs (with their cosines) left for :meth:`DuplicateFinder._unfitted`.
+        unfitted: the pairs (a, b, cosine) left for :meth:`DuplicateFinder._unfitted`.
         tested: the maps of a onto b the pixels judged (the screen does not test them again).
     """
 
     edges: Edges
-    unfitted: list[tuple[Pair, float]]
+    unfitted: PairArrays
     tested: dict[Pair, npt.NDArray[np.float64]]
 
 
@@ -283,8 +283,10 @@ class DuplicateFinder:
         if self.pair_check is not None:
             check = self.pair_check
             pairs = zip(a.tolist(), b.tolist(), strict=True)
+            none = np.zeros(0, np.int64)
             return Checked({p: self._hinted(p, e) for p in pairs
-                            if (e := check(*p)).kind is not None}, [], {})  # fmt: skip
+                            if (e := check(*p)).kind is not None},
+                           (none, none, np.zeros(0, np.float32)), {})  # fmt: skip
         closest = np.ones(len(a), np.bool_) if near is None else np.asarray(near, np.bool_)
         cosine = np.asarray(cosine, np.float32).copy()
         # the exact cosines, from the catalog (the index's are estimates), of the pairs the
@@ -300,9 +302,9 @@ class DuplicateFinder:
         above = cosine >= floor  # NaN (a photo gone meanwhile) is never above
         a, b, cosine, exact = a[above], b[above], cosine[above], exact[above]
         cells = (cosine >= grouping.PREFILTER) & exact
-        out = Checked({}, [((x, y), c) for x, y, c in zip(
-            a[~cells].tolist(), b[~cells].tolist(), cosine[~cells].tolist(), strict=True)], {})
+        out = Checked({}, (a[~cells], b[~cells], cosine[~cells]), {})
         a, b, cosine = a[cells], b[cells], cosine[cells]
+        unfit: list[tuple[int, int, float]] = []  # those the cells do not call a copy
         for start in range(0, len(a), PAIR_BATCH):
             pa, pb = a[start : start + PAIR_BATCH].tolist(), b[start : start + PAIR_BATCH].tolist()
             with self._lock:
@@ -314,7 +316,13 @@ class DuplicateFinder:
                 if e.kind is not None:
                     out.edges[key] = self._hinted(key, e)
                 if e.kind != "copy":
-                    out.unfitted.append((key, e.cosine))
+                    unfit.append((*key, e.cosine))
+        if unfit:
+            x, y, c = zip(*unfit, strict=True)
+            ua, ub, uc = out.unfitted
+            out.unfitted = (np.concatenate([ua, np.asarray(x, np.int64)]),
+                            np.concatenate([ub, np.asarray(y, np.int64)]),
+                            np.concatenate([uc, np.asarray(c, np.float32)]))  # fmt: skip
         return out
 
     def _confirmed(self, keys: Sequence[Pair], found: Sequence[Fitted],
@@ -343,7 +351,7 @@ class DuplicateFinder:
                 out[i] = (keys[i], e)
         return out
 
-    def _unfitted(self, pairs: Sequence[tuple[Pair, float]],
+    def _unfitted(self, pairs: PairArrays,
                   tested: Mapping[Pair, npt.NDArray[np.float64]]) -> tuple[Edges, set[int]]:
         """The one place the pairs the cells cannot fit as a copy are decided: candidates that
         the cells' fit and its pixel test do not call a copy, and those below
@@ -356,16 +364,18 @@ class DuplicateFinder:
         Returns:
             The copies, and the photos whose pairs could not be screened yet (no thumbnail).
         """
-        if not pairs:
+        if not len(pairs[0]):
             return {}, set()
         if self.file_check is None and self.screen is not None:
             copies, deferred = self.screen.copies(pairs, tested)
             return {key: self._hinted(key, e) for key, e in copies.items()}, deferred
         if self.file_check is None:
-            log.debug("duplicates: %d pairs without a cell fit left unchecked", len(pairs))
+            log.debug("duplicates: %d pairs without a cell fit left unchecked", len(pairs[0]))
             return {}, set()
-        check, paths = self.file_check, self._paths({p for key, _ in pairs for p in key})
-        todo = [((x, y), c) for (x, y), c in pairs if x in paths and y in paths]
+        a, b, cos = (x.tolist() for x in pairs)
+        check, paths = self.file_check, self._paths(set(a) | set(b))
+        todo = [((x, y), c) for x, y, c in zip(a, b, cos, strict=True)
+                if x in paths and y in paths]  # fmt: skip
 
         def run(item: tuple[Pair, float]) -> PairEvidence:
             (x, y), cosine = item
