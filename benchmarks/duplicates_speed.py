@@ -245,11 +245,12 @@ def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False)
         return verify(a, *rest)
 
     finder._verify = counted  # type: ignore[method-assign,assignment]
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, busy = time.perf_counter(), time.process_time(), qs.cpu_snapshot()
     checked = finder.update(threading.Event())
     edges = finder.edges()
     groups = grouping.build_groups(edges)
     full_s, full_cpu = time.perf_counter() - started, time.process_time() - cpu
+    others = qs.others_share(busy, qs.cpu_snapshot())
     full_mb = peak_mb()
     load_full = os.getloadavg()[0]
     reference_s, reference_cpu = knn_pass(library)
@@ -264,6 +265,7 @@ def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False)
         "full_s": round(full_s, 2), "knn_pass_s": round(reference_s, 2),
         "full_over_knn": round(full_s / reference_s, 2),
         "full_cpu_s": round(full_cpu, 1), "knn_pass_cpu_s": round(reference_cpu, 1),
+        "others_cpu_share_during_full": others,
         "load_after_full": round(load_full, 2), "load_after_knn_pass": round(load_knn, 2),
         "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
         "one_photo_s": [round(t, 3) for t in one],

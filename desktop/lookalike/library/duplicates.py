@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 CHUNK = 4096
 """Photos whose candidate pairs are checked and stored per catalog transaction."""
 KNN_BATCH = 1024
-"""Photos per nearest-neighbour query (the library lock is held for one)."""
+"""Photos per nearest-neighbour query (its threads are decided per query:
+:meth:`DuplicateFinder._candidates`)."""
 COSINE_BATCH = 2048
 """Pairs whose exact cosines are read per hold of the library's lock (the next chunk's kNN
 waits for it)."""
@@ -56,7 +57,7 @@ PAIR_BATCH = 1024
 about 35 MB of blobs and 135 MB decoded)."""
 
 
-Candidates = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32],
+FoundPairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32],
                    npt.NDArray[np.bool_]]
 """Candidate pairs: a (P,) and b (P,) photo ids (a < b), their cosines as the index estimates
 them, and whether each is among the :data:`grouping.NEIGHBOURS` nearest of either photo."""
@@ -196,7 +197,7 @@ class DuplicateFinder:
         return self._done
 
     def _candidates(self, chunk: npt.NDArray[np.int64], hurry: threading.Event | None = None
-                    ) -> Candidates:  # fmt: skip
+                    ) -> FoundPairs:  # fmt: skip
         """The candidate pairs (a < b, cosine) of ``chunk``'s photos that are in the index,
         from their nearest neighbours, and whether each is among the
         :data:`grouping.NEIGHBOURS` nearest of either photo (the pairs the cells check; the
@@ -258,9 +259,9 @@ class DuplicateFinder:
     def _knn(index: VectorIndex, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32],
              count: int, threads: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """``count`` nearest neighbours of indexed photos (``ids``, with the ``vectors`` the
-        index holds for them) at :data:`grouping.SEARCH_EF`, on all cores; a photo that is not
-        among its own neighbours was not reached by the narrow search (the graph led it
-        astray), and is asked again at the index's own ef (``threads``: hnswlib's)."""
+        index holds for them) at :data:`grouping.SEARCH_EF`, on ``threads`` threads; a photo
+        that is not among its own neighbours was not reached by the narrow search (the graph
+        led it astray), and is asked again at the index's own ef."""
         k = count + 1
         neighbours, cosines = index.knn(vectors, k, whitened=True, threads=threads,
                                         ef=grouping.SEARCH_EF)  # fmt: skip
