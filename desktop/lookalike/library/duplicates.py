@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -122,7 +123,8 @@ class DuplicateFinder:
         self.screen = CopyScreen(catalog, lock, self._paths) if screen else None
         self._done: dict[int, int] | None = None
 
-    def update(self, cancel: threading.Event | None = None) -> int:
+    def update(self, cancel: threading.Event | None = None,
+               progress: Callable[[int, int], object] | None = None) -> int:
         """Check the photos that are new or changed since their last check.
 
         Their old edges go first; then, :data:`CHUNK` photos at a time, their nearest
@@ -131,6 +133,11 @@ class DuplicateFinder:
         stored with the photos marked as checked. A cancelled update leaves the rest unmarked:
         the next one checks them; so are the photos whose thumbnail could not be made yet
         (:data:`lookalike.library.copy_screening.BACKFILL`).
+
+        Args:
+            cancel: stops the update after the chunk being checked.
+            progress: called with (photos checked, photos to check) after each chunk is
+                stored (from a worker thread).
 
         Returns:
             How many photos were checked.
@@ -149,6 +156,11 @@ class DuplicateFinder:
         order = np.fromiter(sorted(todo), np.int64, len(todo))
         chunks = [order[start : start + CHUNK] for start in range(0, len(order), CHUNK)]
         seen: set[int] = set()  # pair keys checked in this update (a set: ~1M at 100k)
+
+        def told(count: int) -> None:
+            if progress is not None:
+                progress(count, len(order))
+
         # three stages overlap: the next chunk's kNN (hnswlib's threads), this chunk's cells
         # (NumPy on all cores) and the previous chunk's screen and store (one thread): each
         # fills the cores the others' single-threaded parts (catalog reads, the screen) leave
@@ -171,22 +183,24 @@ class DuplicateFinder:
                 checked = self._verify(a[new], b[new], cos[new], near[new])
                 if stored is not None:
                     stored.result()  # at most one chunk waits: its pairs' memory, its errors
-                stored = behind.submit(self._store, chunk, checked, todo, done)
+                reached = partial(told, min((n + 1) * CHUNK, len(order)))
+                stored = behind.submit(self._store, chunk, checked, todo, done, reached)
             if stored is not None:
                 stored.result()
         log.info("duplicates: checked %d photos", len(todo))
         return len(todo)
 
     def _store(self, chunk: npt.NDArray[np.int64], checked: Checked, todo: dict[int, int],
-               done: dict[int, int]) -> None:  # fmt: skip
+               done: dict[int, int], stored: Callable[[], object]) -> None:  # fmt: skip
         """Decide the pairs of ``chunk`` the cells could not (:meth:`_unfitted`), store all
         its edges and mark its photos as checked, but those whose pairs could not be screened
-        yet (they are checked again at the next update)."""
+        yet (they are checked again at the next update); then call ``stored``."""
         copies, deferred = self._unfitted(checked.unfitted, checked.tested)
         edges = checked.edges | copies  # a copy the files show replaces a burst edge
         marked = {i: todo[i] for i in chunk.tolist() if i not in deferred}
         self.store.add(marked, [evidence_row(k, e) for k, e in edges.items()])
         done.update(marked)
+        stored()
 
     def _checked(self) -> dict[int, int]:
         """Photo id → CRC of the vector it was checked with, kept between updates (read again
