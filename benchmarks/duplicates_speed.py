@@ -58,6 +58,16 @@ which the screen 13.5-15.1 s (795,400 pairs screened, the 2,000 planted copies p
 RSS 740-751 MB; one new photo 0.05-0.09 s. With only the variants the aspects allow: 92.4 s /
 128.7 s CPU against 71.9 s (ratio 1.28, load 1.5-1.7), the screen 10.5 s. (Each measuring run
 adds its five "new" photos to a kept home.)
+
+With the update's stages overlapped (the next chunk's kNN on a thread, the previous chunk's
+screen and store on another; exact cosines read only for the pairs the cells may check; the
+copy residual's refits by the normal equations), same box, 2026-12-02, other processes using
+1.1-3.7 % of the cores during the grouping (``others_cpu_share_during_full``), four runs:
+62.2 / 69.9 / 66.0 / 57.0 s wall (113.7 / 113.0 / 118.4 / 104.3 s CPU) against the reference's
+63.3 / 65.9 / 71.1 / 65.8 s (ratio 0.98 / 1.06 / 0.93 / 0.87; the second run with a helper's
+benchmarks at 13 %); peak RSS 796-890 MB; one new photo 0.04-0.11 s; 2,000/2,000 planted copies
+found. The phases now overlap, so ``phases_s`` adds up to more than ``full_s``. The same
+machine's speed varies by about 10 % between runs (the reference: 63-71 s).
 """
 
 from __future__ import annotations
