@@ -58,6 +58,16 @@ which the screen 13.5-15.1 s (795,400 pairs screened, the 2,000 planted copies p
 RSS 740-751 MB; one new photo 0.05-0.09 s. With only the variants the aspects allow: 92.4 s /
 128.7 s CPU against 71.9 s (ratio 1.28, load 1.5-1.7), the screen 10.5 s. (Each measuring run
 adds its five "new" photos to a kept home.)
+
+With the update's stages overlapped (the next chunk's kNN on a thread, the previous chunk's
+screen and store on another; exact cosines read only for the pairs the cells may check; the
+copy residual's refits by the normal equations), same box, 2026-12-02, other processes using
+1.1-3.7 % of the cores during the grouping (``others_cpu_share_during_full``), four runs:
+62.2 / 69.9 / 66.0 / 57.0 s wall (113.7 / 113.0 / 118.4 / 104.3 s CPU) against the reference's
+63.3 / 65.9 / 71.1 / 65.8 s (ratio 0.98 / 1.06 / 0.93 / 0.87; the second run with a helper's
+benchmarks at 13 %); peak RSS 796-890 MB; one new photo 0.04-0.11 s; 2,000/2,000 planted copies
+found. The phases now overlap, so ``phases_s`` adds up to more than ``full_s``. The same
+machine's speed varies by about 10 % between runs (the reference: 63-71 s).
 """
 
 from __future__ import annotations
@@ -245,11 +255,12 @@ def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False)
         return verify(a, *rest)
 
     finder._verify = counted  # type: ignore[method-assign,assignment]
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, busy = time.perf_counter(), time.process_time(), qs.cpu_snapshot()
     checked = finder.update(threading.Event())
     edges = finder.edges()
     groups = grouping.build_groups(edges)
     full_s, full_cpu = time.perf_counter() - started, time.process_time() - cpu
+    others = qs.others_share(busy, qs.cpu_snapshot())
     full_mb = peak_mb()
     load_full = os.getloadavg()[0]
     reference_s, reference_cpu = knn_pass(library)
@@ -264,6 +275,7 @@ def measure(home: str, planted: dict[str, Any], out: Any, handoff: bool = False)
         "full_s": round(full_s, 2), "knn_pass_s": round(reference_s, 2),
         "full_over_knn": round(full_s / reference_s, 2),
         "full_cpu_s": round(full_cpu, 1), "knn_pass_cpu_s": round(reference_cpu, 1),
+        "others_cpu_share_during_full": others,
         "load_after_full": round(load_full, 2), "load_after_knn_pass": round(load_knn, 2),
         "peak_rss_after_open_mb": round(opened_mb), "peak_rss_after_grouping_mb": round(full_mb),
         "one_photo_s": [round(t, 3) for t in one],

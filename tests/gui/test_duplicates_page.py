@@ -4,8 +4,10 @@ Move to trash and Undo against a freedesktop.org trash under a temporary HOME.""
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -14,7 +16,8 @@ from tests.duplicate_photos import make_library, temporary_trash
 from lookalike.embed.model import Embedder
 from lookalike.gui import app as gui_app
 from lookalike.gui.main_window import MainWindow
-from lookalike.library import Library
+from lookalike.library import Library, duplicates
+from lookalike.library.duplicates import DuplicateFinder
 from lookalike.settings import Settings
 
 pytestmark = [
@@ -97,3 +100,55 @@ def test_reference_folder_photos_are_never_offered(
     assert photos["original"] in page.model.marked()
     page.model.set_marked(copy.photos[0], True)
     assert copy.photos[0].path not in page.model.marked()
+
+
+def test_finding_shows_its_progress_and_never_holds_up_the_library_runner(
+    setup: tuple[MainWindow, dict[str, Path], Path], qtbot: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    win, _, _ = setup
+    page = win.duplicates
+    monkeypatch.setattr(duplicates, "CHUNK", 2)  # 7 photos: four chunks, four progress reports
+    release = threading.Event()
+    update = DuplicateFinder.update
+
+    def held(self: DuplicateFinder, *args: Any) -> int:
+        assert release.wait(TIMEOUT_MS / 1000)
+        return update(self, *args)
+
+    monkeypatch.setattr(DuplicateFinder, "update", held)
+    seen: list[tuple[int, int, str]] = []
+    page.checking.connect(lambda done, total: seen.append((done, total, page.status.text())))
+    win.tabs.setCurrentWidget(page)  # finding starts, and waits
+    # meanwhile a library call on the window's runner (searches, trash) is answered
+    with qtbot.waitCallback(timeout=TIMEOUT_MS) as answered:  # type: ignore[attr-defined]
+        win.runner.submit(win.library.roots, answered, lambda failure: None)
+    assert answered.args and not seen and not release.is_set()
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT_MS) as blocker:  # type: ignore[attr-defined]
+        release.set()
+    assert blocker.args == [2]
+    assert [(done, total) for done, total, _ in seen] == [(2, 7), (4, 7), (6, 7), (7, 7)]
+    assert seen[0][2] == "Looking for copies and bursts… 2 of 7 photos checked"
+
+
+def test_closing_the_window_stops_finding_after_its_chunk(
+    setup: tuple[MainWindow, dict[str, Path], Path], qtbot: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    win, _, _ = setup
+    page = win.duplicates
+    monkeypatch.setattr(duplicates, "CHUNK", 2)
+    stored = threading.Event()
+    page.checking.connect(lambda done, total: stored.set())
+    store = DuplicateFinder._store
+
+    def slow(self: DuplicateFinder, *args: Any) -> None:
+        store(self, *args)
+        win.duplicates._stop.wait(TIMEOUT_MS / 1000)  # each chunk waits until the window closes
+
+    monkeypatch.setattr(DuplicateFinder, "_store", slow)
+    win.tabs.setCurrentWidget(page)
+    qtbot.waitUntil(stored.is_set, timeout=TIMEOUT_MS)  # type: ignore[attr-defined]
+    assert page.shutdown(TIMEOUT_MS)  # stops after the chunk being stored, well before 7
+    checked = win.library.duplicates().store.checked()
+    assert 2 <= len(checked) < 7

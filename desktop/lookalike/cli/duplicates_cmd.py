@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lookalike.cli.progress import CheckingNotice
+
 if TYPE_CHECKING:
     from lookalike.library import DuplicateGroup, Library
 
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace, library: Library) -> int:
         for path, reason in result.failed:
             print(f"lookalike: not moved: {path}: {reason}", file=sys.stderr)
         return 1 if result.failed else 0
-    finder.update()
+    finder.update(progress=CheckingNotice(sys.stderr))
     groups = finder.groups(args.kind)
     if args.json:
         json.dump([group_json(g) for g in groups], sys.stdout, indent=1, ensure_ascii=False)

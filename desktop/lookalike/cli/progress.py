@@ -103,3 +103,27 @@ class RebuildNotice:
             self._printer.show(f"index rebuilt: {done:,} photos", "rebuilt", final=True)
         else:
             self._printer.show(f"indexing {done:,}/{total:,}", "rebuilding")
+
+
+class CheckingNotice:
+    """``progress(done, total)`` of a duplicates update (``DuplicateFinder.update``) shown
+    through a :class:`ProgressPrinter` on ``stream``: nothing for an update done in one step
+    (the usual one: a few new photos), else a line when it starts, the count (in place on a
+    TTY, else every ``interval_s`` seconds) and a line when it ends (the first update of a
+    100k library takes about a minute)."""
+
+    def __init__(self, stream: TextIO, interval_s: float = 10.0) -> None:
+        self._printer = ProgressPrinter(stream, interval_s=interval_s)
+        self._started = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if done >= total and not self._started:
+            return
+        if not self._started:
+            self._started = True
+            self._printer.show(f"Looking for copies and bursts among {total:,} new or changed "
+                               "photos", "duplicates", final=True)  # fmt: skip
+        if done >= total:
+            self._printer.show(f"checked {done:,} photos", "checked", final=True)
+        else:
+            self._printer.show(f"checked {done:,}/{total:,}", "checking")

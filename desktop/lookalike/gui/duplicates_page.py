@@ -1,8 +1,10 @@
 """The Duplicates page: copies and bursts side by side, keep or remove, trash with undo.
 
-Finding (``DuplicateFinder.update`` + ``groups``), trashing and restoring run on the window's
-library runner; this page only draws what comes back (``DuplicateGroup`` objects) and the
-user's marks (:class:`DuplicatesModel`).
+Finding (``DuplicateFinder.update`` + ``groups``) runs on the page's own runner, so that the
+first grouping of a large library (about a minute at 100k photos) never holds up a search on
+the window's library runner, where trashing and restoring run; it shows how many photos are
+checked, and stops at :meth:`DuplicatesPage.shutdown`. This page only draws what comes back
+(``DuplicateGroup`` objects) and the user's marks (:class:`DuplicatesModel`).
 
 Signals:
     loaded(int): groups were found and drawn (their number, all kinds).
@@ -13,6 +15,7 @@ Signals:
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -57,11 +60,14 @@ class DuplicatesPage(QWidget):
     trashed = Signal(object)
     restored = Signal(object)
     failed = Signal(object)
+    checking = Signal(int, int)  # internal: photos checked, of how many (from a worker thread)
 
     def __init__(self, library: Library, runner: TaskRunner, thumbnails: ThumbnailCache,
                  parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self._library, self._runner, self._thumbs = library, runner, thumbnails
+        self._finder = TaskRunner(1, self)  # finding only: a search never waits for it
+        self._stop = threading.Event()
         self.model = DuplicatesModel(self)
         self._last_trash: TrashResult | None = None
         self._loaded_once = False
@@ -70,6 +76,7 @@ class DuplicatesPage(QWidget):
         self._boxes: dict[Path, QCheckBox] = {}
         self._build()
         self.model.changed.connect(self._draw_groups)
+        self.checking.connect(self._on_checking)
         self.model.marksChanged.connect(self._draw_marks)
         thumbnails.ready.connect(self._on_thumbnail)
 
@@ -127,10 +134,21 @@ class DuplicatesPage(QWidget):
         finder = self._library.duplicates()
 
         def work() -> list[DuplicateGroup]:
-            finder.update()
-            return finder.groups()
+            finder.update(self._stop, self.checking.emit)
+            return [] if self._stop.is_set() else finder.groups()
 
-        self._runner.submit(work, self._on_groups, self._on_failed)
+        self._finder.submit(work, self._on_groups, self._on_failed)
+
+    def _on_checking(self, checked: int, total: int) -> None:
+        if checked < total:
+            self.status.setText(f"Looking for copies and bursts… {checked:,} of {total:,} "
+                                "photos checked")
+
+    def shutdown(self, wait_ms: int) -> bool:
+        """Stop finding (after the chunk of photos being checked; the rest are checked next
+        time) and never call back again; True if it stopped within ``wait_ms``."""
+        self._stop.set()
+        return self._finder.shutdown(wait_ms)
 
     def _on_groups(self, groups: list[DuplicateGroup]) -> None:
         self.find_button.setEnabled(True)

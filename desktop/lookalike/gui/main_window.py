@@ -387,6 +387,9 @@ class MainWindow(QMainWindow):
         if not self.learning.shutdown(CLOSE_WAIT_MS):
             log.warning("still learning from the library; waiting for it to finish")
             self.learning.shutdown(-1)
+        if not self.duplicates.shutdown(CLOSE_WAIT_MS):
+            log.warning("still looking for duplicates; waiting for its chunk of photos")
+            self.duplicates.shutdown(-1)
         self.runner.shutdown(CLOSE_WAIT_MS)
         self.decoder.shutdown(CLOSE_WAIT_MS)
         self.thumbnails.shutdown()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,6 +39,9 @@ from lookalike.store.thumbs import put_thumbs, thumbs_of
 from lookalike.types import Thumb
 
 log = logging.getLogger(__name__)
+
+PairArrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]
+"""(P,) a, (P,) b photo ids and (P,) the pairs' global cosines."""
 
 BACKFILL = 2000
 """Thumbnails made from files per update, for photos stored without one (a 12 MP JPEG takes
@@ -82,18 +85,19 @@ class CopyScreen:
         since), and :data:`BACKFILL` thumbnails may be made from files again."""
         self.backfill_left = BACKFILL
         self._rows: dict[int, int] = {}  # photo id -> row of _sigs and _sizes
+        self._row_of = np.full(0, -1, np.intp)  # the same, indexed by photo id (-1: none)
         self._sigs = np.zeros((0, SCREEN_SIDE, SCREEN_SIDE), np.float32)
         self._sizes = np.zeros((0, 2), np.int64)
         self._absent: set[int] = set()  # no thumbnail: unreadable, or left for later
         self._left: set[int] = set()  # left for the next update (BACKFILL reached)
 
-    def copies(self, pairs: Sequence[tuple[Pair, float]],
+    def copies(self, pairs: PairArrays,
                tested: Mapping[Pair, npt.NDArray[np.float64]] | None = None
                ) -> tuple[dict[Pair, PairEvidence], set[int]]:  # fmt: skip
         """The pairs (with their global cosine) that are whole-frame copies.
 
         Args:
-            pairs: (a, b) and their global cosine.
+            pairs: (P,) a, (P,) b photo ids (a < b) and (P,) their global cosines.
             tested: the maps (3, 2) that the pixel test already rejected for some pairs (the
                 cells' fits): a pair whose whole-frame map lies within :data:`SAME_MAP` of it
                 is not tested again (a burst's second take passes the screen, and its cells'
@@ -104,25 +108,38 @@ class CopyScreen:
             both photos of every pair not screened because a thumbnail could not be made in
             this update.
         """
-        ids = {p for key, _ in pairs for p in key}
-        self._load(ids)
-        rows = self._rows
-        todo = [(k, c) for k, c in pairs if k[0] in rows and k[1] in rows]
+        a, b = np.asarray(pairs[0], np.int64), np.asarray(pairs[1], np.int64)
+        cosine = np.asarray(pairs[2], np.float32)
+        if not len(a):
+            return {}, set()
+        self._load(set(np.unique(np.concatenate([a, b])).tolist()))
         # both photos of a pair left unscreened: the one being checked is not marked done, so
         # the pair is screened at a later update even when the other was checked long ago
-        deferred = {p for key, _ in pairs if self._left.intersection(key) for p in key}
-        if not todo:
+        deferred: set[int] = set()
+        if self._left:
+            left = np.fromiter(self._left, np.int64, len(self._left))
+            waits = np.isin(a, left) | np.isin(b, left)
+            deferred = set(a[waits].tolist()) | set(b[waits].tolist())
+        ra, rb = self._lookup(a), self._lookup(b)
+        todo = np.flatnonzero((ra >= 0) & (rb >= 0))
+        if not len(todo):
             return {}, deferred
-        a = np.fromiter((rows[k[0]] for k, _ in todo), np.intp, len(todo))
-        b = np.fromiter((rows[k[1]] for k, _ in todo), np.intp, len(todo))
-        score, variant = screen(self._sigs, self._sizes, a, b)
-        passed = [(todo[i][0], todo[i][1], int(variant[i]))
-                  for i in np.flatnonzero(score >= SCREEN_NCC).tolist()]  # fmt: skip
+        score, variant = screen(self._sigs, self._sizes, ra[todo], rb[todo])
+        hits = np.flatnonzero(score >= SCREEN_NCC)
+        passed = [((int(a[todo[i]]), int(b[todo[i]])), float(cosine[todo[i]]), int(variant[i]))
+                  for i in hits.tolist()]  # fmt: skip
         passed = [t for t in passed if not self._judged(t[0], t[2], tested or {})]
         self.screened += len(todo)
         self.tested += len(passed)
         found = self._confirm(passed)
         return found, deferred
+
+    def _lookup(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """Rows of ``_sigs`` of the photos ``ids`` (-1: no thumbnail)."""
+        inside = ids < len(self._row_of)
+        if not len(self._row_of):
+            return np.full(len(ids), -1, np.intp)
+        return np.where(inside, self._row_of[np.where(inside, ids, 0)], -1)
 
     def _size(self, photo: int) -> tuple[int, int]:
         width, height = self._sizes[self._rows[photo]].tolist()
@@ -161,6 +178,11 @@ class CopyScreen:
         self._sigs[start : start + count] = signatures(np.stack([thumbs[i].pixels for i in order]))
         self._sizes[start : start + count] = [(thumbs[i].width, thumbs[i].height) for i in order]
         self._rows.update({pid: start + k for k, pid in enumerate(order)})
+        if order[-1] >= len(self._row_of):  # photo ids grow: so does the lookup
+            lookup = np.full(max(order[-1] + 1, 2 * len(self._row_of)), -1, np.intp)
+            lookup[: len(self._row_of)] = self._row_of
+            self._row_of = lookup
+        self._row_of[order] = np.arange(start, start + count)
 
     def _backfill(self, missing: set[int], thumbs: dict[int, Thumb]) -> set[int]:
         """Make and store the thumbnails of ``missing`` from their files (added to

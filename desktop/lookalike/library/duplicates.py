@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy.typing as npt
 
 from lookalike.decode.image import read_header
 from lookalike.errors import UnreadablePhoto
-from lookalike.library.copy_screening import CopyScreen
+from lookalike.library.copy_screening import CopyScreen, PairArrays
 from lookalike.library.duplicate_groups import DuplicateGroup, describe
 from lookalike.search import grouping
 from lookalike.search.grouping import Edges, Pair
@@ -47,10 +48,35 @@ log = logging.getLogger(__name__)
 CHUNK = 4096
 """Photos whose candidate pairs are checked and stored per catalog transaction."""
 KNN_BATCH = 1024
-"""Photos per nearest-neighbour query (the library lock is held for one)."""
+"""Photos per nearest-neighbour query (its threads are decided per query:
+:meth:`DuplicateFinder._candidates`)."""
+COSINE_BATCH = 2048
+"""Pairs whose exact cosines are read per hold of the library's lock (the next chunk's kNN
+waits for it)."""
 PAIR_BATCH = 1024
 """Pairs whose photos' local features are read and decoded at once (at most 2,048 photos:
 about 35 MB of blobs and 135 MB decoded)."""
+
+
+FoundPairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32],
+                   npt.NDArray[np.bool_]]
+"""Candidate pairs: a (P,) and b (P,) photo ids (a < b), their cosines as the index estimates
+them, and whether each is among the :data:`grouping.NEIGHBOURS` nearest of either photo."""
+
+
+@dataclass
+class Checked:
+    """One chunk's pairs after the cells (:meth:`DuplicateFinder._verify`).
+
+    Attributes:
+        edges: the edges the cells found (copies confirmed on the pixels, bursts).
+        unfitted: the pairs (a, b, cosine) left for :meth:`DuplicateFinder._unfitted`.
+        tested: the maps of a onto b the pixels judged (the screen does not test them again).
+    """
+
+    edges: Edges
+    unfitted: PairArrays
+    tested: dict[Pair, npt.NDArray[np.float64]]
 
 
 def evidence_row(key: Pair, e: PairEvidence) -> EdgeRow:
@@ -96,10 +122,9 @@ class DuplicateFinder:
         self.pixels, self.file_check = pixels, file_check
         self.screen = CopyScreen(catalog, lock, self._paths) if screen else None
         self._done: dict[int, int] | None = None
-        self._deferred: set[int] = set()  # photos whose pairs could not be screened yet
-        self._tested: dict[Pair, npt.NDArray[np.float64]] = {}  # maps the pixels judged
 
-    def update(self, cancel: threading.Event | None = None) -> int:
+    def update(self, cancel: threading.Event | None = None,
+               progress: Callable[[int, int], object] | None = None) -> int:
         """Check the photos that are new or changed since their last check.
 
         Their old edges go first; then, :data:`CHUNK` photos at a time, their nearest
@@ -108,6 +133,11 @@ class DuplicateFinder:
         stored with the photos marked as checked. A cancelled update leaves the rest unmarked:
         the next one checks them; so are the photos whose thumbnail could not be made yet
         (:data:`lookalike.library.copy_screening.BACKFILL`).
+
+        Args:
+            cancel: stops the update after the chunk being checked.
+            progress: called with (photos checked, photos to check) after each chunk is
+                stored (from a worker thread).
 
         Returns:
             How many photos were checked.
@@ -124,22 +154,53 @@ class DuplicateFinder:
         for photo_id in todo:
             done.pop(photo_id, None)
         order = np.fromiter(sorted(todo), np.int64, len(todo))
+        chunks = [order[start : start + CHUNK] for start in range(0, len(order), CHUNK)]
         seen: set[int] = set()  # pair keys checked in this update (a set: ~1M at 100k)
-        for start in range(0, len(order), CHUNK):
-            if cancel is not None and cancel.is_set():
-                return start
-            chunk = order[start : start + CHUNK]
-            a, b, cos, near = self._candidates(chunk)
-            keys = grouping.pair_keys(a, b).tolist()
-            new = np.fromiter((k not in seen for k in keys), np.bool_, len(keys))
-            seen.update(keys)
-            self._deferred, self._tested = set(), {}
-            edges = self._verify(a[new], b[new], cos[new], near[new])
-            marked = {i: todo[i] for i in chunk.tolist() if i not in self._deferred}
-            self.store.add(marked, [evidence_row(k, e) for k, e in edges.items()])
-            done.update(marked)
+
+        def told(count: int) -> None:
+            if progress is not None:
+                progress(count, len(order))
+
+        # three stages overlap: the next chunk's kNN (hnswlib's threads), this chunk's cells
+        # (NumPy on all cores) and the previous chunk's screen and store (one thread): each
+        # fills the cores the others' single-threaded parts (catalog reads, the screen) leave
+        with (ThreadPoolExecutor(1, thread_name_prefix="duplicates-knn") as ahead,
+              ThreadPoolExecutor(1, thread_name_prefix="duplicates-store") as behind):
+            hurry = threading.Event()  # set while the checks wait for the kNN
+            pending = ahead.submit(self._candidates, chunks[0], hurry)
+            stored: Future[None] | None = None
+            for n, chunk in enumerate(chunks):
+                if cancel is not None and cancel.is_set():
+                    return n * CHUNK  # the chunk being stored is finished first
+                hurry.set()
+                a, b, cos, near = pending.result()
+                hurry.clear()
+                if n + 1 < len(chunks):
+                    pending = ahead.submit(self._candidates, chunks[n + 1], hurry)
+                keys = grouping.pair_keys(a, b).tolist()
+                new = np.fromiter((k not in seen for k in keys), np.bool_, len(keys))
+                seen.update(keys)
+                checked = self._verify(a[new], b[new], cos[new], near[new])
+                if stored is not None:
+                    stored.result()  # at most one chunk waits: its pairs' memory, its errors
+                reached = partial(told, min((n + 1) * CHUNK, len(order)))
+                stored = behind.submit(self._store, chunk, checked, todo, done, reached)
+            if stored is not None:
+                stored.result()
         log.info("duplicates: checked %d photos", len(todo))
         return len(todo)
+
+    def _store(self, chunk: npt.NDArray[np.int64], checked: Checked, todo: dict[int, int],
+               done: dict[int, int], stored: Callable[[], object]) -> None:  # fmt: skip
+        """Decide the pairs of ``chunk`` the cells could not (:meth:`_unfitted`), store all
+        its edges and mark its photos as checked, but those whose pairs could not be screened
+        yet (they are checked again at the next update); then call ``stored``."""
+        copies, deferred = self._unfitted(checked.unfitted, checked.tested)
+        edges = checked.edges | copies  # a copy the files show replaces a burst edge
+        marked = {i: todo[i] for i in chunk.tolist() if i not in deferred}
+        self.store.add(marked, [evidence_row(k, e) for k, e in edges.items()])
+        done.update(marked)
+        stored()
 
     def _checked(self) -> dict[int, int]:
         """Photo id → CRC of the vector it was checked with, kept between updates (read again
@@ -149,13 +210,21 @@ class DuplicateFinder:
             self._done = self.store.checked()
         return self._done
 
-    def _candidates(self, chunk: npt.NDArray[np.int64]) -> tuple[
-            npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32],
-            npt.NDArray[np.bool_]]:  # fmt: skip
+    def _candidates(self, chunk: npt.NDArray[np.int64], hurry: threading.Event | None = None
+                    ) -> FoundPairs:  # fmt: skip
         """The candidate pairs (a < b, cosine) of ``chunk``'s photos that are in the index,
-        from their nearest neighbours (all cores; the lock is released between batches), and
-        whether each is among the :data:`grouping.NEIGHBOURS` nearest of either photo (the
-        pairs the cells check; the further ones only go to :meth:`_unfitted`)."""
+        from their nearest neighbours, and whether each is among the
+        :data:`grouping.NEIGHBOURS` nearest of either photo (the pairs the cells check; the
+        further ones only go to :meth:`_unfitted`).
+
+        The queries run on one thread while the previous chunk is being checked (on the other
+        cores), on all cores when nothing else waits for them (``hurry`` set or None); both
+        are decided per :data:`KNN_BATCH` photos.
+
+        The library's lock is held only to read the photos' vectors: the queries themselves
+        hold the index's own lock (an index replaced meanwhile answers for the library as it
+        was; the pairs' photos are read again from the catalog when they are checked).
+        """
         parts, near = [], []
         for start in range(0, len(chunk), KNN_BATCH):
             with self._lock:
@@ -165,7 +234,9 @@ class DuplicateFinder:
                                    if i in labels], np.int64)  # fmt: skip
                 if not len(live):
                     continue
-                neighbours, cosines = self._knn(index, live, self._neighbours())
+                vectors = index.vectors(live)
+            threads = (os.cpu_count() or 1) if hurry is None or hurry.is_set() else 1
+            neighbours, cosines = self._knn(index, live, vectors, self._neighbours(), threads)
             floor = self._floor() - grouping.PROJECTED_MARGIN  # the index's scores are estimates
             parts.append(grouping.candidate_arrays(live, neighbours, cosines, floor))
             k = grouping.NEIGHBOURS + 1
@@ -199,14 +270,13 @@ class DuplicateFinder:
         return grouping.NEIGHBOURS
 
     @staticmethod
-    def _knn(index: VectorIndex, ids: npt.NDArray[np.int64], count: int
-             ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:  # fmt: skip
-        """``count`` nearest neighbours of indexed photos at :data:`grouping.SEARCH_EF`,
-        on all cores; a photo that is not among its own neighbours was not reached by the
-        narrow search (the graph led it astray), and is asked again at the index's own ef
-        (lock held)."""
-        vectors = index.vectors(ids)
-        k, threads = count + 1, os.cpu_count() or 1
+    def _knn(index: VectorIndex, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32],
+             count: int, threads: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """``count`` nearest neighbours of indexed photos (``ids``, with the ``vectors`` the
+        index holds for them) at :data:`grouping.SEARCH_EF`, on ``threads`` threads; a photo
+        that is not among its own neighbours was not reached by the narrow search (the graph
+        led it astray), and is asked again at the index's own ef."""
+        k = count + 1
         neighbours, cosines = index.knn(vectors, k, whitened=True, threads=threads,
                                         ef=grouping.SEARCH_EF)  # fmt: skip
         lost = np.flatnonzero(~(neighbours == ids[:, None]).any(axis=1))
@@ -218,31 +288,38 @@ class DuplicateFinder:
 
     def _verify(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64],
                 cosine: npt.NDArray[np.float32], near: npt.NDArray[np.bool_] | None = None
-                ) -> Edges:  # fmt: skip
-        """The edges among the pairs (``a[i]``, ``b[i]``): ``pair_check`` if one is set, else
-        the default check in batches (:func:`lookalike.search.pair_batch.check_batch`) from
-        the stored local features, read :data:`PAIR_BATCH` pairs at a time, of the ``near``
-        pairs (None: all) at or above :data:`grouping.PREFILTER`; the rest go to
-        :meth:`_unfitted`."""
+                ) -> Checked:  # fmt: skip
+        """The cells' part of checking the pairs (``a[i]``, ``b[i]``): ``pair_check`` if one
+        is set, else the default check in batches (:func:`lookalike.search.pair_batch.
+        check_batch`) from the stored local features, read :data:`PAIR_BATCH` pairs at a time,
+        of the ``near`` pairs (None: all) whose exact cosine is at or above
+        :data:`grouping.PREFILTER`; the rest, and those the cells do not call a copy, are left
+        for :meth:`_unfitted`."""
         if self.pair_check is not None:
             check = self.pair_check
             pairs = zip(a.tolist(), b.tolist(), strict=True)
-            return {p: self._hinted(p, e) for p in pairs if (e := check(*p)).kind is not None}
+            none = np.zeros(0, np.int64)
+            return Checked({p: self._hinted(p, e) for p in pairs
+                            if (e := check(*p)).kind is not None},
+                           (none, none, np.zeros(0, np.float32)), {})  # fmt: skip
         closest = np.ones(len(a), np.bool_) if near is None else np.asarray(near, np.bool_)
         cosine = np.asarray(cosine, np.float32).copy()
-        with self._lock:  # the exact cosines, from the catalog (the index's are estimates)
-            cosine[closest] = pair_cosines(self._catalog, self._index(), a[closest], b[closest])
-        # the further pairs keep the index's estimate: only the screen sees them, and their
-        # kNN floor already lies PROJECTED_MARGIN below the floor
-        floor = np.where(closest, self._floor(), self._floor() - grouping.PROJECTED_MARGIN)
+        # the exact cosines, from the catalog (the index's are estimates), of the pairs the
+        # cells may check; the others keep the index's estimate: only the screen sees them,
+        # from PROJECTED_MARGIN below the floor, as the kNN admitted them
+        exact = closest & (cosine >= grouping.PREFILTER - grouping.PROJECTED_MARGIN)
+        read = np.flatnonzero(exact)
+        for start in range(0, len(read), COSINE_BATCH):
+            part = read[start : start + COSINE_BATCH]
+            with self._lock:
+                cosine[part] = pair_cosines(self._catalog, self._index(), a[part], b[part])
+        floor = np.where(exact, self._floor(), self._floor() - grouping.PROJECTED_MARGIN)
         above = cosine >= floor  # NaN (a photo gone meanwhile) is never above
-        a, b, cosine, closest = a[above], b[above], cosine[above], closest[above]
-        cells = (cosine >= grouping.PREFILTER) & closest
-        edges: Edges = {}
-        unfitted: list[tuple[Pair, float]] = [
-            ((x, y), c) for x, y, c in zip(a[~cells].tolist(), b[~cells].tolist(),
-                                           cosine[~cells].tolist(), strict=True)]  # fmt: skip
+        a, b, cosine, exact = a[above], b[above], cosine[above], exact[above]
+        cells = (cosine >= grouping.PREFILTER) & exact
+        out = Checked({}, (a[~cells], b[~cells], cosine[~cells]), {})
         a, b, cosine = a[cells], b[cells], cosine[cells]
+        unfit: list[tuple[int, int, float]] = []  # those the cells do not call a copy
         for start in range(0, len(a), PAIR_BATCH):
             pa, pb = a[start : start + PAIR_BATCH].tolist(), b[start : start + PAIR_BATCH].tolist()
             with self._lock:
@@ -250,26 +327,33 @@ class DuplicateFinder:
             table = LocalsTable.from_blobs(blobs)
             found = check_batch_fits(table, pa, pb, cosine[start : start + PAIR_BATCH].tolist(),
                                      threads=os.cpu_count() or 1)  # fmt: skip
-            for key, e in self._confirmed(list(zip(pa, pb, strict=True)), found):
+            for key, e in self._confirmed(list(zip(pa, pb, strict=True)), found, out.tested):
                 if e.kind is not None:
-                    edges[key] = self._hinted(key, e)
+                    out.edges[key] = self._hinted(key, e)
                 if e.kind != "copy":
-                    unfitted.append((key, e.cosine))
-        edges.update(self._unfitted(unfitted))  # a copy the files show replaces a burst edge
-        return edges
+                    unfit.append((*key, e.cosine))
+        if unfit:
+            x, y, c = zip(*unfit, strict=True)
+            ua, ub, uc = out.unfitted
+            out.unfitted = (np.concatenate([ua, np.asarray(x, np.int64)]),
+                            np.concatenate([ub, np.asarray(y, np.int64)]),
+                            np.concatenate([uc, np.asarray(c, np.float32)]))  # fmt: skip
+        return out
 
-    def _confirmed(self, keys: Sequence[Pair], found: Sequence[Fitted]
+    def _confirmed(self, keys: Sequence[Pair], found: Sequence[Fitted],
+                   tested: dict[Pair, npt.NDArray[np.float64]]
                    ) -> list[tuple[Pair, PairEvidence]]:  # fmt: skip
         """The cells' evidence of each pair, with the copy decided by the pixels
         (:func:`pixel_confirmed`) for the fits through the copy gate when :attr:`pixels` is
-        set (the files are decoded in parallel: decoding and NumPy release the GIL)."""
+        set (the files are decoded in parallel: decoding and NumPy release the GIL); the maps
+        the pixels judge are added to ``tested``."""
         out = [(k, e) for k, (e, _) in zip(keys, found, strict=True)]
         gated = [i for i, (e, fit) in enumerate(found) if fit is not None and copy_gate(e)]
         if not self.pixels or not gated:
             return out
         paths = self._paths({p for i in gated for p in keys[i]})
         for i in gated:  # the maps the pixels judge here: the screen need not try them again
-            self._tested[keys[i]] = np.asarray(found[i][1], np.float64)
+            tested[keys[i]] = np.asarray(found[i][1], np.float64)
 
         def confirm(i: int) -> PairEvidence:
             (e, fit), (x, y) = found[i], keys[i]
@@ -282,25 +366,31 @@ class DuplicateFinder:
                 out[i] = (keys[i], e)
         return out
 
-    def _unfitted(self, pairs: Sequence[tuple[Pair, float]]) -> Edges:
+    def _unfitted(self, pairs: PairArrays,
+                  tested: Mapping[Pair, npt.NDArray[np.float64]]) -> tuple[Edges, set[int]]:
         """The one place the pairs the cells cannot fit as a copy are decided: candidates that
         the cells' fit and its pixel test do not call a copy, and those below
         :data:`grouping.PREFILTER` (mirrored, turned and 320-px copies). :attr:`file_check`
         decides them from their files, else :attr:`screen` (thumbnails, then the pixels of
-        the pairs that pass); their copies are returned (they replace a burst edge: a
-        mirrored copy's cells can pass the burst test, a second take never passes a pixel
-        alignment); with neither, nothing."""
-        if not pairs:
-            return {}
+        the pairs that pass, but the maps in ``tested``, which the pixels already judged);
+        their copies are returned (they replace a burst edge: a mirrored copy's cells can pass
+        the burst test, a second take never passes a pixel alignment); with neither, nothing.
+
+        Returns:
+            The copies, and the photos whose pairs could not be screened yet (no thumbnail).
+        """
+        if not len(pairs[0]):
+            return {}, set()
         if self.file_check is None and self.screen is not None:
-            copies, deferred = self.screen.copies(pairs, self._tested)
-            self._deferred |= deferred
-            return {key: self._hinted(key, e) for key, e in copies.items()}
+            copies, deferred = self.screen.copies(pairs, tested)
+            return {key: self._hinted(key, e) for key, e in copies.items()}, deferred
         if self.file_check is None:
-            log.debug("duplicates: %d pairs without a cell fit left unchecked", len(pairs))
-            return {}
-        check, paths = self.file_check, self._paths({p for key, _ in pairs for p in key})
-        todo = [((x, y), c) for (x, y), c in pairs if x in paths and y in paths]
+            log.debug("duplicates: %d pairs without a cell fit left unchecked", len(pairs[0]))
+            return {}, set()
+        a, b, cos = (x.tolist() for x in pairs)
+        check, paths = self.file_check, self._paths(set(a) | set(b))
+        todo = [((x, y), c) for x, y, c in zip(a, b, cos, strict=True)
+                if x in paths and y in paths]  # fmt: skip
 
         def run(item: tuple[Pair, float]) -> PairEvidence:
             (x, y), cosine = item
@@ -309,7 +399,7 @@ class DuplicateFinder:
         with ThreadPoolExecutor(min(len(todo), os.cpu_count() or 1) or 1) as pool:
             found = list(pool.map(run, todo))  # decoding and NumPy release the GIL
         return {key: self._hinted(key, e) for (key, _), e in zip(todo, found, strict=True)
-                if e.kind == "copy"}  # fmt: skip
+                if e.kind == "copy"}, set()  # fmt: skip
 
     def _paths(self, ids: set[int]) -> dict[int, Path]:
         """Photo id → file, for the photos of ``ids`` still in the catalog."""

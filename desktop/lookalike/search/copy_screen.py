@@ -44,7 +44,14 @@ def signatures(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     k = side // SCREEN_SIDE
     if side % SCREEN_SIDE or pixels.shape[2] != side:
         raise ValueError(f"thumbnails must be square multiples of {SCREEN_SIDE}: {pixels.shape}")
-    small = pixels.astype(np.float32).reshape(n, SCREEN_SIDE, k, SCREEN_SIDE, k).mean(axis=(2, 4))
+    whole = pixels.astype(np.float32)
+    # box means as sums of k * k strided views (exact: sums of small integers), a few times
+    # faster than a mean over two inner axes
+    small = np.zeros((n, SCREEN_SIDE, SCREEN_SIDE), np.float32)
+    for i in range(k):
+        for j in range(k):
+            small += whole[:, i::k, j::k]
+    small /= k * k
     small -= small.mean(axis=(1, 2), keepdims=True)
     norm = np.sqrt((small * small).sum(axis=(1, 2), keepdims=True))
     return np.asarray(np.where(norm > 1e-3, small / np.maximum(norm, 1e-3), 0.0), np.float32)

@@ -41,6 +41,8 @@ from lookalike.types import CODE_STEP, locals_from_bytes, locals_to_bytes
 
 log = logging.getLogger(__name__)
 
+RANSAC_GROUP = 16
+"""Pairs whose RANSAC runs at once, grouped by their number of matches (less padding)."""
 BATCH = 64
 """Pairs per stacked product and RANSAC block: (64, 256, 256) float32 cosines are 16 MB, and
 RANSAC's (64, 128, m) scores a few times that."""
@@ -221,25 +223,36 @@ def _check_block(table: LocalsTable, ra: Ids, rb: Ids, cosine: F64) -> list[Fitt
     matches = mutual.sum(axis=1)
     out: list[Fitted] = [(PairEvidence(None, float(c)), None) for c in cosine]
     fit = np.flatnonzero(matches > CHANCE_INLIERS)  # inliers <= matches: else nothing to find
-    if not len(fit):
-        return out
-    pair, cell = np.nonzero(mutual[fit])  # row-major: each pair's matches by a's cell
-    width = int(matches[fit].max())
-    slot = np.arange(len(pair)) - np.repeat(np.cumsum(matches[fit]) - matches[fit], matches[fit])
-    src = np.zeros((len(fit), width, 2), np.float32)
-    dst = np.zeros((len(fit), width, 2), np.float32)
-    src[pair, slot] = table.xy[ra[fit][pair], cell]
-    dst[pair, slot] = table.xy[rb[fit][pair], fwd[fit][pair, cell]]
-    maps, masks = _ransac_block(src, dst, matches[fit])
-    maps, masks = _refit_block(src, dst, matches[fit], maps, masks)
-    for j, i in enumerate(fit.tolist()):
-        n = int(matches[i])
-        affine = None if np.isnan(maps[j]).any() else maps[j]
-        ka, kb = int(table.count[ra[i]]), int(table.count[rb[i]])
-        found = judge_fit(table.xy[ra[i], :ka], table.xy[rb[i], :kb], src[j, :n], dst[j, :n],
-                          affine, masks[j, :n], float(cosine[i]))  # fmt: skip
-        out[i] = (found, affine if found.inliers > CHANCE_INLIERS else None)
+    # RANSAC pads each group's matches to its largest count: pairs with similar counts go
+    # together (its cost follows the padded size; each pair's result does not depend on it)
+    fit = fit[np.argsort(matches[fit], kind="stable")]
+    for start in range(0, len(fit), RANSAC_GROUP):
+        group = fit[start : start + RANSAC_GROUP]
+        src, dst = _matched(table, ra[group], rb[group], mutual[group], fwd[group])
+        maps, masks = _ransac_block(src, dst, matches[group])
+        maps, masks = _refit_block(src, dst, matches[group], maps, masks)
+        for j, i in enumerate(group.tolist()):
+            n = int(matches[i])
+            affine = None if np.isnan(maps[j]).any() else maps[j]
+            ka, kb = int(table.count[ra[i]]), int(table.count[rb[i]])
+            found = judge_fit(table.xy[ra[i], :ka], table.xy[rb[i], :kb], src[j, :n],
+                              dst[j, :n], affine, masks[j, :n], float(cosine[i]))  # fmt: skip
+            out[i] = (found, affine if found.inliers > CHANCE_INLIERS else None)
     return out
+
+
+def _matched(table: LocalsTable, ra: Ids, rb: Ids, mutual: npt.NDArray[np.bool_], fwd: Ids
+             ) -> tuple[F32, F32]:  # fmt: skip
+    """(P, M, 2) positions in a and (P, M, 2) in b of each pair's mutual matches (by a's
+    cell), padded with zeros to the largest count M."""
+    count = mutual.sum(axis=1)
+    pair, cell = np.nonzero(mutual)  # row-major: each pair's matches by a's cell
+    slot = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
+    src = np.zeros((len(ra), int(count.max()), 2), np.float32)
+    dst = np.zeros_like(src)
+    src[pair, slot] = table.xy[ra[pair], cell]
+    dst[pair, slot] = table.xy[rb[pair], fwd[pair, cell]]
+    return src, dst
 
 
 def _ransac_block(src: F32, dst: F32, n: Ids) -> tuple[F64, npt.NDArray[np.bool_]]:

@@ -176,16 +176,24 @@ def _tight_residual(src: npt.NDArray[np.float32], dst: npt.NDArray[np.float32],
     agrees best finds the exact map of a copy (residuals of a fraction of a cell), while two
     shots of a scene keep their parallax (residuals of a cell or more).
     """
-    ones = np.ones((len(src), 1), np.float64)
-    homog = np.concatenate([src.astype(np.float64), ones], axis=1)
+    homog = np.ones((len(src), 3), np.float64)
+    homog[:, :2] = src
     target = dst.astype(np.float64)
     for _ in range(2):
-        dist = np.linalg.norm(homog @ affine - target, axis=1)
+        off = homog @ affine - target
+        dist = np.sqrt((off * off).sum(axis=1))
         best = dist <= np.median(dist)
         if best.sum() < 3:
             break
-        affine = np.linalg.lstsq(homog[best], target[best], rcond=None)[0]
-    return float(np.median(np.linalg.norm(homog @ affine - target, axis=1)))
+        # least squares by the normal equations (a 3 x 3 solve; duplicate grouping runs this
+        # for every fit that could be a copy): the same map as lstsq up to rounding
+        h, t = homog[best], target[best]
+        lhs = h.T @ h
+        if abs(np.linalg.det(lhs)) <= 1e-12:  # the points lie on one line: keep the map
+            break
+        affine = np.linalg.solve(lhs, h.T @ t)
+    off = homog @ affine - target
+    return float(np.median(np.sqrt((off * off).sum(axis=1))))
 
 
 def check_locals(a: Locals | None, b: Locals | None, cosine: float,
@@ -260,6 +268,10 @@ def judge_fit(a_xy: npt.NDArray[np.float32], b_xy: npt.NDArray[np.float32],
     """Copy, burst or neither from one affine fit: the one test both duplicate grouping and the
     search's verdict (:mod:`lookalike.search.verdict`, from re-ranking's own fit) apply.
 
+    The coverages, turns, scale and residual are measured only where one of the two tests can
+    still pass (an inlier ratio of :data:`COPY_RATIO` or a cosine of :data:`BURST_COSINE`):
+    duplicate grouping judges ~10 fits a photo, most of them neither.
+
     Args:
         a_xy, b_xy: (Ka, 2) and (Kb, 2) positions of all local features of each photo.
         a_matched, b_matched: (m, 2) positions of the mutual matches, aligned.
@@ -271,6 +283,8 @@ def judge_fit(a_xy: npt.NDArray[np.float32], b_xy: npt.NDArray[np.float32],
     if affine is None or inliers <= CHANCE_INLIERS:
         return PairEvidence(None, cosine, inliers)
     ratio = inliers / len(mask)
+    if ratio < COPY_RATIO and cosine < BURST_COSINE:  # neither test can pass: not measured
+        return PairEvidence(None, cosine, inliers, ratio)
     cov_a = _coverage(a_matched[mask], a_xy)
     cov_b = _coverage(b_matched[mask], b_xy)
     turns, scale = _turns_and_scale(affine)

@@ -12,7 +12,7 @@ import pytest
 from tests.fakes import FakeEmbedder, write_library, write_photo
 
 from lookalike import app
-from lookalike.cli.progress import ProgressPrinter, format_duration
+from lookalike.cli.progress import CheckingNotice, ProgressPrinter, format_duration
 from lookalike.library import Progress
 
 REPO = Path(__file__).resolve().parents[3]
@@ -207,6 +207,21 @@ def test_progress_printer_plain_and_tty() -> None:
     printer.update(Progress("done", 3, 3))
     assert tty.getvalue().startswith("\rembedding 1/3") and "b.jpg" in tty.getvalue()
     assert tty.getvalue().endswith("\n")
+
+
+def test_a_long_duplicates_update_is_shown_and_a_short_one_is_not() -> None:
+    import io
+
+    quiet = io.StringIO()
+    CheckingNotice(quiet)(3, 3)  # a few new photos: done in one step
+    assert quiet.getvalue() == ""
+    stream = io.StringIO()
+    notice = CheckingNotice(stream, interval_s=0)
+    for done in (4096, 8192, 9000):
+        notice(done, 9000)
+    assert stream.getvalue().splitlines() == [
+        "Looking for copies and bursts among 9,000 new or changed photos",
+        "checked 4,096/9,000", "checked 8,192/9,000", "checked 9,000 photos"]
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(None, "?"), (5, "0:05"), (3725, "1:02:05")])

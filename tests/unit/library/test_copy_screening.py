@@ -148,6 +148,7 @@ def test_a_map_the_pixels_already_judged_is_not_tested_again(
         key = grouping.pair(ids["original"], ids["small"])
         # the cells' map of a whole-frame copy (a burst's take: the same) was judged already
         judged = {key: frame_map(0, (640, 480), (320, 240)) + 0.004}
-        assert screen.copies([(key, 0.9)], judged) == ({}, set()) and tested == []
-        found, _ = screen.copies([(key, 0.9)], {})  # not judged: tested, and a copy
+        pair = (np.asarray([key[0]]), np.asarray([key[1]]), np.asarray([0.9], np.float32))
+        assert screen.copies(pair, judged) == ({}, set()) and tested == []
+        found, _ = screen.copies(pair, {})  # not judged: tested, and a copy
         assert tested == [{"original", "small"}] and found[key].kind == "copy"
