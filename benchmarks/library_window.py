@@ -30,6 +30,14 @@ that others read. Measured, in this order, in one process (offscreen Qt unless
 
 The synthetic photos do not exist on disk, so the window's start-up sync is not started (it
 would sweep them as deleted), and their thumbnails show as missing.
+
+Measured 2026-12-02 on a 100k home, ``--quiet 0.05`` (each drop timed while other processes
+used < 5 % of the 2 shared cores, load 0.6-0.7), back to back with the code before that day's
+search-path work: drop → results p50 356 ms / p95 371 (before 380 / 491), its
+``Library.search`` 352 / 367 (before 374 / 485), the window's own share 2 + 2 ms; drag → drop
+→ results 108 / 116 (before 126 / 137). The window searches with "Best 100" (a kNN of 100:
+~10 ms more than ``query_speed.py``'s 50) and drops photos 01-06 of bench/perf, one of them a
+3072x2048 JPEG without restart markers (decoded on one thread).
 """
 
 from __future__ import annotations

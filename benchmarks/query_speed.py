@@ -19,6 +19,19 @@ cache (the fill has just written them, or a previous run has read them).
     python benchmarks/query_speed.py --n 5000                     # quick
     python benchmarks/query_speed.py --keep /tmp/qs100k           # 100k; reuse the home later
     python benchmarks/query_speed.py --keep /tmp/qs100k --json
+    python benchmarks/query_speed.py --keep /tmp/qs100k --queries 0 --photos 6 \
+        --presets balanced --quiet 0.05                           # the dragged-in path only
+
+Measured 2026-12-02 on a 100k home (384-d index, catalog v8), the last command on the shared
+2-core machine, each search timed while other processes used < 5 % of the cores (load
+0.1-0.9), three runs back to back with the code before that day's search-path work:
+``Library.search(path)`` of a dragged-in 12 MP iPhone JPEG p50 317 / 272 / 290 ms (p95 385 /
+322 / 341), before 342 / 320 / 303 (p95 412 / 350 / 335); with ``--photos 8`` (two 3072x2048
+JPEGs without restart markers, decoded on one thread) 262 against 324. Stage p50s after:
+decode 45-49 ms, input tensor 3-4, inference 144-177 (the most variable part: 144-186 in the
+six runs), kNN 10-13, stored local features read + parsed 4-5, DBA 28-48 beside the
+re-ranking fits 46-57 (before 62-68), verdicts 1 (before 6), other 6. Without ``--quiet``,
+with another process on half the cores, the p50 was anywhere from 370 to 550 ms.
 """
 
 from __future__ import annotations
