@@ -79,6 +79,11 @@ class Checked:
     tested: dict[Pair, npt.NDArray[np.float64]]
 
 
+def _one_while(running: Future[FoundPairs]) -> int | None:
+    """One thread while ``running`` runs, else None (all cores)."""
+    return None if running.done() else 1
+
+
 def evidence_row(key: Pair, e: PairEvidence) -> EdgeRow:
     assert e.kind is not None
     return (key[0], key[1], e.kind, e.cosine, e.inliers, e.ratio, e.coverage_a, e.coverage_b,
@@ -182,7 +187,7 @@ class DuplicateFinder:
                 new = np.fromiter((k not in seen for k in keys), np.bool_, len(keys))
                 seen.update(keys)
                 checked = self._verify(a[new], b[new], cos[new], near[new],
-                                       lambda: 1 if not pending.done() else None)
+                                       partial(_one_while, pending))
                 if stored is not None:
                     stored.result()  # at most one chunk waits: its pairs' memory, its errors
                 reached = partial(told, min((n + 1) * CHUNK, len(order)))
