@@ -79,6 +79,11 @@ class Checked:
     tested: dict[Pair, npt.NDArray[np.float64]]
 
 
+def _one_while(running: Future[FoundPairs]) -> int | None:
+    """One thread while ``running`` runs, else None (all cores)."""
+    return None if running.done() else 1
+
+
 def evidence_row(key: Pair, e: PairEvidence) -> EdgeRow:
     assert e.kind is not None
     return (key[0], key[1], e.kind, e.cosine, e.inliers, e.ratio, e.coverage_a, e.coverage_b,
@@ -161,9 +166,10 @@ class DuplicateFinder:
             if progress is not None:
                 progress(count, len(order))
 
-        # three stages overlap: the next chunk's kNN (hnswlib's threads), this chunk's cells
-        # (NumPy on all cores) and the previous chunk's screen and store (one thread): each
-        # fills the cores the others' single-threaded parts (catalog reads, the screen) leave
+        # three stages overlap: the next chunk's kNN, this chunk's cells and the previous
+        # chunk's screen and store (one thread); the kNN and the cells each take one core while
+        # the other runs and every core while the other waits (more threads than cores cost
+        # CPU: caches, Python's lock)
         with (ThreadPoolExecutor(1, thread_name_prefix="duplicates-knn") as ahead,
               ThreadPoolExecutor(1, thread_name_prefix="duplicates-store") as behind):
             hurry = threading.Event()  # set while the checks wait for the kNN
@@ -180,7 +186,8 @@ class DuplicateFinder:
                 keys = grouping.pair_keys(a, b).tolist()
                 new = np.fromiter((k not in seen for k in keys), np.bool_, len(keys))
                 seen.update(keys)
-                checked = self._verify(a[new], b[new], cos[new], near[new])
+                checked = self._verify(a[new], b[new], cos[new], near[new],
+                                       partial(_one_while, pending))
                 if stored is not None:
                     stored.result()  # at most one chunk waits: its pairs' memory, its errors
                 reached = partial(told, min((n + 1) * CHUNK, len(order)))
@@ -287,14 +294,15 @@ class DuplicateFinder:
         return neighbours, cosines
 
     def _verify(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64],
-                cosine: npt.NDArray[np.float32], near: npt.NDArray[np.bool_] | None = None
-                ) -> Checked:  # fmt: skip
+                cosine: npt.NDArray[np.float32], near: npt.NDArray[np.bool_] | None = None,
+                threads: Callable[[], int | None] = lambda: None) -> Checked:  # fmt: skip
         """The cells' part of checking the pairs (``a[i]``, ``b[i]``): ``pair_check`` if one
         is set, else the default check in batches (:func:`lookalike.search.pair_batch.
         check_batch`) from the stored local features, read :data:`PAIR_BATCH` pairs at a time,
         of the ``near`` pairs (None: all) whose exact cosine is at or above
         :data:`grouping.PREFILTER`; the rest, and those the cells do not call a copy, are left
-        for :meth:`_unfitted`."""
+        for :meth:`_unfitted`. ``threads()``, asked per batch, gives the cells' threads (None:
+        all cores; :meth:`update` asks for one while the next chunk's kNN runs on another)."""
         if self.pair_check is not None:
             check = self.pair_check
             pairs = zip(a.tolist(), b.tolist(), strict=True)
@@ -326,7 +334,7 @@ class DuplicateFinder:
                 blobs = self._catalog.locals_of(sorted(set(pa) | set(pb)))
             table = LocalsTable.from_blobs(blobs)
             found = check_batch_fits(table, pa, pb, cosine[start : start + PAIR_BATCH].tolist(),
-                                     threads=os.cpu_count() or 1)  # fmt: skip
+                                     threads=threads() or os.cpu_count() or 1)  # fmt: skip
             for key, e in self._confirmed(list(zip(pa, pb, strict=True)), found, out.tested):
                 if e.kind is not None:
                     out.edges[key] = self._hinted(key, e)
