@@ -161,7 +161,8 @@ def band_plan(data: bytes, scale: int, bands: int) -> list[tuple[bytes, int]] | 
     starts = [header] + [markers[k] + 2 for k, _ in cuts]
     stops = [markers[k] for k, _ in cuts] + [end]
     edges = [0] + [row * mcu_h for _, row in cuts] + [frame.height]
-    return [(frame.with_height(edges[i + 1] - edges[i]) + data[a:b] + b"\xff\xd9",
+    view = memoryview(data)  # each band's bytes are copied once, by the join
+    return [(b"".join((frame.with_height(edges[i + 1] - edges[i]), view[a:b], b"\xff\xd9")),
              edges[i + 1] - edges[i])
             for i, (a, b) in enumerate(zip(starts, stops, strict=True))]  # fmt: skip
 
@@ -204,25 +205,55 @@ def _cuts(count: int, interval: int, per_row: int, rows: int, bands: int
     return cuts
 
 
-def decode_bands(plan: Sequence[tuple[bytes, int]], scale: int, width: int
-                 ) -> npt.NDArray[np.uint8] | None:  # fmt: skip
+def decode_bands(plan: Sequence[tuple[bytes, int]], scale: int, width: int,
+                 orientation: int = 1) -> npt.NDArray[np.uint8] | None:  # fmt: skip
     """The (h, w, 3) RGB pixels of the bands of :func:`band_plan`, decoded at 1/``scale`` on
-    one thread each and stacked; None when a band does not decode as expected (the caller then
-    decodes the file whole, which reports the problem)."""
-    def one(band: tuple[bytes, int]) -> npt.NDArray[np.uint8] | None:
-        data, height = band
-        with Image.open(io.BytesIO(data), formats=["JPEG"]) as im:
-            im.draft("RGB", (max(1, width // scale), max(1, height // scale)))
-            if im.mode != "RGB" or im.size != (-(-width // scale), -(-height // scale)):
-                return None
+    one thread each, each thread writing its band into its place in the result, turned by the
+    EXIF ``orientation`` (1..8) on the way (the same pixels as Pillow's ``transpose`` of the
+    whole); None when a band does not decode as expected (the caller then decodes the file
+    whole, which reports the problem)."""
+    sizes = [(-(-width // scale), -(-height // scale)) for _, height in plan]
+    tops = np.cumsum([0] + [h for _, h in sizes]).tolist()
+    stored = (sizes[0][0], tops[-1])
+    out = np.empty((*upright_shape(stored, orientation)[::-1], 3), np.uint8)
+
+    def one(k: int) -> bool:
+        with Image.open(io.BytesIO(plan[k][0]), formats=["JPEG"]) as im:
+            im.draft("RGB", (max(1, width // scale), max(1, plan[k][1] // scale)))
+            if im.mode != "RGB" or im.size != sizes[k]:
+                return False
             im.load()
-            return np.asarray(im)
+            place(out, np.asarray(im), tops[k], stored[1], orientation)
+            return True
 
     try:
         with ThreadPoolExecutor(len(plan), thread_name_prefix="jpeg-band") as pool:
-            parts = list(pool.map(one, plan))
+            done = list(pool.map(one, range(len(plan))))
     except (OSError, ValueError, SyntaxError):
         return None
-    if any(p is None for p in parts):
-        return None
-    return np.concatenate([p for p in parts if p is not None])
+    return out if all(done) else None
+
+
+def upright_shape(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """(w, h) of a stored (w, h) image once turned by EXIF ``orientation``: 5..8 swap them."""
+    return (size[1], size[0]) if orientation >= 5 else size
+
+
+def place(out: npt.NDArray[np.uint8], band: npt.NDArray[np.uint8], top: int, height: int,
+          orientation: int) -> None:  # fmt: skip
+    """Write ``band``, the stored rows ``top`` to ``top + len(band)`` of an image ``height``
+    rows high, into ``out``, the whole image turned by EXIF ``orientation``: 2 mirrors it left
+    to right, 3 turns it 180°, 4 mirrors it top to bottom, 5 transposes it, 6 turns it 90°
+    clockwise, 7 transposes it across the other diagonal, 8 turns it 90° anticlockwise."""
+    rows = slice(top, top + len(band))
+    flipped = slice(height - top - len(band), height - top)
+    turned = {2: lambda: (rows, band[:, ::-1]), 3: lambda: (flipped, band[::-1, ::-1]),
+              4: lambda: (flipped, band[::-1]), 5: lambda: (rows, band.transpose(1, 0, 2)),
+              6: lambda: (flipped, band[::-1].transpose(1, 0, 2)),
+              7: lambda: (flipped, band[::-1, ::-1].transpose(1, 0, 2)),
+              8: lambda: (rows, band[:, ::-1].transpose(1, 0, 2))}  # fmt: skip
+    where, pixels = turned[orientation]() if orientation in turned else (rows, band)
+    if orientation >= 5:
+        out[:, where] = pixels
+    else:
+        out[where] = pixels

@@ -342,7 +342,12 @@ def _decode_opened(
         if not exact and max(im.size) <= max(target):
             target = im.size  # DCT-scaled to within DRAFT_SLACK of the target
     check_pixels(im, declared)
-    banded = _in_bands(im, declared, bands) if bands > 1 else None
+    upright_size = upright(declared, orientation)
+    # with nothing left to do but the turn (the query's case), the bands' threads turn them
+    final = target == im.size
+    banded = _in_bands(im, declared, bands, orientation if final else 1) if bands > 1 else None
+    if banded is not None and final:
+        return Decoded(rgb=banded, scale=max(target) / max(declared), original_size=upright_size)
     steps: tuple[Callable[[Image.Image], Image.Image], ...] = (
         to_rgb_or_rgba,
         lambda image: shrink(image, target),
@@ -355,18 +360,16 @@ def _decode_opened(
         if result is not image:
             image.close()  # free each intermediate as soon as it is replaced: big photos
         image = result
-    return Decoded(
-        rgb=to_array(image),
-        scale=max(target) / max(declared),
-        original_size=upright(declared, orientation),
-    )
+    return Decoded(rgb=to_array(image), scale=max(target) / max(declared),
+                   original_size=upright_size)  # fmt: skip
 
 
 def _in_bands(
-    im: ImageFile.ImageFile, declared: tuple[int, int], bands: int
+    im: ImageFile.ImageFile, declared: tuple[int, int], bands: int, orientation: int = 1
 ) -> npt.NDArray[np.uint8] | None:
     """The (h, w, 3) pixels of an RGB JPEG, at the scale its ``draft`` chose, decoded in bands
-    on threads (:mod:`lookalike.decode.bands`); None when it cannot be cut (decode it whole)."""
+    on threads (:mod:`lookalike.decode.bands`) and turned by the EXIF ``orientation``; None
+    when it cannot be cut (decode it whole)."""
     if im.format != "JPEG" or im.mode != "RGB" or im.fp is None:
         return None
     scale = next((s for s in (1, 2, 4, 8) if im.size == (-(-declared[0] // s),
@@ -375,4 +378,4 @@ def _in_bands(
         return None
     im.fp.seek(0)
     plan = band_plan(im.fp.read(), scale, bands)
-    return None if plan is None else decode_bands(plan, scale, declared[0])
+    return None if plan is None else decode_bands(plan, scale, declared[0], orientation)

@@ -195,14 +195,14 @@ class SearchPage(QWidget):
             self._run_search()
 
     def _start(self, query: Query) -> None:
-        self.history.record(HistoryEntry(query, None))
-        self.historyChanged.emit()
         self._query = query
         self._query_embedding = None
+        self._run_search()  # first: the search needs nothing of the view work below
+        self.history.record(HistoryEntry(query, None))
+        self.historyChanged.emit()
         self.model.set_items([])
         self.match_view.set_query(None)
         self.match_view.clear()
-        self._run_search()
 
     def _show_query_file(self, path: Path, crop: Box | None = None) -> None:
         query = self._query

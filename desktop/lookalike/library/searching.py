@@ -142,6 +142,11 @@ class IndexStore:
         row = self._writer.catalog.photo_by_id(photo_id)
         return row.path if row is not None and row.status == "indexed" else None
 
+    def paths_of(self, ids: Sequence[int]) -> dict[int, Path]:
+        """The paths of those of ``ids`` that are searchable photos (one catalog query)."""
+        rows = self._writer.catalog.photos_by_ids(ids)
+        return {i: row.path for i, row in rows.items() if row.status == "indexed"}
+
 
 def query_embeddings(
     image: Image,

@@ -27,20 +27,39 @@ def affine_from_triples(
 
     Returns:
         (I, 3, 2) maps (``[x y 1] @ A``) and the (I,) mask of non-degenerate triples (the
-        others hold zeros).
+        others have a zero linear part).
     """
-    p1, p2 = src[:, 1] - src[:, 0], src[:, 2] - src[:, 0]
-    q1, q2 = dst[:, 1] - dst[:, 0], dst[:, 2] - dst[:, 0]
-    det = p1[:, 0] * p2[:, 1] - p2[:, 0] * p1[:, 1]
+    coef, ok = triple_maps(src[:, :, 0].T, src[:, :, 1].T, dst[:, :, 0].T, dst[:, :, 1].T)
+    return np.ascontiguousarray(coef.T).reshape(-1, 3, 2), ok
+
+
+def triple_maps(
+    src_x: npt.NDArray[np.float64],
+    src_y: npt.NDArray[np.float64],
+    dst_x: npt.NDArray[np.float64],
+    dst_y: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """:func:`affine_from_triples` of I triples given as (3, I) coordinates (row j: the j-th
+    point of every triple), each row contiguous: the passes then run over contiguous arrays.
+
+    Returns:
+        (6, I) coefficients, the (3, 2) maps flattened row by row (a d b e c f for
+        ``u = a x + b y + c``, ``v = d x + e y + f``; a degenerate triple gets a zero linear
+        part); and the (I,) mask of the others.
+    """
+    p1x, p1y = src_x[1] - src_x[0], src_y[1] - src_y[0]
+    p2x, p2y = src_x[2] - src_x[0], src_y[2] - src_y[0]
+    det = p1x * p2y - p2x * p1y
     ok = np.abs(det) > 1e-9
     inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-    maps = np.empty((len(src), 3, 2), np.float64)
+    coef = np.empty((6, len(det)), np.float64)
     # x' = m[0, c] x + m[1, c] y + m[2, c] for output coordinate c: solve [q1 q2] = M [p1 p2].
-    for c in (0, 1):
-        maps[:, 0, c] = (q1[:, c] * p2[:, 1] - q2[:, c] * p1[:, 1]) * inv
-        maps[:, 1, c] = (q2[:, c] * p1[:, 0] - q1[:, c] * p2[:, 0]) * inv
-        maps[:, 2, c] = dst[:, 0, c] - maps[:, 0, c] * src[:, 0, 0] - maps[:, 1, c] * src[:, 0, 1]
-    return maps, ok
+    for c, dst in enumerate((dst_x, dst_y)):
+        q1, q2 = dst[1] - dst[0], dst[2] - dst[0]
+        coef[c] = (q1 * p2y - q2 * p1y) * inv
+        coef[2 + c] = (q2 * p1x - q1 * p2x) * inv
+        coef[4 + c] = dst[0] - coef[c] * src_x[0] - coef[2 + c] * src_y[0]
+    return coef, ok
 
 
 def random_triples(rng: np.random.Generator, n: int, count: int) -> npt.NDArray[np.int64]:

@@ -116,6 +116,10 @@ class VectorStore(Protocol):
         """A searchable photo's path; None for one that is not (removed, pending...)."""
         ...
 
+    def paths_of(self, ids: Sequence[int]) -> dict[int, Path]:
+        """:meth:`path_of` of many photos at once: those that are searchable, by id."""
+        ...
+
 
 def search(
     store: VectorStore,
@@ -203,7 +207,8 @@ def nearest(store: VectorStore, vector: Floats, k: int, exclude: Collection[int]
     if n == 0:
         return []
     ids, scores = exact_knn(store, np.ascontiguousarray(vector, np.float32), n, scope)
-    return rank(ids[0], scores[0], k, exclude, store.path_of)
+    paths = store.paths_of(ids[0].tolist())  # one lookup, not one per photo
+    return rank(ids[0], scores[0], k, exclude, paths.get)
 
 
 def exact_knn(store: VectorStore, queries: Floats, k: int,

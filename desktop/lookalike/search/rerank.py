@@ -2,9 +2,10 @@
 
 For each of the top candidates of the global search, the local features (``Locals``, see
 ``lookalike.embed.local``) of the query and the candidate are matched as mutual nearest
-neighbours, and RANSAC looks for one affine map of the image plane that carries many query
-cells onto their matches. A photo showing the same scene has many such inliers; an unrelated
-photo only has the handful that a random map explains by chance. The candidate's score becomes
+neighbours, and RANSAC (:mod:`lookalike.search.ransac`) looks for one affine map of the image
+plane that carries many query cells onto their matches. A photo showing the same scene has
+many such inliers; an unrelated photo only has the handful that a random map explains by
+chance. The candidate's score becomes
 
     score + weight · clip(inliers - BASELINE, 0, cap) / cap
 
@@ -24,13 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from lookalike.search.affine import (
-    Affine,
-    affine_from_triples,
-    fit_affine,
-    homogeneous,
-    seeded_triples,
-)
+from lookalike.search.affine import Affine
+from lookalike.search.ransac import ransac_affine as ransac_affine  # pair_check imports it here
+from lookalike.search.ransac import ransac_affines
 from lookalike.search.similar import Match
 from lookalike.types import Locals
 
@@ -120,10 +117,17 @@ def _mutual_block(
         (the first on ties, as ``argmax``), and (Kq, g) that best cell's index.
     """
     fwd = sim.argmax(axis=2)  # each query cell's best cell in each candidate
-    back = _first_argmax(sim)  # (g, K): each candidate cell's best query cell
     best = np.take_along_axis(sim, fwd[:, :, None], axis=2)[:, :, 0]
-    rows = np.arange(sim.shape[0])[:, None]
-    chosen_back = rows == np.take_along_axis(back, fwd.T, axis=1).T
+    # A candidate cell chooses back the query cell that holds its column's maximum: when no
+    # column holds its maximum twice, that is the query cell whose best value IS the maximum
+    # of its best cell's column (two whole-array passes instead of a loop over the rows)
+    top = sim.max(axis=0)  # (g, K)
+    if np.count_nonzero(sim == top) == top.size:
+        chosen_back = best == np.take_along_axis(top, fwd.T, axis=1).T
+    else:  # a tie: the first of the tied rows, as argmax
+        back = _first_argmax(sim)  # (g, K): each candidate cell's best query cell
+        rows = np.arange(sim.shape[0])[:, None]
+        chosen_back = rows == np.take_along_axis(back, fwd.T, axis=1).T
     return chosen_back & (best > min_similarity), fwd
 
 
@@ -138,61 +142,6 @@ def _first_argmax(sim: Floats) -> npt.NDArray[np.intp]:
         np.maximum(best, sim[i], out=best)
         arg[better] = i
     return arg
-
-
-def ransac_affine(
-    src: npt.NDArray[np.floating],
-    dst: npt.NDArray[np.floating],
-    tolerance: float,
-    iterations: int = 256,
-    max_scale: float = 16.0,
-    seed: int = 0,
-) -> tuple[Affine | None, npt.NDArray[np.bool_]]:
-    """RANSAC for an affine map ``dst ≈ [src 1] @ A`` with all hypotheses at once.
-
-    Hypotheses come from 3 random correspondences; a map that mirrors, collapses or scales
-    the area by more than ``max_scale`` (or less than its inverse) is rejected. The best one is
-    refitted by least squares on its inliers and scored again.
-
-    Args:
-        src, dst: (n, 2) matched points.
-        tolerance: largest distance of an inlier from its mapped position.
-        iterations: hypotheses.
-        max_scale: bound on the area ratio.
-        seed: RANSAC is deterministic for a given seed.
-
-    Returns:
-        The (3, 2) map (None when n < 3 or no hypothesis is valid) and the (n,) inlier mask.
-    """
-    src64, dst64 = np.asarray(src, np.float64), np.asarray(dst, np.float64)
-    n = len(src64)
-    none = np.zeros(n, np.bool_)
-    if n < 3:
-        return None, none
-    picks = seeded_triples(n, iterations, seed)
-    maps, ok = affine_from_triples(src64[picks], dst64[picks])  # (I, 3, 2), (I,)
-    area = maps[:, 0, 0] * maps[:, 1, 1] - maps[:, 0, 1] * maps[:, 1, 0]
-    ok &= (area > 1.0 / max_scale) & (area < max_scale)
-    if not ok.any():
-        return None, none
-    kept = maps[ok]
-    # scoring every hypothesis on every match is most of the time: float32 is ample for
-    # positions in 0..1 against a tolerance of a few hundredths
-    k32 = kept.astype(np.float32)
-    (x, y), (u, v) = src64.T.astype(np.float32), dst64.T.astype(np.float32)
-    dx = k32[:, 0, 0, None] * x + k32[:, 1, 0, None] * y + (k32[:, 2, 0, None] - u)
-    dy = k32[:, 0, 1, None] * x + k32[:, 1, 1, None] * y + (k32[:, 2, 1, None] - v)
-    inside = dx * dx + dy * dy < np.float32(tolerance**2)  # (I', n): each map's inliers
-    winner = int(np.argmax(inside.sum(axis=1)))
-    best, mask = kept[winner], inside[winner]
-    if mask.sum() >= 3:
-        refit = fit_affine(src64[mask], dst64[mask])
-        area = refit[0, 0] * refit[1, 1] - refit[0, 1] * refit[1, 0]
-        if 1.0 / max_scale < area < max_scale:
-            remask = ((homogeneous(src64) @ refit - dst64) ** 2).sum(axis=-1) < tolerance**2
-            if remask.sum() >= mask.sum():
-                best, mask = refit, remask
-    return best, mask
 
 
 def _comparable(query: Locals, candidate: Locals) -> tuple[Floats, Floats] | None:
@@ -373,16 +322,16 @@ def _verify_block(
     flat = np.ascontiguousarray(block[:, :, 2:], np.float32).reshape(-1, q.shape[1] - 2)
     sim = (np.ascontiguousarray(q[:, 2:]) @ flat.T).reshape(len(q), len(members), k)
     mutual, fwd = _mutual_block(sim, params.min_similarity)
-    out: list[tuple[int, Fit]] = []
     # inliers <= matches: with no more matches than the baseline, no boost is possible
-    for col in np.flatnonzero(mutual.sum(axis=0) > params.baseline):
+    cols = np.flatnonzero(mutual.sum(axis=0) > params.baseline).tolist()
+    points = []
+    for col in cols:
         iq = np.flatnonzero(mutual[:, col])
-        q_xy = np.ascontiguousarray(q[iq, :2])
-        c_xy = block[col, fwd[iq, col], :2].astype(np.float32)
-        affine, mask = ransac_affine(q_xy, c_xy, params.tolerance, params.iterations,
-                                     params.max_scale)  # fmt: skip
-        out.append((members[col], Fit(q_xy, c_xy, affine, mask)))
-    return out
+        points.append((np.ascontiguousarray(q[iq, :2]),
+                       block[col, fwd[iq, col], :2].astype(np.float32)))  # fmt: skip
+    found = ransac_affines(points, params.tolerance, params.iterations, params.max_scale)
+    return [(members[col], Fit(q_xy, c_xy, affine, mask))
+            for col, (q_xy, c_xy), (affine, mask) in zip(cols, points, found, strict=True)]
 
 
 def rerank_matches(

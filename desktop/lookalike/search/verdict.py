@@ -90,8 +90,8 @@ def evidence_of(query: Locals, candidate: Locals, fit: Fit | None, cosine: float
     """The pair evidence of one re-ranking fit (no fit: nothing verified)."""
     if fit is None:
         return PairEvidence(None, cosine)
-    q_xy = np.asarray(query, np.float32)[:, :2]
-    c_xy = np.asarray(candidate, np.float32)[:, :2]
+    q_xy = np.asarray(query[:, :2], np.float32)  # positions only: not the codes' 64 columns
+    c_xy = np.asarray(candidate[:, :2], np.float32)
     return judge_fit(q_xy, c_xy, fit.query_xy, fit.candidate_xy, fit.affine, fit.mask, cosine)
 
 

@@ -215,6 +215,13 @@ class Catalog:
         """The photo with this id (= hnswlib label), if it still exists."""
         return next(iter(self._photos("WHERE id = ?", (photo_id,))), None)
 
+    def photos_by_ids(self, photo_ids: Sequence[int]) -> dict[int, PhotoRow]:
+        """Those of these photos that still exist, by id (one query per 500 ids)."""
+        wanted = sorted({int(i) for i in photo_ids})
+        chunks = (wanted[at : at + 500] for at in range(0, len(wanted), 500))
+        return {row.id: row for chunk in chunks
+                for row in self._photos(f"WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
+
     def photos_under(self, folder: Path, recursive: bool = True) -> list[PhotoRow]:
         """Photos inside ``folder`` (and its subfolders unless not ``recursive``), by path."""
         sep = path_key(os.sep)

@@ -119,6 +119,10 @@ class MemoryStore:
             return None
         return self._paths.get(photo_id, Path())
 
+    def paths_of(self, ids: Sequence[int]) -> dict[int, Path]:
+        """:meth:`path_of` of those of ``ids`` the store holds."""
+        return {int(i): self._paths.get(int(i), Path()) for i in ids if int(i) in self._row}
+
 
 def stored_form(embedding: Embedding) -> Embedding:
     """An embedding as the catalog gives it back (local features through their int8 codes)."""

@@ -88,13 +88,17 @@ def test_the_bands_path_is_taken_where_it_should(monkeypatch: pytest.MonkeyPatch
     assert calls == [2]
 
 
-@pytest.mark.parametrize("orientation", [3, 6, 8])
-def test_exif_turn_is_applied_after_the_bands(orientation: int) -> None:
-    data = jpeg(photo(1600, 1200, seed=orientation), orientation=orientation)
-    whole = decode(data, 800, exact=False)
-    cut = decode(data, 800, exact=False, bands=2)
-    assert cut.original_size == whole.original_size
-    assert np.array_equal(cut.rgb, whole.rgb)
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("max_side", [800, 700])
+def test_exif_turn_is_applied_to_the_bands(orientation: int, max_side: int) -> None:
+    """Turned by the bands' threads (800: the DCT scaling gives the size) or after them (700:
+    resized): Pillow's ``transpose`` of the whole decode either way, for every orientation."""
+    data = jpeg(photo(1600, 1203, seed=orientation), orientation=orientation)
+    whole = decode(data, max_side, exact=False)
+    for count in (2, 3):
+        cut = decode(data, max_side, exact=False, bands=count)
+        assert cut.original_size == whole.original_size and cut.scale == whole.scale
+        assert np.array_equal(cut.rgb, whole.rgb) and cut.rgb.flags.writeable
 
 
 def test_cuts_fall_after_rst7_on_row_ends() -> None:

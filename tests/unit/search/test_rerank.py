@@ -191,3 +191,28 @@ def test_first_argmax_is_numpys_argmax_along_the_first_axis() -> None:
             np.zeros((7, 2, 3), np.float32), rng.standard_normal((1, 4, 4)).astype(np.float32)]
     for sim in sims:
         assert np.array_equal(_first_argmax(sim), sim.argmax(axis=0))
+
+
+def _naive_mutual(sim: np.ndarray, min_similarity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mutual nearest neighbours of a (Kq, g, K) block, cell by cell (first index on ties)."""
+    kq, g, _ = sim.shape
+    mutual, fwd = np.zeros((kq, g), bool), np.zeros((kq, g), np.intp)
+    for i in range(kq):
+        for c in range(g):
+            j = int(np.argmax(sim[i, c]))
+            fwd[i, c] = j
+            mutual[i, c] = int(np.argmax(sim[:, c, j])) == i and sim[i, c, j] > min_similarity
+    return mutual, fwd
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_mutual_block_is_the_cell_by_cell_definition(ties: bool) -> None:
+    from lookalike.search.rerank import _mutual_block
+
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        shape = tuple(rng.integers(1, 12, 3))
+        sim = (rng.integers(-2, 3, shape) / 2 if ties else rng.standard_normal(shape))
+        for floor in (-1.0, 0.0):
+            got, want = _mutual_block(sim.astype(np.float32), floor), _naive_mutual(sim, floor)
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])

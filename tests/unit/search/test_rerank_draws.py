@@ -29,3 +29,33 @@ def test_ransac_is_deterministic_across_candidates() -> None:
     np.testing.assert_array_equal(first[0], again[0])
     np.testing.assert_array_equal(first[1], again[1])
     assert int(first[1].sum()) == 30
+
+
+def test_ransac_of_many_pairs_is_ransac_of_each() -> None:
+    """One batch of pairs of different sizes (a few too small to fit) gives each pair the map
+    and mask it gets alone, bit for bit."""
+    rng = np.random.default_rng(4)
+    pairs = []
+    for n in (0, 2, 3, 9, 40, 40, 117):
+        src = rng.uniform(0, 1, (n, 2)).astype(np.float32)
+        dst = (src @ np.array([[0.9, 0.1], [-0.1, 0.9]]) + 0.05).astype(np.float32)
+        dst[::3] = rng.uniform(0, 1, dst[::3].shape)
+        pairs.append((src, dst))
+    for (src, dst), (fit, mask) in zip(pairs, rerank.ransac_affines(pairs, 0.05), strict=True):
+        alone, alone_mask = rerank.ransac_affine(src, dst, 0.05)
+        assert (fit is None) == (alone is None) and np.array_equal(mask, alone_mask)
+        if fit is not None:
+            assert np.array_equal(fit, alone)
+
+
+def test_triple_maps_carry_each_triple_onto_its_image() -> None:
+    rng = np.random.default_rng(6)
+    src, dst = rng.uniform(0, 1, (50, 3, 2)), rng.uniform(0, 1, (50, 3, 2))
+    src[7] = [[0, 0], [1, 1], [2, 2]]  # collinear: no map
+    maps, ok = affine.affine_from_triples(src, dst)
+    assert not ok[7] and not maps[7, :2].any() and ok.sum() == 49
+    homog = np.concatenate([src, np.ones((50, 3, 1))], axis=2)
+    np.testing.assert_allclose((homog @ maps)[ok], dst[ok], atol=1e-9)
+    coef, same = affine.triple_maps(*(np.ascontiguousarray(a[:, :, c].T)
+                                      for a in (src, dst) for c in (0, 1)))
+    assert np.array_equal(same, ok) and np.array_equal(coef.T.reshape(-1, 3, 2), maps)

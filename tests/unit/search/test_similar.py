@@ -65,6 +65,9 @@ def test_nearest_against_a_real_catalog_and_index(tmp_path: Path) -> None:
         assert all(a.score >= b.score for a, b in itertools.pairwise(matches))
         catalog.set_skipped(ids[0], "gone bad")  # not indexed any more: never returned
         assert ids[0] not in {m.photo_id for m in knn(vecs[0], k=3)}
+        asked = [ids[0], ids[3], 999, ids[1]]  # skipped, indexed, unknown, indexed
+        assert store.paths_of(asked) == {i: p for i in asked if (p := store.path_of(i))}
+        assert set(store.paths_of(asked)) == {ids[3], ids[1]}
         assert knn(vecs[0], k=0) == []
         empty = IndexStore(CatalogWriter(catalog, VectorIndex(16, "m"), "m", {".jpg"}, []))
         assert nearest(empty, vecs[:1], 5, set()) == []

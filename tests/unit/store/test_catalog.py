@@ -68,6 +68,13 @@ def test_new_catalog_has_latest_schema_wal_and_foreign_keys(tmp_path: Path) -> N
         conn.close()
 
 
+def test_photos_by_ids_are_photo_by_id_at_once(catalog: Catalog, root: Path) -> None:
+    ids = [add_photo(catalog, root, f"{i}.jpg", seed=i) for i in range(3)]
+    asked = [ids[2], 12345, ids[0], ids[2]]  # an unknown id, one asked twice
+    assert catalog.photos_by_ids(asked) == {i: catalog.photo_by_id(i) for i in (ids[0], ids[2])}
+    assert catalog.photos_by_ids([]) == {}
+
+
 def test_foreign_keys_cascade(catalog: Catalog, root: Path) -> None:
     photo_id = add_photo(catalog, root, "a.jpg", seed=1)
     assert catalog.remove_root(root) == [photo_id]
