@@ -60,14 +60,15 @@ RSS 740-751 MB; one new photo 0.05-0.09 s. With only the variants the aspects al
 adds its five "new" photos to a kept home.)
 
 With the update's stages overlapped (the next chunk's kNN on a thread, the previous chunk's
-screen and store on another; exact cosines read only for the pairs the cells may check; the
-copy residual's refits by the normal equations), same box, 2026-12-02, other processes using
-1.1-3.7 % of the cores during the grouping (``others_cpu_share_during_full``), four runs:
-62.2 / 69.9 / 66.0 / 57.0 s wall (113.7 / 113.0 / 118.4 / 104.3 s CPU) against the reference's
-63.3 / 65.9 / 71.1 / 65.8 s (ratio 0.98 / 1.06 / 0.93 / 0.87; the second run with a helper's
-benchmarks at 13 %); peak RSS 796-890 MB; one new photo 0.04-0.11 s; 2,000/2,000 planted copies
-found. The phases now overlap, so ``phases_s`` adds up to more than ``full_s``. The same
-machine's speed varies by about 10 % between runs (the reference: 63-71 s).
+screen and store on another, the kNN and the cells each on one core while the other runs;
+exact cosines read only for the pairs the cells may check; the copy residual's refits by the
+normal equations; RANSAC grouped by match count), same box, 2026-12-02, quiet (other processes
+0.6 % of the cores during the grouping, ``others_cpu_share_during_full``), three runs: 47.6 /
+53.1 / 53.3 s wall (79.4 / 89.3 / 89.8 s CPU) against the reference's 43.4 / 49.3 / 48.9 s
+(ratio 1.10 / 1.08 / 1.09); peak RSS 824-826 MB; one new photo 0.035-0.094 s; 2,000/2,000
+planted copies found. Earlier the same day, with another session's benchmarks on the box (its
+share 1-13 %; the reference then took 63-71 s), 57.0-69.9 s against 63.3-71.1 s. The phases
+overlap, so ``phases_s`` adds up to more than ``full_s``.
 """
 
 from __future__ import annotations
