@@ -66,7 +66,9 @@ normal equations; RANSAC grouped by match count), same box, 2026-12-02, quiet (o
 0.6 % of the cores during the grouping, ``others_cpu_share_during_full``), three runs: 47.6 /
 53.1 / 53.3 s wall (79.4 / 89.3 / 89.8 s CPU) against the reference's 43.4 / 49.3 / 48.9 s
 (ratio 1.10 / 1.08 / 1.09); peak RSS 824-826 MB; one new photo 0.035-0.094 s; 2,000/2,000
-planted copies found. Earlier the same day, with another session's benchmarks on the box (its
+planted copies found. With the cell checks' RANSAC replaced by the search's
+(``ransac.ransac_affines``, one RANSAC in the project): 51.9 s (87.0 s CPU) against 48.0 s
+(ratio 1.08). Earlier the same day, with another session's benchmarks on the box (its
 share 1-13 %; the reference then took 63-71 s), 57.0-69.9 s against 63.3-71.1 s. The phases
 overlap, so ``phases_s`` adds up to more than ``full_s``.
 """

@@ -6,22 +6,21 @@ The same check as :func:`lookalike.search.pair_check.check_locals`, batched over
    one pass per blob size and padded to one (n, K, 2 + d) shape (padded cells have zero codes:
    they never make a match).
 2. :func:`check_batch`: for a block of pairs, one stacked product gives every pair's code
-   cosines, mutual nearest neighbours come from two argmaxes over the whole block, and RANSAC
-   scores the same hypotheses as :func:`lookalike.search.rerank.ransac_affine` (the same seeded
-   triples for the same number of matches) for all pairs at once. Only the refit of each
-   winning map and :func:`~lookalike.search.pair_check.judge_fit` (the copy/burst test, kept
-   in one place) run per pair, and only for pairs with more matches than chance gives.
+   cosines and mutual nearest neighbours come from two argmaxes over the whole block; then
+   each pair with more matches than chance gives gets the search's own RANSAC
+   (:func:`lookalike.search.ransac.ransac_affines`: the hypotheses of all of them in one pass,
+   the same maps as ``ransac_affine``) and :func:`~lookalike.search.pair_check.judge_fit` (the
+   copy/burst test, kept in one place).
 
-The decisions are the pair check's. The arithmetic differs only in rounding: the code cosines
-are summed in another order, the distances of the matches from each hypothesis come from one
-product in float64 (``ransac_affine``: float32 passes), and the refit solves the normal
-equations of all pairs at once (``ransac_affine``: ``lstsq`` per pair). A match that lies
-within rounding of a bound can fall on the other side; tested to give the same evidence on
-copies, turned copies, crops, other shots and unrelated photos (and, in
-``benchmarks/duplicates_speed.py``, every planted copy).
+The decisions are the pair check's. The arithmetic differs only in rounding, where the code
+cosines are summed in another order: a match whose cosine lies within rounding of another's
+can be chosen the other way; tested to give the same evidence on copies, turned copies,
+crops, other shots and unrelated photos (and, in ``benchmarks/duplicates_speed.py``, every
+planted copy); 300 of 300 synthetic pairs of the 100k library got check_locals' kind and
+inliers.
 
-Cost (one core, synthetic 256-cell photos): about 0.8 ms of CPU per pair, against 8-14 ms for
-``check_locals`` pair by pair on the same loaded machine.
+Cost (one core, synthetic 256-cell photos): about 0.55-0.6 ms of CPU per pair, against 8-14 ms
+for ``check_locals`` pair by pair on the same loaded machine.
 """
 
 from __future__ import annotations
@@ -34,15 +33,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from lookalike.search.affine import affine_from_triples, seeded_triples
 from lookalike.search.pair_check import CHECK_ITERATIONS, PairEvidence, judge_fit
+from lookalike.search.ransac import ransac_affines
 from lookalike.search.rerank import CHANCE_INLIERS, DEFAULT_PARAMS
 from lookalike.types import CODE_STEP, locals_from_bytes, locals_to_bytes
 
 log = logging.getLogger(__name__)
 
-RANSAC_GROUP = 16
-"""Pairs whose RANSAC runs at once, grouped by their number of matches (less padding)."""
 BATCH = 64
 """Pairs per stacked product and RANSAC block: (64, 256, 256) float32 cosines are 16 MB, and
 RANSAC's (64, 128, m) scores a few times that."""
@@ -218,127 +215,22 @@ def _mutual(table: LocalsTable, ra: Ids, rb: Ids) -> tuple[npt.NDArray[np.bool_]
 
 
 def _check_block(table: LocalsTable, ra: Ids, rb: Ids, cosine: F64) -> list[Fitted]:
-    """``check_batch_fits`` for at most :data:`BATCH` pairs of photos that are in the table."""
+    """``check_batch_fits`` for at most :data:`BATCH` pairs of photos that are in the table:
+    the mutual matches of all at once, then RANSAC (:func:`lookalike.search.ransac.
+    ransac_affines`, the search's own) and the copy/burst test of each."""
     mutual, fwd = _mutual(table, ra, rb)
     matches = mutual.sum(axis=1)
     out: list[Fitted] = [(PairEvidence(None, float(c)), None) for c in cosine]
     fit = np.flatnonzero(matches > CHANCE_INLIERS)  # inliers <= matches: else nothing to find
-    # RANSAC pads each group's matches to its largest count: pairs with similar counts go
-    # together (its cost follows the padded size; each pair's result does not depend on it)
-    fit = fit[np.argsort(matches[fit], kind="stable")]
-    for start in range(0, len(fit), RANSAC_GROUP):
-        group = fit[start : start + RANSAC_GROUP]
-        src, dst = _matched(table, ra[group], rb[group], mutual[group], fwd[group])
-        maps, masks = _ransac_block(src, dst, matches[group])
-        maps, masks = _refit_block(src, dst, matches[group], maps, masks)
-        for j, i in enumerate(group.tolist()):
-            n = int(matches[i])
-            affine = None if np.isnan(maps[j]).any() else maps[j]
-            ka, kb = int(table.count[ra[i]]), int(table.count[rb[i]])
-            found = judge_fit(table.xy[ra[i], :ka], table.xy[rb[i], :kb], src[j, :n],
-                              dst[j, :n], affine, masks[j, :n], float(cosine[i]))  # fmt: skip
-            out[i] = (found, affine if found.inliers > CHANCE_INLIERS else None)
+    pairs = []
+    for i in fit.tolist():
+        cells = np.flatnonzero(mutual[i])  # by a's cell
+        pairs.append((table.xy[ra[i], cells], table.xy[rb[i], fwd[i, cells]]))
+    p = DEFAULT_PARAMS
+    found = ransac_affines(pairs, p.tolerance, CHECK_ITERATIONS, p.max_scale)
+    for i, (src, dst), (affine, mask) in zip(fit.tolist(), pairs, found, strict=True):
+        ka, kb = int(table.count[ra[i]]), int(table.count[rb[i]])
+        evidence = judge_fit(table.xy[ra[i], :ka], table.xy[rb[i], :kb], src, dst, affine,
+                             mask, float(cosine[i]))  # fmt: skip
+        out[i] = (evidence, affine if evidence.inliers > CHANCE_INLIERS else None)
     return out
-
-
-def _matched(table: LocalsTable, ra: Ids, rb: Ids, mutual: npt.NDArray[np.bool_], fwd: Ids
-             ) -> tuple[F32, F32]:  # fmt: skip
-    """(P, M, 2) positions in a and (P, M, 2) in b of each pair's mutual matches (by a's
-    cell), padded with zeros to the largest count M."""
-    count = mutual.sum(axis=1)
-    pair, cell = np.nonzero(mutual)  # row-major: each pair's matches by a's cell
-    slot = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
-    src = np.zeros((len(ra), int(count.max()), 2), np.float32)
-    dst = np.zeros_like(src)
-    src[pair, slot] = table.xy[ra[pair], cell]
-    dst[pair, slot] = table.xy[rb[pair], fwd[pair, cell]]
-    return src, dst
-
-
-def _ransac_block(src: F32, dst: F32, n: Ids) -> tuple[F64, npt.NDArray[np.bool_]]:
-    """RANSAC's hypotheses and scoring (``ransac_affine`` before its refit) for P pairs.
-
-    Args:
-        src, dst: (P, M, 2) matched positions, the first ``n[p]`` of each pair real.
-        n: (P,) matches per pair (each >= 3).
-
-    Returns:
-        (P, 3, 2) each pair's best map (NaN where no hypothesis was valid) and (P, M) its
-        inliers.
-    """
-    picks = np.stack([seeded_triples(int(k), CHECK_ITERATIONS, 0) for k in n])  # (P, I, 3)
-    rows = np.arange(len(n))[:, None, None]
-    src64, dst64 = src.astype(np.float64), dst.astype(np.float64)
-    maps, ok = affine_from_triples(src64[rows, picks].reshape(-1, 3, 2),
-                                    dst64[rows, picks].reshape(-1, 3, 2))  # fmt: skip
-    maps, ok = maps.reshape(len(n), CHECK_ITERATIONS, 3, 2), ok.reshape(len(n), -1)
-    area = maps[..., 0, 0] * maps[..., 1, 1] - maps[..., 0, 1] * maps[..., 1, 0]
-    scale = DEFAULT_PARAMS.max_scale
-    ok &= (area > 1.0 / scale) & (area < scale)
-    inside = _inside(src, dst, maps)  # (P, M, I)
-    inside &= (np.arange(src.shape[1])[None, :] < n[:, None])[:, :, None]
-    counts = np.where(ok, inside.sum(axis=1), -1)
-    winner = counts.argmax(axis=1)
-    best = maps[np.arange(len(n)), winner]
-    best[~ok.any(axis=1)] = np.nan
-    return best, inside[np.arange(len(n)), :, winner]
-
-
-_UPPER = np.triu_indices(5)
-_TOLERANCE2 = float(np.float32(DEFAULT_PARAMS.tolerance**2))
-"""The inlier bound on the squared distance, as ``ransac_affine`` compares it (float32)."""
-
-
-def _inside(src: F32, dst: F32, maps: F64) -> npt.NDArray[np.bool_]:
-    """(P, M, I) whether each match is within the tolerance of each hypothesis' map.
-
-    The squared distance of match z = (x, y, 1, u, v) from map i is a quadratic form
-    zᵀ Q_i z (Q_i = w₁w₁ᵀ + w₂w₂ᵀ, w₁ = (a, b, c, -1, 0) and w₂ = (d, e, f, 0, -1) for the map's
-    two output rows): one product of the 15 monomials of each match with the 15 coefficients
-    of each map gives all of them, in float64 (no cancellation worth a tie at the bound),
-    instead of a dozen passes over a (P, I, M) array.
-    """
-    ones = np.ones((*src.shape[:2], 1))
-    z = np.concatenate([src, ones, dst], axis=2, dtype=np.float64)  # (P, M, 5)
-    phi = z[:, :, _UPPER[0]] * z[:, :, _UPPER[1]]  # (P, M, 15)
-    a, b, c = maps[..., 0, 0], maps[..., 1, 0], maps[..., 2, 0]  # u ≈ a x + b y + c
-    d, e, f = maps[..., 0, 1], maps[..., 1, 1], maps[..., 2, 1]  # v ≈ d x + e y + f
-    one, zero = np.ones_like(a), np.zeros_like(a)
-    # zᵀ Q z over the upper triangle of Q (off-diagonal terms twice), in _UPPER's order
-    coef = np.stack([a * a + d * d, 2 * (a * b + d * e), 2 * (a * c + d * f), -2 * a, -2 * d,
-                     b * b + e * e, 2 * (b * c + e * f), -2 * b, -2 * e,
-                     c * c + f * f, -2 * c, -2 * f,
-                     one, zero, one], axis=1)  # (P, 15, I)  # fmt: skip
-    inside: npt.NDArray[np.bool_] = np.matmul(phi, coef) < _TOLERANCE2
-    return inside
-
-
-def _refit_block(src: F32, dst: F32, n: Ids, best: F64, mask: npt.NDArray[np.bool_]
-                 ) -> tuple[F64, npt.NDArray[np.bool_]]:  # fmt: skip
-    """``ransac_affine``'s last step for P pairs: refit each winning map on its inliers by
-    least squares and keep the refit where it explains at least as many matches.
-
-    The normal equations of all pairs are solved at once (``ransac_affine`` calls ``lstsq``
-    per pair: the same map up to rounding; a pair whose inliers lie on one line keeps its
-    hypothesis, as ``lstsq``'s minimum-norm map of such points is no affine map of the
-    photo).
-    """
-    homog = np.concatenate([src, np.ones((*src.shape[:2], 1), np.float32)], axis=2)
-    h64, d64 = homog.astype(np.float64), dst.astype(np.float64)
-    w = mask.astype(np.float64)[:, :, None]
-    lhs = np.matmul(h64.transpose(0, 2, 1), h64 * w)  # (P, 3, 3)
-    rhs = np.matmul(h64.transpose(0, 2, 1), d64 * w)  # (P, 3, 2)
-    solvable = (mask.sum(axis=1) >= 3) & ~np.isnan(best).any(axis=(1, 2))
-    solvable &= np.abs(np.linalg.det(lhs)) > 1e-12
-    refit = np.zeros_like(best)
-    if solvable.any():
-        refit[solvable] = np.linalg.solve(lhs[solvable], rhs[solvable])
-    area = refit[:, 0, 0] * refit[:, 1, 1] - refit[:, 0, 1] * refit[:, 1, 0]
-    scale = DEFAULT_PARAMS.max_scale
-    solvable &= (area > 1.0 / scale) & (area < scale)
-    inside = np.arange(src.shape[1])[None, :] < n[:, None]
-    remask = (((np.matmul(h64, refit) - d64) ** 2).sum(axis=2) < DEFAULT_PARAMS.tolerance**2)
-    remask &= inside
-    better = solvable & (remask.sum(axis=1) >= mask.sum(axis=1))
-    best = np.where(better[:, None, None], refit, best)
-    return best, np.where(better[:, None], remask, mask)
