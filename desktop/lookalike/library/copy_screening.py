@@ -84,8 +84,8 @@ class CopyScreen:
         """Start an update: forget the signatures read (a photo's thumbnail may have changed
         since), and :data:`BACKFILL` thumbnails may be made from files again."""
         self.backfill_left = BACKFILL
-        self._rows: dict[int, int] = {}  # photo id -> row of _sigs and _sizes
-        self._row_of = np.full(0, -1, np.intp)  # the same, indexed by photo id (-1: none)
+        self._row_of = np.full(0, -1, np.intp)  # photo id -> row of _sigs and _sizes (-1: none)
+        self._loaded = 0  # rows of _sigs and _sizes in use
         self._sigs = np.zeros((0, SCREEN_SIDE, SCREEN_SIDE), np.float32)
         self._sizes = np.zeros((0, 2), np.int64)
         self._absent: set[int] = set()  # no thumbnail: unreadable, or left for later
@@ -112,7 +112,7 @@ class CopyScreen:
         cosine = np.asarray(pairs[2], np.float32)
         if not len(a):
             return {}, set()
-        self._load(set(np.unique(np.concatenate([a, b])).tolist()))
+        self._load(np.unique(np.concatenate([a, b])))
         # both photos of a pair left unscreened: the one being checked is not marked done, so
         # the pair is screened at a later update even when the other was checked long ago
         deferred: set[int] = set()
@@ -142,7 +142,7 @@ class CopyScreen:
         return np.where(inside, self._row_of[np.where(inside, ids, 0)], -1)
 
     def _size(self, photo: int) -> tuple[int, int]:
-        width, height = self._sizes[self._rows[photo]].tolist()
+        width, height = self._sizes[self._lookup(np.asarray([photo]))[0]].tolist()
         return int(width), int(height)
 
     def _judged(self, key: Pair, variant: int,
@@ -154,10 +154,10 @@ class CopyScreen:
         frame = frame_map(0, self._size(key[0]), self._size(key[1]))
         return bool(np.abs(np.asarray(fit, np.float64) - frame).max() <= SAME_MAP)
 
-    def _load(self, ids: set[int]) -> None:
-        """Read (or make) the thumbnails of the photos of ``ids`` not read yet in this update
-        and keep their signatures (100k photos: 100 MB)."""
-        new = ids - self._rows.keys() - self._absent
+    def _load(self, ids: npt.NDArray[np.int64]) -> None:
+        """Read (or make) the thumbnails of the photos ``ids`` not read yet in this update and
+        keep their signatures (100k photos: 100 MB)."""
+        new = set(ids[self._lookup(ids) < 0].tolist()) - self._absent
         if not new:
             return
         with self._lock:
@@ -168,7 +168,7 @@ class CopyScreen:
         if not thumbs:
             return
         order = sorted(thumbs)
-        start, count = len(self._rows), len(order)
+        start, count = self._loaded, len(order)
         if start + count > len(self._sigs):  # grow by doubling
             grown = max(start + count, 2 * len(self._sigs))
             sigs = np.zeros((grown, SCREEN_SIDE, SCREEN_SIDE), np.float32)
@@ -177,7 +177,7 @@ class CopyScreen:
             self._sigs, self._sizes = sigs, sizes
         self._sigs[start : start + count] = signatures(np.stack([thumbs[i].pixels for i in order]))
         self._sizes[start : start + count] = [(thumbs[i].width, thumbs[i].height) for i in order]
-        self._rows.update({pid: start + k for k, pid in enumerate(order)})
+        self._loaded += count
         if order[-1] >= len(self._row_of):  # photo ids grow: so does the lookup
             lookup = np.full(max(order[-1] + 1, 2 * len(self._row_of)), -1, np.intp)
             lookup[: len(self._row_of)] = self._row_of

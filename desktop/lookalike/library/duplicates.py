@@ -412,8 +412,8 @@ class DuplicateFinder:
     def _paths(self, ids: set[int]) -> dict[int, Path]:
         """Photo id → file, for the photos of ``ids`` still in the catalog."""
         with self._lock:
-            rows = [self._catalog.photo_by_id(i) for i in sorted(ids)]
-        return {r.id: r.path for r in rows if r is not None}
+            rows = self._catalog.photos_by_ids(sorted(ids))
+        return {photo_id: row.path for photo_id, row in rows.items()}
 
     def _hinted(self, key: Pair, found: PairEvidence) -> PairEvidence:
         """``found``, with one hint from EXIF: a pair the image calls a copy whose two files
