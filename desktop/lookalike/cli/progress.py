@@ -82,48 +82,70 @@ class ProgressPrinter:
             self._open_line = False
 
 
-class RebuildNotice:
-    """``progress(done, total)`` of an index rebuilt while the library opens (``Library.open``),
-    shown through a :class:`ProgressPrinter` on ``stream``: a line when it starts, the count
-    (in place on a TTY, else every ``interval_s`` seconds), and a line when it ends. A command
+class CountNotice:
+    """``progress(done, total)`` of a long library step shown through a
+    :class:`ProgressPrinter` on ``stream``: a line when it starts, the count (in place on a
+    TTY, else every ``interval_s`` seconds) and a line when it ends. A step whose first report
+    is already its last (done in one go: nothing worth a line) is silent when ``quiet_at_once``.
+    Subclasses give the words."""
+
+    quiet_at_once = False
+
+    def __init__(self, stream: TextIO, interval_s: float = 10.0) -> None:
+        self._printer = ProgressPrinter(stream, interval_s=interval_s)
+        self._started = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._started:
+            if done >= total and self.quiet_at_once:
+                return
+            self._started = True
+            self._printer.show(self.starting(total), "start", final=True)
+            if done == 0:
+                return
+        if done >= total:
+            self._printer.show(self.ended(done), "end", final=True)
+        else:
+            self._printer.show(self.counting(done, total), "count")
+
+    def starting(self, total: int) -> str:
+        raise NotImplementedError
+
+    def counting(self, done: int, total: int) -> str:
+        raise NotImplementedError
+
+    def ended(self, done: int) -> str:
+        raise NotImplementedError
+
+
+class RebuildNotice(CountNotice):
+    """An index rebuilt while the library opens (``Library.open(progress=...)``): a command
     otherwise sat silent for minutes on a big library after an update or a damaged index
     file."""
 
-    def __init__(self, stream: TextIO, interval_s: float = 10.0) -> None:
-        self._printer = ProgressPrinter(stream, interval_s=interval_s)
-        self._started = False
+    def starting(self, total: int) -> str:
+        return ("Rebuilding the search index from the catalog (once, after an update or a "
+                f"missing or damaged index file): {total:,} photos")  # fmt: skip
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self._started:
-            self._started = True
-            self._printer.show("Rebuilding the search index from the catalog (once, after an "
-                               f"update or a missing or damaged index file): {total:,} photos",
-                               "rebuild", final=True)  # fmt: skip
-        elif done >= total:
-            self._printer.show(f"index rebuilt: {done:,} photos", "rebuilt", final=True)
-        else:
-            self._printer.show(f"indexing {done:,}/{total:,}", "rebuilding")
+    def counting(self, done: int, total: int) -> str:
+        return f"indexing {done:,}/{total:,}"
+
+    def ended(self, done: int) -> str:
+        return f"index rebuilt: {done:,} photos"
 
 
-class CheckingNotice:
-    """``progress(done, total)`` of a duplicates update (``DuplicateFinder.update``) shown
-    through a :class:`ProgressPrinter` on ``stream``: nothing for an update done in one step
-    (the usual one: a few new photos), else a line when it starts, the count (in place on a
-    TTY, else every ``interval_s`` seconds) and a line when it ends (the first update of a
-    100k library takes about a minute)."""
+class CheckingNotice(CountNotice):
+    """A duplicates update (``DuplicateFinder.update(progress=...)``): silent for one done in
+    one step (the usual one: a few new photos); the first update of a 100k library takes about
+    a minute."""
 
-    def __init__(self, stream: TextIO, interval_s: float = 10.0) -> None:
-        self._printer = ProgressPrinter(stream, interval_s=interval_s)
-        self._started = False
+    quiet_at_once = True
 
-    def __call__(self, done: int, total: int) -> None:
-        if done >= total and not self._started:
-            return
-        if not self._started:
-            self._started = True
-            self._printer.show(f"Looking for copies and bursts among {total:,} new or changed "
-                               "photos", "duplicates", final=True)  # fmt: skip
-        if done >= total:
-            self._printer.show(f"checked {done:,} photos", "checked", final=True)
-        else:
-            self._printer.show(f"checked {done:,}/{total:,}", "checking")
+    def starting(self, total: int) -> str:
+        return f"Looking for copies and bursts among {total:,} new or changed photos"
+
+    def counting(self, done: int, total: int) -> str:
+        return f"checked {done:,}/{total:,}"
+
+    def ended(self, done: int) -> str:
+        return f"checked {done:,} photos"
