@@ -102,13 +102,19 @@ def test_reference_folder_photos_are_never_offered(
     assert copy.photos[0].path not in page.model.marked()
 
 
+@pytest.fixture
+def chunked(setup: tuple[MainWindow, dict[str, Path], Path], monkeypatch: pytest.MonkeyPatch
+            ) -> MainWindow:  # fmt: skip
+    """The window, its finder checking 2 photos a chunk (7 photos: four chunks, four
+    progress reports)."""
+    monkeypatch.setattr(duplicates, "CHUNK", 2)
+    return setup[0]
+
+
 def test_finding_shows_its_progress_and_never_holds_up_the_library_runner(
-    setup: tuple[MainWindow, dict[str, Path], Path], qtbot: object,
-    monkeypatch: pytest.MonkeyPatch,
+    chunked: MainWindow, qtbot: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    win, _, _ = setup
-    page = win.duplicates
-    monkeypatch.setattr(duplicates, "CHUNK", 2)  # 7 photos: four chunks, four progress reports
+    win, page = chunked, chunked.duplicates
     release = threading.Event()
     update = DuplicateFinder.update
 
@@ -132,12 +138,9 @@ def test_finding_shows_its_progress_and_never_holds_up_the_library_runner(
 
 
 def test_closing_the_window_stops_finding_after_its_chunk(
-    setup: tuple[MainWindow, dict[str, Path], Path], qtbot: object,
-    monkeypatch: pytest.MonkeyPatch,
+    chunked: MainWindow, qtbot: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    win, _, _ = setup
-    page = win.duplicates
-    monkeypatch.setattr(duplicates, "CHUNK", 2)
+    win, page = chunked, chunked.duplicates
     stored = threading.Event()
     page.checking.connect(lambda done, total: stored.set())
     store = DuplicateFinder._store

@@ -36,6 +36,15 @@ def _with_turned(root: Path) -> dict[str, Path]:
     return photos
 
 
+def _indexed(home: Path, photos: Path) -> Library:
+    """A library at ``home`` (thumbnails made as the real embedder makes them) with the folder
+    ``photos`` added and indexed; use it as a context manager."""
+    library = Library.open(home, ThumbEmbedder())  # type: ignore[arg-type]
+    library.add_root(photos)
+    list(library.sync())
+    return library
+
+
 def _copies(library: Library) -> list[set[Path]]:
     return [{p.path for p in g.photos} for g in library.duplicates().groups("copy")]
 
@@ -52,9 +61,7 @@ def test_turned_and_mirrored_copies_are_copies_and_the_other_take_never(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     photos = _with_turned(tmp_path / "photos")
-    with Library.open(tmp_path / "home", ThumbEmbedder()) as library:  # type: ignore[arg-type]
-        library.add_root(tmp_path / "photos")
-        list(library.sync())
+    with _indexed(tmp_path / "home", tmp_path / "photos") as library:
         stored = thumbs_of(library._catalog, [i for i, _, _ in library.photos_under(
             tmp_path / "photos")])  # fmt: skip
         assert len(stored) == len(photos)  # written with the vectors
@@ -75,9 +82,7 @@ def test_a_library_from_before_the_thumbnails_makes_them_from_its_files(
 ) -> None:
     photos = _with_turned(tmp_path / "photos")
     home = tmp_path / "home"
-    with Library.open(home, ThumbEmbedder()) as library:  # type: ignore[arg-type]
-        library.add_root(tmp_path / "photos")
-        list(library.sync())
+    _indexed(home, tmp_path / "photos").close()
     with sqlite3.connect(home / "catalog.sqlite") as conn:  # as the previous version left it
         conn.execute("DROP TABLE thumbs")
         conn.execute("PRAGMA user_version = 7")
@@ -103,9 +108,7 @@ def test_a_new_photo_whose_old_neighbour_has_no_thumbnail_yet_is_checked_again(
 ) -> None:
     photos = _scenes(tmp_path / "photos")
     home = tmp_path / "home"
-    with Library.open(home, ThumbEmbedder()) as library:  # type: ignore[arg-type]
-        library.add_root(tmp_path / "photos")
-        list(library.sync())
+    with _indexed(home, tmp_path / "photos") as library:
         finder = library.duplicates()
         finder.update()  # every photo checked
         original = library._catalog.get_photo(photos["original"].resolve())
@@ -139,9 +142,7 @@ def test_a_map_the_pixels_already_judged_is_not_tested_again(
         return check(a, b, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(copy_screening, "check_files", recording)
-    with Library.open(tmp_path / "home", ThumbEmbedder()) as library:  # type: ignore[arg-type]
-        library.add_root(tmp_path / "photos")
-        list(library.sync())
+    with _indexed(tmp_path / "home", tmp_path / "photos") as library:
         ids = {path.stem: i for i, path, _ in library.photos_under(tmp_path / "photos")}
         screen = library.duplicates().screen
         assert screen is not None
