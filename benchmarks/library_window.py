@@ -25,6 +25,9 @@ that others read. Measured, in this order, in one process (offscreen Qt unless
   where each photo was dragged over the window ``--hover`` ms before it was dropped (the
   window embeds it meanwhile);
 - disk: the catalog (+ WAL) and the index files;
+- with ``--cold-catalog`` (root), all of it with the library out of the page cache (as after a
+  reboot): each search then reads its shortlist's vectors, DBA's neighbours and the local
+  features from the disk;
 - reference: a fixed NumPy workload timed at the start and the end, so that runs on a busy
   machine can be compared (ratios), with the load average.
 
@@ -54,6 +57,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bundle_start import drop_caches  # noqa: E402
 from gui_latency import drag_enter, drop, open_window, timed  # noqa: E402
 from query_speed import (  # noqa: E402
     PHOTOS,
@@ -173,6 +177,11 @@ def measure(home: Path, photos: list[Path], preset: str, args: argparse.Namespac
     stand_in = StandIn()
     stand_in.real = Embedder.from_preset(preset)
     result["rss_before_open_mib"] = round(rss_mib())
+    if args.cold_catalog:  # as after a reboot: nothing of the library in the page cache, but
+        # the dropped photos read once (a file manager has just shown them)
+        result["cold_catalog"] = drop_caches()
+        for photo in photos:
+            photo.read_bytes()
     start = time.perf_counter()
     library = Library.open(home, stand_in)  # type: ignore[arg-type]
     result["open_s"] = round(time.perf_counter() - start, 2)
@@ -232,6 +241,9 @@ def main() -> None:
     ap.add_argument("--hover", type=float, default=300.0,
                     help="ms a photo is dragged over the window before its drop")
     ap.add_argument("--shot", type=Path, default=None, help="save a screenshot (PNG) here")
+    ap.add_argument("--cold-catalog", action="store_true",
+                    help="(root) empty the page cache before opening the library, then read "
+                         "the photos once: every search reads the catalog from the disk")
     ap.add_argument("--quiet", type=float, default=0.0,
                     help="time each drop only while other processes use less than this share "
                          "of the cores (e.g. 0.05; 0: always)")
