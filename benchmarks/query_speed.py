@@ -56,7 +56,7 @@ import numpy.typing as npt
 
 from lookalike.embed.local import LOCAL_DIM, MAX_LOCALS
 from lookalike.library import searching
-from lookalike.library.facade import CATALOG_FILE, INDEX_FILE, Library
+from lookalike.library.facade import CATALOG_FILE, INDEX_FILE, VECTOR_CACHE_FILE, Library
 from lookalike.search import pipeline, rerank, verdict
 from lookalike.search.defaults import DBA_K
 from lookalike.search.pipeline import SearchOptions
@@ -505,9 +505,13 @@ def storage(home: Path) -> dict[str, Any]:
     size = (home / INDEX_FILE).stat().st_size + (home / f"{INDEX_FILE}.json").stat().st_size
     cat = sum((home / f).stat().st_size for f in (CATALOG_FILE, f"{CATALOG_FILE}-wal")
               if (home / f).exists())  # fmt: skip
+    cache = home / VECTOR_CACHE_FILE
+    st = cache.stat() if cache.exists() else None
+    held = 0 if st is None else getattr(st, "st_blocks", st.st_size // 512) * 512  # sparse file
     return {"photos": row[0], "vector_blob_b": row[1], "peaks_blob_b": row[2],
             "locals_blob_b": row[3], "catalog_bytes": cat, "catalog_b_per_photo": cat // row[0],
-            "index_bytes": size, "index_b_per_photo": size // row[0]}  # fmt: skip
+            "index_bytes": size, "index_b_per_photo": size // row[0],
+            "vector_cache_bytes": held}  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

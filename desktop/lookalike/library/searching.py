@@ -20,6 +20,7 @@ from lookalike.search.defaults import DBA_K
 from lookalike.search.pipeline import SearchOptions
 from lookalike.settings import Settings
 from lookalike.store.scope import Scope, knn_among, scope_ids
+from lookalike.store.vector_cache import VectorCache
 from lookalike.types import (
     CODE_STEP,
     Embedding,
@@ -78,11 +79,14 @@ class IndexStore:
 
     The caller holds the writer's lock for the whole search (index and catalog together), and
     makes one store per search: the vectors it reads are kept for the rest of the search (the
-    kNN's rescoring, DBA and DBA's own neighbour lookups read many of the same photos).
+    kNN's rescoring, DBA and DBA's own neighbour lookups read many of the same photos). With a
+    ``cache``, whole vectors are read from its slots where they hold the index's current vector
+    and from the catalog otherwise (those are then kept there).
     """
 
-    def __init__(self, writer: CatalogWriter) -> None:
+    def __init__(self, writer: CatalogWriter, cache: VectorCache | None = None) -> None:
         self._writer = writer
+        self._cache = cache
         self._read: dict[int, Floats] = {}  # id → index-space vector, read this search
         self._absent: set[int] = set()  # ids found not searchable this search
 
@@ -114,15 +118,24 @@ class IndexStore:
 
     def vectors_of(self, ids: Ids) -> tuple[Ids, Floats]:
         """Those of ``ids`` the catalog holds searchable vectors for (ascending) and their
-        (m, D) index-space vectors."""
+        (m, D) index-space vectors. A vector found in the cache is the one the index holds
+        for that photo (same CRC-32), which the writer keeps equal to the catalog's: photos
+        leave the index as they stop being searchable (removed, moved out, offline)."""
         index = self._writer.index
         wanted = sorted({int(i) for i in np.asarray(ids, np.int64).reshape(-1).tolist()})
         unread = [i for i in wanted if i not in self._read and i not in self._absent]
+        if unread and self._cache is not None:
+            hits, vectors = self._cache.read(index.model_id, index.dim, unread,
+                                             index.digests_of(unread))  # fmt: skip
+            self._read.update(zip(hits, index.to_index_space(vectors), strict=True))
+            unread = [i for i in unread if i not in self._read]
         if unread:
             blocks = list(self._writer.catalog.iter_vectors(index.model_id, ids=unread))
             for block_ids, vectors in blocks:
                 self._read.update(zip(block_ids.tolist(), index.to_index_space(vectors),
                                       strict=True))  # fmt: skip
+                if self._cache is not None:
+                    self._cache.write(index.model_id, block_ids.tolist(), vectors)
             self._absent.update(i for i in unread if i not in self._read)
         found = [i for i in wanted if i in self._read]
         if not found:

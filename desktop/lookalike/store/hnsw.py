@@ -187,6 +187,11 @@ class VectorIndex:
         """(n, D) index-space vectors → (n, index_dim) as hnswlib holds them (projected)."""
         return vectors if self.projection is None else self.projection.apply(vectors)
 
+    def digests_of(self, ids: Iterable[int]) -> list[int | None]:
+        """The CRC-32 of each id's vector, None for an id that is not live."""
+        with self._lock:
+            return [self._crc.get(int(i)) for i in ids]
+
     def digests(self) -> dict[int, int]:
         """Live label → CRC-32 of the vector the index holds for it."""
         with self._lock:
