@@ -26,14 +26,14 @@ from lookalike.library.writer import CatalogWriter
 from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.store.index_sync import BuildProgress
 from lookalike.store.lock import LibraryLock
-from lookalike.store.vector_cache import VectorCache
+from lookalike.store.vector_cache import CACHE_FILE
 from lookalike.types import PhotoEmbedder, PhotoStatus
 
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite"
 INDEX_FILE = "index.hnsw"
-VECTOR_CACHE_FILE = "vectors.cache"
+VECTOR_CACHE_FILE = CACHE_FILE
 """The catalog's vectors in fixed slots, which searches read (``lookalike.store.vector_cache``)."""
 
 
@@ -73,7 +73,6 @@ class Library(SearchCalls):
         """What :meth:`open` repaired, in plain words (a damaged catalog, an orphaned index)."""
         self._owner: LibraryLock | None = None  # this process's hold on the library folder
         self._prepared: searching.Prepared | None = None  # the last photo file embedded ahead
-        self._vectors = VectorCache(home / VECTOR_CACHE_FILE)
 
     @classmethod
     def open(
@@ -318,7 +317,8 @@ class Library(SearchCalls):
             finally:
                 self._closed = True
                 self._catalog.close()
-                self._vectors.close()
+                if self._writer.vectors is not None:
+                    self._writer.vectors.close()
                 if self._duplicates is not None:
                     self._duplicates.store.close()
                 if self._owner is not None:

@@ -26,7 +26,6 @@ from lookalike.search.explanation import Explanation
 from lookalike.search.pipeline import DEFAULT_OPTIONS, SearchOptions
 from lookalike.search.similar import Verdict
 from lookalike.store.catalog import Catalog
-from lookalike.store.vector_cache import VectorCache
 from lookalike.types import Embedding, PhotoEmbedder, peaks_from_bytes
 
 
@@ -39,7 +38,6 @@ class SearchCalls:
     _lock: threading.RLock
     _embedder: PhotoEmbedder
     _prepared: searching.Prepared | None
-    _vectors: VectorCache
 
     def search(
         self, image: Image, options: SearchOptions = DEFAULT_OPTIONS, crop: Crop | None = None,
@@ -78,7 +76,7 @@ class SearchCalls:
         with self._lock:
             if space != self._writer.model_id:  # a switch swapped meanwhile: embed again
                 return self.search(image, options, crop)
-            store = IndexStore(self._writer, self._vectors)
+            store = IndexStore(self._writer)
             matches = pipeline.search(store, queries, options, exclude, pixels)
         return SearchResult(queries[0], matches, time.perf_counter() - started)
 
@@ -103,7 +101,7 @@ class SearchCalls:
         with self._lock:
             row = self._catalog.photo_by_id(photo_id)
             image = None if row is None else copy_image(row.path, None, self._embedder)
-            store = IndexStore(self._writer, self._vectors)
+            store = IndexStore(self._writer)
             matches = pipeline.search(store, [query], options, {photo_id}, image)
         return SearchResult(query, matches, time.perf_counter() - started)
 

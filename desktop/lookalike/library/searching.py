@@ -20,7 +20,6 @@ from lookalike.search.defaults import DBA_K
 from lookalike.search.pipeline import SearchOptions
 from lookalike.settings import Settings
 from lookalike.store.scope import Scope, knn_among, scope_ids
-from lookalike.store.vector_cache import VectorCache
 from lookalike.types import (
     CODE_STEP,
     Embedding,
@@ -79,14 +78,14 @@ class IndexStore:
 
     The caller holds the writer's lock for the whole search (index and catalog together), and
     makes one store per search: the vectors it reads are kept for the rest of the search (the
-    kNN's rescoring, DBA and DBA's own neighbour lookups read many of the same photos). With a
-    ``cache``, whole vectors are read from its slots where they hold the index's current vector
-    and from the catalog otherwise (those are then kept there).
+    kNN's rescoring, DBA and DBA's own neighbour lookups read many of the same photos). With
+    the writer's vector cache, whole vectors are read from its slots where they hold the
+    index's current vector and from the catalog otherwise (those are then kept there).
     """
 
-    def __init__(self, writer: CatalogWriter, cache: VectorCache | None = None) -> None:
+    def __init__(self, writer: CatalogWriter) -> None:
         self._writer = writer
-        self._cache = cache
+        self._cache = writer.vectors
         self._read: dict[int, Floats] = {}  # id → index-space vector, read this search
         self._absent: set[int] = set()  # ids found not searchable this search
 

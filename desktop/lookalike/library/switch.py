@@ -40,6 +40,7 @@ from lookalike.store import next_space
 from lookalike.store.catalog import Catalog
 from lookalike.store.index_sync import BuildProgress, build_from_catalog, load_or_rebuild
 from lookalike.store.next_space import Target
+from lookalike.store.vector_cache import CACHE_FILE, VectorCache
 from lookalike.types import Embedding, PhotoEmbedder, locals_to_bytes, peaks_to_bytes
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ def open_writer(index_path: Path, catalog: Catalog, embedder: PhotoEmbedder,
     index, reason = load_or_rebuild(index_path, catalog, space, dim, whitening=white,
                                     progress=progress)  # fmt: skip
     log.debug("index %s loaded (%s)", index_path, reason or "as saved")
-    return CatalogWriter(catalog, index, space, IMAGE_SUFFIXES, excluded), query_embedder
+    vectors = VectorCache(index_path.with_name(CACHE_FILE))
+    return CatalogWriter(catalog, index, space, IMAGE_SUFFIXES, excluded, vectors), query_embedder
 
 
 def old_space(catalog: Catalog, embedder: PhotoEmbedder) -> tuple[str, int] | None:

@@ -28,6 +28,7 @@ from lookalike.store.catalog import Catalog, PhotoRow
 from lookalike.store.hnsw import VectorIndex
 from lookalike.store.index_sync import diff, patch
 from lookalike.store.thumbs import put_thumbs
+from lookalike.store.vector_cache import VectorCache
 from lookalike.types import Embedding, locals_to_bytes, peaks_to_bytes
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class CatalogWriter:
 
     def __init__(
         self, catalog: Catalog, index: VectorIndex, model_id: str, suffixes: Collection[str],
-        exclude: Sequence[Path],
+        exclude: Sequence[Path], vectors: VectorCache | None = None,
     ) -> None:
         """Wrap an open catalog and index.
 
@@ -57,9 +58,12 @@ class CatalogWriter:
             model_id: the vector space of the embeddings committed.
             suffixes: lower-case suffixes of photo files.
             exclude: absolute folders never indexed.
+            vectors: where searches read whole vectors (``lookalike.store.vector_cache``);
+                the vectors of the photos embedded here are kept there too.
         """
         self.catalog = catalog
         self.index = index
+        self.vectors = vectors
         self.model_id = model_id
         self.suffixes = frozenset(suffixes)
         self.exclude = tuple(exclude)
@@ -324,7 +328,10 @@ class CatalogWriter:
                     log.info("skipped %s: %s", row.path, result.reason)
             self.catalog.remove_photos(gone)
             if ids:
-                self.index.add(np.asarray(ids, np.int64), np.stack(vectors).astype(np.float32))
+                block = np.stack(vectors).astype(np.float32)
+                self.index.add(np.asarray(ids, np.int64), block)
+                if self.vectors is not None:  # read by the next searches, even cold
+                    self.vectors.write(self.index.model_id, ids, block)
         return len(ids) + len(skipped) + len(gone), skipped
 
     def set_whitening(self, data: bytes | None) -> None:

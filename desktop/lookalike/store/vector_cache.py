@@ -11,8 +11,9 @@ is ``D`` float32 at ``HEADER + id * D * 4``: one contiguous read of 5 KB.
 It is only a cache. The catalog stays the truth and the index's digest says which vector is
 current: a slot is used only when its CRC-32 equals the CRC the index holds for that photo (the
 catalog's ``vector_crc32``), so a slot never written (a hole reads as zeros), torn by a crash,
-left from an older vector, or from another photo's reused slot never passes. A search fills
-the slots it had to read from the catalog; nothing else writes here. A header names the model
+left from an older vector, or from another photo's reused slot never passes. Indexing writes
+the vectors it stores (``CatalogWriter``), and a search the ones it had to read from the
+catalog (a library indexed before the cache, a lost file). A header names the model
 and dimension; another model's file is started again at its first write. Errors (disk full, a
 read-only folder) turn the cache off for the session: searches then read the catalog as before.
 """
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 Floats = npt.NDArray[np.float32]
 
+CACHE_FILE = "vectors.cache"
+"""Its name in a library's folder, beside the index."""
 MAGIC = b"LKVCACH1"
 HEADER = 4096
 """Bytes before slot 0: the magic, the dimension and the model id, then zeros (one page, so

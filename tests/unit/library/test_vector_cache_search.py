@@ -14,7 +14,7 @@ from lookalike.library import Library
 from lookalike.library.facade import VECTOR_CACHE_FILE
 from lookalike.library.searching import IndexStore
 from lookalike.search.pipeline import SearchOptions
-from lookalike.store.vector_cache import HEADER, VectorCache
+from lookalike.store.vector_cache import HEADER
 
 
 @pytest.fixture
@@ -35,13 +35,10 @@ def _found(lib: Library, path: Path) -> list[tuple[int, float, str | None]]:
             for m in lib.search(path, SearchOptions(top=11, dba=2)).matches]  # fmt: skip
 
 
-def test_a_search_fills_the_cache_and_the_next_one_reads_it(
+def test_searches_read_whole_vectors_from_the_cache_filled_by_indexing_or_by_them(
     indexed: tuple[Library, list[Path]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lib, paths = indexed
-    cache_file = lib.home / VECTOR_CACHE_FILE
-    first = _found(lib, paths[3])
-    assert cache_file.stat().st_size > HEADER  # the vectors it read from the catalog
     catalog = lib._writer.catalog
     read_from_catalog: list[int] = []
     original = catalog.iter_vectors
@@ -51,8 +48,16 @@ def test_a_search_fills_the_cache_and_the_next_one_reads_it(
         return original(model_id, batch, ids=ids)
 
     monkeypatch.setattr(catalog, "iter_vectors", counted)
+    first = _found(lib, paths[3])
+    assert read_from_catalog == []  # indexing kept every vector in the cache
+    assert lib._writer.vectors is not None
+    lib._writer.vectors.close()
+    (lib.home / VECTOR_CACHE_FILE).unlink()  # lost (or an older library's first search)
     assert _found(lib, paths[3]) == first
-    assert read_from_catalog == []  # every whole vector came from the cache
+    assert read_from_catalog  # read from the catalog, and kept
+    read_from_catalog.clear()
+    assert _found(lib, paths[3]) == first
+    assert read_from_catalog == []
 
 
 def test_a_slot_with_an_older_vector_is_read_from_the_catalog_and_rewritten(
@@ -62,24 +67,27 @@ def test_a_slot_with_an_older_vector_is_read_from_the_catalog_and_rewritten(
     writer = lib._writer
     ids = sorted(writer.index.labels())
     with writer.lock:
-        truth = IndexStore(writer).vectors(np.asarray(ids, np.int64))
-    cache = VectorCache(lib.home / "other.cache")
+        truth = np.stack([v for _, block in writer.catalog.iter_vectors(writer.index.model_id)
+                          for v in block])  # fmt: skip
+    cache = writer.vectors
+    assert cache is not None
+    digests = writer.index.digests_of(ids)
+    assert cache.read(writer.index.model_id, writer.index.dim, ids, digests)[0] == ids  # indexed
     stale = np.roll(truth, 1, axis=0)  # each slot holds another photo's vector
     cache.write(writer.index.model_id, ids, stale)
     with writer.lock:
-        got = IndexStore(writer, cache).vectors(np.asarray(ids, np.int64))
+        got = IndexStore(writer).vectors(np.asarray(ids, np.int64))
     assert np.array_equal(got, truth)
-    hits, held = cache.read(writer.index.model_id, writer.index.dim, ids,
-                            writer.index.digests_of(ids))  # fmt: skip
+    hits, held = cache.read(writer.index.model_id, writer.index.dim, ids, digests)
     assert hits == ids and np.array_equal(held, truth)  # the slots were written again
-    cache.close()
 
 
 def test_a_damaged_cache_file_changes_no_result(indexed: tuple[Library, list[Path]]) -> None:
     lib, paths = indexed
     before = [_found(lib, p) for p in paths[:4]]
     cache_file = lib.home / VECTOR_CACHE_FILE
-    lib._vectors.close()
+    assert lib._writer.vectors is not None
+    lib._writer.vectors.close()
     size = cache_file.stat().st_size
     rng = np.random.default_rng(0)
     garbage = bytearray(cache_file.read_bytes())
