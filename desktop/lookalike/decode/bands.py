@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -226,12 +227,35 @@ def decode_bands(plan: Sequence[tuple[bytes, int]], scale: int, width: int,
             place(out, np.asarray(im), tops[k], stored[1], orientation)
             return True
 
+    # the other bands on the kept threads, the first on this one (it would only wait)
+    others = [_threads(len(plan) - 1).submit(one, k) for k in range(1, len(plan))]
+    done: list[bool] = []
     try:
-        with ThreadPoolExecutor(len(plan), thread_name_prefix="jpeg-band") as pool:
-            done = list(pool.map(one, range(len(plan))))
+        done.append(one(0))
     except (OSError, ValueError, SyntaxError):
-        return None
+        done.append(False)
+    for pending in others:  # every band has finished writing into ``out`` before it returns
+        try:
+            done.append(pending.result())
+        except (OSError, ValueError, SyntaxError):
+            done.append(False)
     return out if all(done) else None
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _threads(count: int) -> ThreadPoolExecutor:
+    """A thread pool of at least ``count`` threads kept for the process: starting threads for
+    each query cost ~3 ms of its decode."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < count:
+            _pool = ThreadPoolExecutor(max(1, count), thread_name_prefix="jpeg-band")
+            _pool_size = max(1, count)
+        return _pool
 
 
 def upright_shape(size: tuple[int, int], orientation: int) -> tuple[int, int]:
