@@ -112,3 +112,22 @@ def test_the_cli_reports_a_full_disk_without_a_traceback(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert "lookalike: the disk holding the library is full" in err
+
+
+def test_a_full_disk_turns_the_vector_cache_off_without_an_error(
+    small_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import numpy as np
+
+    from lookalike.store.vector_cache import VectorCache
+    from lookalike.store.vectors import vector_crc32
+
+    cache = VectorCache(small_disk / "vectors.cache")
+    x = np.random.default_rng(1).standard_normal((4, 1280)).astype(np.float32)
+    cache.write("m", [0, 1], x[:2])
+    filler = _fill(small_disk)
+    cache.write("m", [2000, 2001], x[2:])  # past the end: new blocks that the disk lacks
+    assert "vector cache" in caplog.text and "No space" in caplog.text
+    assert cache.read("m", 1280, [0, 1], [vector_crc32(v) for v in x[:2]])[0] == []  # off
+    filler.unlink()
+    cache.close()
