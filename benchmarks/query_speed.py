@@ -56,12 +56,13 @@ import numpy.typing as npt
 
 from lookalike.embed.local import LOCAL_DIM, MAX_LOCALS
 from lookalike.library import searching
-from lookalike.library.facade import CATALOG_FILE, INDEX_FILE, VECTOR_CACHE_FILE, Library
+from lookalike.library.facade import CATALOG_FILE, INDEX_FILE, Library
 from lookalike.search import pipeline, rerank, verdict
 from lookalike.search.defaults import DBA_K
 from lookalike.search.pipeline import SearchOptions
 from lookalike.store.catalog import Catalog
 from lookalike.store.hnsw import IndexParams, VectorIndex
+from lookalike.store.vector_cache import CACHE_FILE
 from lookalike.types import PEAK_DTYPE, Embedding, locals_to_bytes, peaks_to_bytes
 
 F32 = npt.NDArray[np.float32]
@@ -505,7 +506,7 @@ def storage(home: Path) -> dict[str, Any]:
     size = (home / INDEX_FILE).stat().st_size + (home / f"{INDEX_FILE}.json").stat().st_size
     cat = sum((home / f).stat().st_size for f in (CATALOG_FILE, f"{CATALOG_FILE}-wal")
               if (home / f).exists())  # fmt: skip
-    cache = home / VECTOR_CACHE_FILE
+    cache = home / CACHE_FILE
     st = cache.stat() if cache.exists() else None
     held = 0 if st is None else getattr(st, "st_blocks", st.st_size // 512) * 512  # sparse file
     return {"photos": row[0], "vector_blob_b": row[1], "peaks_blob_b": row[2],

@@ -26,15 +26,12 @@ from lookalike.library.writer import CatalogWriter
 from lookalike.scan.watcher import FileEvent, WatchHandle
 from lookalike.store.index_sync import BuildProgress
 from lookalike.store.lock import LibraryLock
-from lookalike.store.vector_cache import CACHE_FILE
 from lookalike.types import PhotoEmbedder, PhotoStatus
 
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite"
 INDEX_FILE = "index.hnsw"
-VECTOR_CACHE_FILE = CACHE_FILE
-"""The catalog's vectors in fixed slots, which searches read (``lookalike.store.vector_cache``)."""
 
 
 class Library(SearchCalls):

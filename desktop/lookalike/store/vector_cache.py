@@ -59,7 +59,7 @@ class VectorCache:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._file: io.BufferedRandom | None = None
+        self._file: io.FileIO | None = None
         self._space: tuple[str, int] | None = None  # (model id, dim) the file holds
         self._off = False
         self._lock = threading.Lock()
@@ -113,12 +113,12 @@ class VectorCache:
             try:
                 for photo_id, row in zip(ids, rows, strict=True):
                     f.seek(HEADER + int(photo_id) * size)
-                    f.write(row.data)
-                f.flush()
+                    if f.write(row.data) != size:  # a short write: the disk is full
+                        raise OSError(f"wrote part of slot {photo_id}")
             except OSError as exc:
                 self._turn_off(exc)
 
-    def _opened(self, model_id: str, dim: int, create: bool) -> io.BufferedRandom | None:
+    def _opened(self, model_id: str, dim: int, create: bool) -> io.FileIO | None:
         """The open file if it holds ``(model_id, dim)``; with ``create``, (re)started for
         them when it does not exist or holds another space (lock held)."""
         if self._off:
@@ -131,7 +131,8 @@ class VectorCache:
                     if not create:
                         return None
                     self.path.touch()
-                self._file = open(self.path, "r+b")  # noqa: SIM115 (kept open; closed by close)
+                # unbuffered: a slot is one read of its own bytes (a buffer would read more)
+                self._file = open(self.path, "r+b", buffering=0)  # noqa: SIM115 (closed by close)
             self._file.seek(0)
             if self._file.read(HEADER) == _header(model_id, dim):
                 self._space = (model_id, dim)
@@ -141,7 +142,6 @@ class VectorCache:
             self._file.truncate(0)  # another model's vectors (or damage): start again
             self._file.seek(0)
             self._file.write(_header(model_id, dim))
-            self._file.flush()
             self._space = (model_id, dim)
             return self._file
         except OSError as exc:

@@ -11,10 +11,9 @@ import pytest
 from tests.fakes import FakeEmbedder, write_library
 
 from lookalike.library import Library
-from lookalike.library.facade import VECTOR_CACHE_FILE
 from lookalike.library.searching import IndexStore
 from lookalike.search.pipeline import SearchOptions
-from lookalike.store.vector_cache import HEADER
+from lookalike.store.vector_cache import CACHE_FILE, HEADER
 
 
 @pytest.fixture
@@ -52,7 +51,7 @@ def test_searches_read_whole_vectors_from_the_cache_filled_by_indexing_or_by_the
     assert read_from_catalog == []  # indexing kept every vector in the cache
     assert lib._writer.vectors is not None
     lib._writer.vectors.close()
-    (lib.home / VECTOR_CACHE_FILE).unlink()  # lost (or an older library's first search)
+    (lib.home / CACHE_FILE).unlink()  # lost (or an older library's first search)
     assert _found(lib, paths[3]) == first
     assert read_from_catalog  # read from the catalog, and kept
     read_from_catalog.clear()
@@ -85,7 +84,7 @@ def test_a_slot_with_an_older_vector_is_read_from_the_catalog_and_rewritten(
 def test_a_damaged_cache_file_changes_no_result(indexed: tuple[Library, list[Path]]) -> None:
     lib, paths = indexed
     before = [_found(lib, p) for p in paths[:4]]
-    cache_file = lib.home / VECTOR_CACHE_FILE
+    cache_file = lib.home / CACHE_FILE
     assert lib._writer.vectors is not None
     lib._writer.vectors.close()
     size = cache_file.stat().st_size
