@@ -82,6 +82,7 @@ class RegionOverlay(QWidget):
         self._highlights: list[Highlight] = []
         self._region: Box | None = None
         self._placeholder = ""
+        self._placeholder_pixmap: tuple[tuple[object, ...], QPixmap] | None = None
         self._drawing_enabled = False
         self._drag_from: QPointF | None = None
         self._drag_to: QPointF | None = None
@@ -200,17 +201,33 @@ class RegionOverlay(QWidget):
         return self._scaled
 
     def _paint_placeholder(self, painter: QPainter) -> None:
-        frame = QRectF(self.rect()).adjusted(8, 8, -8, -8)
-        pen = QPen(self.palette().color(QPalette.ColorRole.Mid), 1.5, Qt.PenStyle.DashLine)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRoundedRect(frame, 12, 12)
-        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(
-            frame.adjusted(12, 12, -12, -12),
-            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-            self._placeholder,
-        )
+        """The dashed frame and the text, drawn once per size, text and palette into a pixmap
+        (an antialiased dashed outline costs ~1 ms a paint, and the empty views are painted
+        again at every new search, beside the search itself)."""
+        palette = self.palette()
+        mid = palette.color(QPalette.ColorRole.Mid)
+        ink = palette.color(QPalette.ColorRole.PlaceholderText)
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, self._placeholder, mid.rgba(), ink.rgba(),
+               self.font().key())  # fmt: skip
+        if self._placeholder_pixmap is None or self._placeholder_pixmap[0] != key:
+            pixmap = QPixmap(QSize(round(self.width() * ratio), round(self.height() * ratio)))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            inner = QPainter(pixmap)
+            inner.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            inner.setFont(self.font())
+            frame = QRectF(self.rect()).adjusted(8, 8, -8, -8)
+            inner.setPen(QPen(mid, 1.5, Qt.PenStyle.DashLine))
+            inner.setBrush(Qt.BrushStyle.NoBrush)
+            inner.drawRoundedRect(frame, 12, 12)
+            inner.setPen(ink)
+            inner.drawText(frame.adjusted(12, 12, -12, -12),
+                           Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                           self._placeholder)  # fmt: skip
+            inner.end()
+            self._placeholder_pixmap = (key, pixmap)
+        painter.drawPixmap(0, 0, self._placeholder_pixmap[1])
 
     def _paint_region(self, painter: QPainter, region: QRectF, image_rect: QRectF) -> None:
         shade = QPainterPath()
