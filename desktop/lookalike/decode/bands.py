@@ -252,7 +252,9 @@ def _threads(count: int) -> ThreadPoolExecutor:
     each query cost ~3 ms of its decode."""
     global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool_size < count:
+        if _pool is None or _pool_size < count:  # a bigger one: the old one's threads end
+            if _pool is not None:
+                _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(max(1, count), thread_name_prefix="jpeg-band")
             _pool_size = max(1, count)
         return _pool

@@ -25,12 +25,13 @@ import io
 import logging
 import struct
 import threading
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from lookalike.store.vectors import vector_crc32
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class VectorCache:
                     row = out[len(found)]
                     f.seek(HEADER + int(photo_id) * size)
                     if f.readinto(memoryview(row).cast("B")) == size \
-                            and zlib.crc32(row.data) == digest:  # fmt: skip
+                            and vector_crc32(row) == digest:  # fmt: skip
                         found.append(int(photo_id))
             except OSError as exc:
                 self._turn_off(exc)
