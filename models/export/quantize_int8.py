@@ -6,7 +6,8 @@ Dev tooling (onnx + onnxruntime only; no torch). One command re-creates the ship
         -d /tmp/wheels
     mkdir -p /tmp/wphotos && for w in /tmp/wheels/*.whl; do unzip -j -o -q "$w" \\
         'skimage/data/*.png' 'skimage/data/*.jpg' 'sklearn/datasets/images/*.jpg' \\
-        'matplotlib/mpl-data/sample_data/*.jpg' -d /tmp/wphotos; done
+        'matplotlib/mpl-data/sample_data/*.jpg' 'matplotlib/mpl-data/sample_data/*.png' \\
+        -d /tmp/wphotos; done
     python models/export/quantize_int8.py                  # → models/rmac_lite2_int8.onnx
 
 ``models/export/int8_study.py`` compares the calibration methods and measures each layer's
@@ -72,12 +73,11 @@ ALWAYS_FLOAT = (
 )
 KEEP_FLOAT = (
     "/_conv_stem/Conv",
-    "/_blocks.0/",  # the three stride-2/stride-4 blocks: alone, each costs 3-10x the
-    "/_blocks.1/",  # descriptor error and 2-4x the fine_features error of any later block
-    "/_blocks.2/",  # (int8_study.py --sensitivity, MODELS.md)
-    "/_conv_head/Conv",
+    "/_blocks.0/",  # the stride-2 block: int8, it costs 2x the descriptor error of blocks 1 and 2
+    "/_conv_head/Conv",  # together and gains no speed (int8_study.py --keep-blocks, MODELS.md)
 )
-"""Trunk nodes left in float (``int8_study.py --sensitivity`` measured each layer)."""
+"""Trunk nodes left in float (``int8_study.py --sensitivity`` measured each layer; ``--keep-blocks``
+each choice of float blocks, with its speed)."""
 
 
 def views(im: Image.Image, rng: np.random.Generator, count: int) -> list[Image.Image]:

@@ -236,11 +236,13 @@ def test_release_memory_frees_the_arena_and_keeps_the_vectors():
     model = paths.models_dir() / PRESETS["balanced"].model_file
     embedder = Embedder(model, scales=(1024,), threads=1, local_features=True)
     rgb = np.repeat(np.repeat(_scene(3), 8, axis=0), 8, axis=1)[:768, :1024]
+    start = _rss_mib()
     before = embedder.embed_rgb(rgb)
     grown = _rss_mib()
     embedder.release_memory()
     released = _rss_mib()
     after = embedder.embed_rgb(rgb)
     np.testing.assert_allclose(before.vector, after.vector, atol=1e-5)
-    if sys.platform.startswith("linux"):  # /proc: the arena of a 1024 x 768 run is ~190 MB
-        assert grown - released > 50, (grown, released)
+    if sys.platform.startswith("linux"):  # /proc: a 1024 x 768 run grows the arena ~70 MB
+        assert grown - start > 30, (start, grown)
+        assert grown - released > 0.4 * (grown - start), (start, grown, released)

@@ -21,7 +21,7 @@ PRESETS: dict[str, Preset] = {
     "balanced": Preset(
         "rmac_lite2_int8.onnx",
         (1024,),
-        "EfficientNet-Lite2 with an int8 trunk (stem and first three blocks float), one scale, "
+        "EfficientNet-Lite2 with an int8 trunk (stem and first block float), one scale, "
         "local features for re-ranking",
         local_features=True,
     ),

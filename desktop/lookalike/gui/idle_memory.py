@@ -1,11 +1,12 @@
 """Give the model's working memory back once the window has been idle for a while.
 
-onnxruntime keeps the buffers of its largest run (about 190 MB for a 1024-px photo) for as
-long as the session lives. A window left open beside other programs should not hold them:
-after :data:`IDLE_RELEASE_MS` without a library call, indexing progress or a watched change,
-:meth:`lookalike.library.Library.release_memory` hands them back (the next search's embedding
-is then about 20 % slower, and a photo dragged over the window is embedded before the drop
-anyway). ``benchmarks/library_window.py`` reports the idle RSS before and after.
+onnxruntime keeps the buffers of its largest run (about 70 MB for a 1024-px photo with the
+int8 model, 150 MB with the float one) for as long as the session lives. A window left open
+beside other programs should not hold them: after :data:`IDLE_RELEASE_MS` without a library
+call, indexing progress or a watched change, :meth:`lookalike.library.Library.release_memory`
+hands them back (the next search's embedding is then about 20 % slower, and a photo dragged
+over the window is embedded before the drop anyway). ``benchmarks/library_window.py`` reports
+the idle RSS before and after.
 """
 
 from __future__ import annotations
