@@ -3,26 +3,19 @@ RGB arrays a search embeds."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.cores import usable_cores
 from lookalike.decode.image import decode
 from lookalike.errors import KnownError
 
 Rgb = npt.NDArray[np.uint8]
 
 
-def _cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-QUERY_BANDS = min(8, _cores())
+QUERY_BANDS = min(8, usable_cores())
 """Threads a query's JPEG is decoded on (``decode(..., bands=)``): a search waits for its
 query's pixels with nothing else to do, so every core decodes a band of it."""
 Crop = tuple[float, float, float, float]
@@ -48,7 +41,6 @@ def turns(rgb: Rgb, mirror: bool = False) -> list[Rgb]:
                 continue
             out.append(np.ascontiguousarray(np.rot90(base, k)))
     return out
-
 
 
 def crop_fraction(

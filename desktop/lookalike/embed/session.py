@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lookalike.cores import usable_cores
 from lookalike.errors import ModelMissing
 
 if TYPE_CHECKING:
@@ -144,7 +145,4 @@ def read_metadata(session: onnxruntime.InferenceSession) -> dict[str, str]:
 
 def default_threads() -> int:
     """Intra-op threads when the user asks for "auto": every core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()

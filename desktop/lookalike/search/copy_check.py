@@ -29,7 +29,6 @@ the gate.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.cores import usable_cores
 from lookalike.errors import KnownError
 from lookalike.search.copy_align import AlignQuery, align, dihedral
 from lookalike.search.copy_pixels import (
@@ -176,13 +176,6 @@ class QueryImage:
         return QueryImage(self.source, None, turn)
 
 
-def _cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _decode(path: Path, side: int = QUERY_SIDE) -> Rgb:
     from lookalike.decode.image import decode
 
@@ -270,7 +263,7 @@ class CopyPixels:
         if self.query.turn == 0:
             self.query.aligner()
         out: list[tuple[int, Affine] | None] = [None] * len(photo_ids)
-        workers, misses = max(1, min(len(photo_ids), _cores())), 0
+        workers, misses = max(1, min(len(photo_ids), usable_cores())), 0
         with ThreadPoolExecutor(workers, thread_name_prefix="copy-align") as pool:
             for start in range(0, len(photo_ids), workers):
                 if misses >= patience:

@@ -17,7 +17,6 @@ Everything is pure NumPy and deterministic (fixed RANSAC seed).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from lookalike.cores import usable_cores
 from lookalike.search.affine import Affine
 from lookalike.search.ransac import ransac_affine as ransac_affine  # pair_check imports it here
 from lookalike.search.ransac import ransac_affines
@@ -281,7 +281,7 @@ def rerank_fits(
     # Each group is cut into one block per core, verified on threads (NumPy's products,
     # argmaxes and RANSAC's larger array operations run without Python's lock); every fit is
     # the same as on one thread (RANSAC's seed is fixed per candidate).
-    cores = threads or _cores()
+    cores = threads or usable_cores()
     blocks = [part for members in groups.values() for part in _split(members, cores)]
     if len(blocks) > 1 and cores > 1:
         with ThreadPoolExecutor(len(blocks), thread_name_prefix="rerank") as pool:
@@ -294,13 +294,6 @@ def rerank_fits(
             fits[i] = fit
             out[i] += boost(fit.inliers, params)
     return out, fits
-
-
-def _cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _split(members: list[int], parts: int, least: int = 8) -> list[list[int]]:
