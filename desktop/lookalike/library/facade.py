@@ -222,7 +222,8 @@ class Library(SearchCalls):
 
     def release_memory(self) -> None:
         """Give the model's working memory back after a while without searches or indexing
-        (about 50 MB with the int8 model, 70 with the float one; the next search's embedding is a little slower)."""
+        (about 50 MB with the int8 model, 70 with the float one; the next search's embedding is
+        a little slower)."""
         release = getattr(self._embedder, "release_memory", None)  # only a real model has one
         if callable(release):
             release()
