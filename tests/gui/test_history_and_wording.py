@@ -59,6 +59,8 @@ def test_nothing_to_index_shows_no_zero_of_zero(qapp: QApplication) -> None:
     assert describe_progress(Progress("done", 0, 0, 0.0, 0.0)) == ""
     assert describe_progress(Progress("done", 5, 5, 2.0, 0.0)) == "Indexing 5 of 5 photos"
     assert describe_progress(Progress("embedding", 0, 1, 0.0, None)) == "Indexing 0 of 1 photo"
+    moving = describe_progress(Progress("switching", 3, 1200, 10.5, 113.0))
+    assert moving == "Moving to the new model: 3 of 1,200 photos · 10.5 photos/s · about 2 min left"
     status = IndexStatus()
     status.show_summary(12, 0, 0)
     status.show_progress(Progress("done", 0, 0, 0.0, 0.0))

@@ -33,8 +33,11 @@ def describe_progress(progress: Progress) -> str:
         return f"Looking for photos…{found}"
     if not progress.total:  # nothing to embed: the idle summary follows, no "0 of 0"
         return ""
-    doing = "Re-embedding with the new quality" if progress.phase == "switching" else "Indexing"
-    text = f"{doing} {progress.done:,} of {plural(progress.total, 'photo')}"
+    counted = f"{progress.done:,} of {plural(progress.total, 'photo')}"
+    if progress.phase == "switching":  # another quality chosen, or a new version of the model
+        text = f"Moving to the new model: {counted}"
+    else:
+        text = f"Indexing {counted}"
     if progress.phase not in ("embedding", "switching") or progress.done >= progress.total:
         return text
     if progress.photos_per_s:
