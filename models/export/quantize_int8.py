@@ -73,8 +73,11 @@ ALWAYS_FLOAT = (
 )
 KEEP_FLOAT = (
     "/_conv_stem/Conv",
-    "/_blocks.0/",  # the stride-2 block: int8, it costs 2x the descriptor error of blocks 1 and 2
-    "/_conv_head/Conv",  # together and gains no speed (int8_study.py --keep-blocks, MODELS.md)
+    # The stride-2 block: int8, it alone costs twice the descriptor error of blocks 1 and 2
+    # together, and gains no time (int8_study.py --keep-blocks; MODELS.md, "Which blocks stay
+    # float"). The order is written into the file's metadata: keep it.
+    "/_blocks.0/",
+    "/_conv_head/Conv",
 )
 """Trunk nodes left in float (``int8_study.py --sensitivity`` measured each layer; ``--keep-blocks``
 each choice of float blocks, with its speed)."""
