@@ -260,8 +260,8 @@ class Embedder:
         before / after / after the shrinkage: int8 model 86 / 155 / 107 MB, float model
         153 / 299 / 227 MB); a run of a tiny input that asks for the arena's shrinkage frees
         every chunk not in use, and the batch session of :meth:`embed_files` (another arena) is
-        dropped: a batch still running keeps its own reference. The next run grows the arena again (about +20 % on that run), so only call
-        this when the model has been idle for a while.
+        dropped: a batch still running keeps its own reference. The next run grows the arena again
+        (about +20 % on that run), so only call this when the model has been idle for a while.
         """
         import onnxruntime as ort
 
